@@ -1,0 +1,1 @@
+"""Views: how results reach people (terminal tables) and machines (csv, json, xlsx)."""
