@@ -128,8 +128,8 @@ class Warehouse:
                 expr = expr.mutate(**casts)
         return self.con.to_pandas(expr)
 
-    def memtable(self, data: pd.DataFrame | pa.Table, name: str | None = None) -> ir.Table:
-        return ibis.memtable(data, name=name)
+    def memtable(self, data: pd.DataFrame | pa.Table) -> ir.Table:
+        return ibis.memtable(data)
 
     # -- transactions ----------------------------------------------------------------------------
     @contextmanager

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -15,17 +17,26 @@ FORMATS = ("table", "csv", "json", "xlsx")
 
 
 def _cell(v, col: str, percent_cols: set[str]) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+    if v is None or v is pd.NA or (isinstance(v, float | np.floating) and math.isnan(v)):
         return "—"
-    if isinstance(v, float):
-        if col in percent_cols:
-            return f"{v * 100:.2f}%"
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        return f"{v:,.2f}"
-    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10000:
-        return f"{v:,}"
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))
+    if isinstance(v, float | np.floating):
+        return f"{v * 100:.2f}%" if col in percent_cols else f"{v:,.2f}"
+    if isinstance(v, int | np.integer) and col not in ("year", "month"):
+        return f"{int(v):,}"
     return str(v)
+
+
+def _short(header: str) -> str:
+    """Drop a parenthesised alternative name ('累计结存（累计结余）' -> '累计结存'), keep a unit."""
+    return re.sub(r"（[^）]*）", "", header)
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or a wide page when writing to a pipe or file."""
+    c = Console()
+    return c if c.is_terminal else Console(width=240)
 
 
 def render(
@@ -42,12 +53,17 @@ def render(
     """Write `df` in `fmt` to `output` (or stdout; xlsx needs a file)."""
     percent_cols = percent_cols or set()
     if fmt == "table":
-        console = console or Console()
+        console = console or table_console()
         t = Table(title=title, show_lines=False)
-        for c in df.columns:
-            t.add_column(headers.get(c, c) if headers else c, justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
-        for row in df.itertuples(index=False):
-            t.add_row(*(_cell(v, c, percent_cols) for v, c in zip(row, df.columns, strict=True)))
+        cells = [[_cell(v, c, percent_cols) for v, c in zip(row, df.columns, strict=True)] for row in df.itertuples(index=False)]
+        for i, c in enumerate(df.columns):
+            numeric = pd.api.types.is_numeric_dtype(df[c])
+            widest = max((len(r[i]) for r in cells), default=1)
+            # figures are never cut: a number shown as "1,016,7…" is worse than a wide table
+            t.add_column(_short(headers.get(c, c)) if headers else c, justify="right" if numeric else "left",
+                         min_width=widest if numeric else None, no_wrap=numeric)
+        for r in cells:
+            t.add_row(*r)
         console.print(t)
         return
     if fmt == "csv":

@@ -1,0 +1,277 @@
+"""Checks that need the whole file (or the warehouse): keys, references, identities.
+
+Each check is an Ibis expression over the staged file (the stage carries `_row`, the row number in the
+file) and the warehouse tables, giving one row per problem with the columns of ISSUE_COLUMNS. The checks
+of a file are unioned and run as one query, so a check costs no Python loop over the data and a file
+of millions of rows is checked inside the engine.
+
+`merged()` is the table as it will be after the file's upsert (the file's rows replace the warehouse
+rows with the same key): the balance identity and the combined/pooled rule look there, so a previous
+period or a conflicting fund may be in the file or already in the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ibis
+import ibis.expr.types as ir
+
+from mifund import contract as C
+from mifund.ingest.report import ERROR, WARNING, ImportIssue
+
+BALANCE_TOLERANCE = 0.005  # |balance gap| above 0.5% of the period's balance_end is a warning
+BALANCE_TOLERANCE_ABS = 0.01  # yuan; a gap of a rounding fen is never a breach
+AMOUNT_TOLERANCE = 0.01  # yuan, for parts against totals and lines against claims
+LEVEL_RANK = {"country": 0, "province": 1, "city": 2, "county": 3}
+
+ISSUE_COLUMNS = ("row", "severity", "column", "value", "reason")
+
+
+INSURED_SPLIT_TOLERANCE = 0.0005  # 0.05% of insured
+
+
+def txt(*parts) -> ir.StringValue:
+    """Concatenate literals and values as text; a NULL value shows as empty, not as a NULL message."""
+    out = ibis.literal("")
+    for p in parts:
+        out = out + (ibis.literal(p) if isinstance(p, str) else p.cast("string").fill_null(""))
+    return out
+
+
+def issue(t: ir.Table, severity: str, column: str | None, value, reason) -> ir.Table:
+    return t.select(
+        row=t._row.cast("int64"),
+        severity=ibis.literal(severity),
+        column=ibis.literal(column or "", type="string"),
+        value=(value if value is not None else ibis.null()).cast("string"),
+        reason=reason,
+    )
+
+
+def key_text(t: ir.Table, key) -> ir.StringValue:
+    parts: list = []
+    for i, k in enumerate(key):
+        parts += [("" if i == 0 else ", ") + f"{k}=", t[k]]
+    return txt(*parts)
+
+
+def merged(stage: ir.Table, target: ir.Table, key) -> ir.Table:
+    """The target as it will be after upserting the stage, with `_row` NULL for warehouse rows."""
+    cols = list(target.columns)
+    kept = target.anti_join(stage, [target[k].identical_to(stage[k]) for k in key])
+    return stage.select(*cols, "_row").union(kept.select(*cols, _row=ibis.null("int64")), distinct=False)
+
+
+# -- checks every table has --------------------------------------------------------------------------
+def duplicate_keys(s: ir.Table, table: C.Table) -> ir.Table:
+    w = ibis.window(group_by=[s[k] for k in table.key])
+    d = s.mutate(_first=s._row.min().over(w))
+    d = d.filter(d._row != d._first)
+    return issue(d, ERROR, table.key[0], key_text(d, table.key), txt("duplicate key: same as row ", d._first))
+
+
+def reference(s: ir.Table, column: str, parent: ir.Table, parent_column: str, parent_name: str) -> ir.Table:
+    v = s.filter(s[column].notnull())
+    bad = v.anti_join(parent, v[column] == parent[parent_column])
+    return issue(
+        bad, ERROR, column, bad[column],
+        txt(f"{column} ", bad[column], f" is not in {parent_name} (import it first, or in the same import)"),
+    )
+
+
+# -- per table ---------------------------------------------------------------------------------------
+def regions_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
+    target = wh.table("regions")
+    known = s.select("region_code").union(target.select("region_code"))
+    out = [reference(s, "parent_code", known, "region_code", "regions (this file or the warehouse)")]
+    m = merged(s, target, ("region_code",))
+    p = m.select(p_code=m.region_code, p_level=m.level)
+    j = s.join(p, s.parent_code == p.p_code)
+    rank = ibis.cases(*((j.level == k, v) for k, v in LEVEL_RANK.items()), else_=-1)
+    prank = ibis.cases(*((j.p_level == k, v) for k, v in LEVEL_RANK.items()), else_=-1)
+    bad = j.filter(prank >= rank)
+    out.append(
+        issue(bad, ERROR, "parent_code", bad.parent_code,
+              txt("parent ", bad.parent_code, " is a ", bad.p_level, ", not above this ", bad.level))
+    )
+    return out
+
+
+def ledger_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
+    out = []
+    bad = s.filter(s.fund.isin(["account", "combined"]) & (s.scheme != "employee"))
+    out.append(issue(bad, ERROR, "fund", bad.fund,
+                     txt("fund ", bad.fund, " exists only for scheme employee, not ", bad.scheme)))
+    for total, all_parts in (("income_total", C.INCOME_PARTS), ("expenditure_total", C.EXPENDITURE_PARTS)):
+        parts = [p for p in all_parts if p in present]  # a part the file lacks is NULL: nothing to check
+        if not parts:
+            continue
+        for part in parts:
+            bad = s.filter(s[part] > s[total] + AMOUNT_TOLERANCE)
+            out.append(issue(bad, ERROR, part, bad[part], txt(f"{part} exceeds {total} ", bad[total])))
+        any_part = s[parts[0]].notnull()
+        for p in parts[1:]:
+            any_part = any_part | s[p].notnull()
+        summed = sum((s[p].fill_null(0) for p in parts[1:]), s[parts[0]].fill_null(0))
+        t = s.mutate(_sum=summed, _any=any_part)
+        bad = t.filter(t._any & (t._sum > t[total] + AMOUNT_TOLERANCE))
+        out.append(issue(bad, ERROR, total, bad[total],
+                         txt(f"the parts of {total} add up to ", bad._sum, ", more than the total")))
+    if {"insured_in_service", "insured_retired"} <= present:
+        both = s.filter(s.insured_in_service.notnull() & s.insured_retired.notnull())
+        split = both.insured_in_service + both.insured_retired
+        # Bulletins publish persons in 万人, so parts rounded separately may miss the total by 10,000
+        # on hundreds of millions; only a difference above INSURED_SPLIT_TOLERANCE of insured is worth a warning.
+        bad = both.filter((split - both.insured).abs() > both.insured * INSURED_SPLIT_TOLERANCE)
+        diff = bad.insured_in_service + bad.insured_retired - bad.insured
+        out.append(issue(bad, WARNING, "insured", bad.insured,
+                         txt("insured_in_service + insured_retired = ", bad.insured_in_service + bad.insured_retired,
+                             ", not insured (difference ", diff, ")")))
+    m = merged(s, wh.table("fund_ledger"), C.FUND_LEDGER.key)
+    out.append(_combined_conflict(s, m))
+    out.append(_balance_identity(s, m))
+    return out
+
+
+def _combined_conflict(s: ir.Table, m: ir.Table) -> ir.Table:
+    o = m.select(o_region=m.region_code, o_year=m.year, o_month=m.month, o_scheme=m.scheme, o_fund=m.fund, o_row=m._row)
+    j = s.join(o, [s.region_code == o.o_region, s.year == o.o_year, s.month.identical_to(o.o_month),
+                   s.scheme == o.o_scheme])
+    bad = j.filter(((j.fund == "combined") & j.o_fund.isin(["pooled", "account"]))
+                   | (j.fund.isin(["pooled", "account"]) & (j.o_fund == "combined")))
+    where = ibis.cases((bad.o_row.notnull(), txt("row ", bad.o_row)), else_=ibis.literal("the warehouse"))
+    return issue(bad, ERROR, "fund", bad.fund,
+                 txt("a combined fund row cannot stand beside pooled/account rows of the same region, year, "
+                     "month and scheme (", bad.o_fund, " in ", where, ")"))
+
+
+def _balance_identity(s: ir.Table, m: ir.Table) -> ir.Table:
+    """balance_end(t) = balance_end(t-1) + income_total(t) - expenditure_total(t), where t-1 is present.
+
+    The previous period of an annual row (month NULL) is the annual row of year-1; of month m the month
+    m-1, and of January the December of year-1.
+    """
+    t = s.mutate(
+        _py=ibis.cases((s.month.isnull() | (s.month == 1), s.year - 1), else_=s.year),
+        _pm=ibis.cases((s.month.isnull(), ibis.null("int64")), (s.month == 1, 12), else_=s.month - 1),
+    )
+    p = m.select(p_region=m.region_code, p_year=m.year, p_month=m.month, p_scheme=m.scheme, p_fund=m.fund,
+                 p_balance=m.balance_end)
+    j = t.join(p, [t.region_code == p.p_region, t._py == p.p_year, t._pm.identical_to(p.p_month),
+                   t.scheme == p.p_scheme, t.fund == p.p_fund])
+    j = j.mutate(_gap=j.balance_end - (j.p_balance + j.income_total - j.expenditure_total))
+    bal = j.balance_end.abs().cast("float64")
+    j = j.mutate(_pct=ibis.cases((bal > 0, (j._gap.cast("float64") * 100 / bal).round(2)), else_=ibis.null("float64")))
+    bad = j.filter(j._gap.abs().cast("float64") > ibis.greatest(bal * BALANCE_TOLERANCE, BALANCE_TOLERANCE_ABS))
+    period = ibis.cases((bad.month.isnull(), txt(bad.year)), else_=txt(bad.year, "-", bad.month))
+    pct = ibis.cases((bad._pct.notnull(), txt(bad._pct, "%")), else_=ibis.literal("n/a"))
+    return issue(
+        bad, WARNING, "balance_end", bad.balance_end,
+        txt("balance identity broken for ", bad.region_code, " ", bad.scheme, " ", bad.fund, " ", period,
+            ": balance_end ", bad.balance_end, " vs previous balance ", bad.p_balance, " + income ",
+            bad.income_total, " - expenditure ", bad.expenditure_total, "; gap ", bad._gap, " yuan (", pct,
+            f", tolerance {BALANCE_TOLERANCE:.1%})"),
+    )
+
+
+def enrollment_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
+    bad = s.filter(s.birth_date.year() > s.year)
+    return [issue(bad, ERROR, "birth_date", bad.birth_date, txt("born after the enrolment year ", bad.year))]
+
+
+def claims_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
+    prov = wh.table("providers")
+    out = [reference(s, "provider_id", prov, "provider_id", "providers")]
+    bad = s.filter(s.discharge_date < s.admit_date)
+    out.append(issue(bad, ERROR, "discharge_date", bad.discharge_date, txt("before admit_date ", bad.admit_date)))
+    paid = s.self_pay_amount + s.copay_first_amount
+    bad = s.mutate(_paid=paid).filter(lambda t: t._paid > t.total_amount)
+    out.append(issue(bad, ERROR, "self_pay_amount", bad.self_pay_amount,
+                     txt("self_pay_amount + copay_first_amount = ", bad._paid, " exceeds total_amount ", bad.total_amount)))
+    if "policy_scope_amount" in present:  # else the importer filled it with exactly that
+        scope = s.mutate(_expect=s.total_amount - s.self_pay_amount - s.copay_first_amount)
+        bad = scope.filter((scope.policy_scope_amount - scope._expect).abs() > AMOUNT_TOLERANCE)
+        out.append(issue(bad, ERROR, "policy_scope_amount", bad.policy_scope_amount,
+                         txt("should be total - self_pay - copay_first = ", bad._expect)))
+    return out
+
+
+def claim_lines_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
+    return [reference(s, "claim_id", wh.table("claims"), "claim_id", "claims")]
+
+
+def region_reference(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
+    return [reference(s, "region_code", wh.table("regions"), "region_code", "regions")]
+
+
+TABLE_CHECKS: dict[str, list[Callable]] = {
+    "regions": [regions_checks],
+    "population": [region_reference],
+    "fund_ledger": [region_reference, ledger_checks],
+    "enrollment": [region_reference, enrollment_checks],
+    "providers": [region_reference],
+    "claims": [claims_checks],
+    "claim_lines": [claim_lines_checks],
+    "catalog": [],
+}
+
+
+def file_checks(wh, table: C.Table, stage: str, present: set[str]) -> list[ir.Table]:
+    """The checks of one staged file; `present` names the columns the file has (checks of absent
+    optional columns are left out: they could not fire, and every check costs compile time)."""
+    s = wh.table(stage)
+    out = [duplicate_keys(s, table)]
+    for fn in TABLE_CHECKS.get(table.name, []):
+        out += fn(s, wh, present)
+    return out
+
+
+def lines_total_checks(wh, claim_stages: list[str], line_stages: list[str]) -> list[tuple[str, ir.Table]]:
+    """Claims whose lines (in the warehouse after this import's upserts) do not add up to total_amount.
+
+    Runs after every file of the import is upserted, so new lines and new claims meet whatever order
+    they came in. A claim in a claims file is reported there; one only in a lines file, at its first line.
+    """
+    lines, claims = wh.table("claim_lines"), wh.table("claims")
+    sums = lines.group_by("claim_id").aggregate(_sum=lines.amount.sum(), _n=lines.count())
+    out = []
+    for stage in claim_stages:
+        s = wh.table(stage)
+        j = s.join(sums, "claim_id")
+        bad = j.filter((j._sum - j.total_amount).abs() > AMOUNT_TOLERANCE)
+        out.append((stage, issue(bad, ERROR, "total_amount", bad.total_amount,
+                                 txt("the claim's ", bad._n, " lines add up to ", bad._sum))))
+    reported = [wh.table(st).select("claim_id") for st in claim_stages]
+    for stage in line_stages:
+        s = wh.table(stage)
+        first = s.group_by("claim_id").aggregate(_row=s._row.min())
+        for r in reported:
+            first = first.anti_join(r, "claim_id")
+        j = first.join(sums, "claim_id").join(claims.select("claim_id", "total_amount"), "claim_id")
+        bad = j.filter((j._sum - j.total_amount).abs() > AMOUNT_TOLERANCE)
+        out.append((stage, issue(bad, ERROR, "amount", bad._sum,
+                                 txt("lines of claim ", bad.claim_id, " add up to ", bad._sum,
+                                     ", not its total_amount ", bad.total_amount))))
+    return out
+
+
+def run(wh, exprs: list[ir.Table], file: str, limit: int) -> tuple[list[ImportIssue], dict[str, int]]:
+    """Execute the union of check expressions: the first `limit` issues in row order, and how many
+    more of each severity there were."""
+    if not exprs:
+        return [], {}
+    u = ibis.union(*exprs, distinct=False)
+    df = wh.to_pandas(u.order_by([u.row, u.column]).limit(limit + 1))
+    hidden: dict[str, int] = {}
+    if len(df) > limit:
+        df = df.iloc[:limit]
+        totals = wh.to_pandas(u.group_by("severity").aggregate(n=u.count()))
+        for sev, n in zip(totals.severity, totals.n, strict=True):
+            hidden[sev] = int(n) - int((df.severity == sev).sum())
+    issues = [
+        ImportIssue(file, None if r.row is None or r.row != r.row else int(r.row), r.column or None,
+                    r.reason, None if r.value is None or r.value != r.value else str(r.value), r.severity)
+        for r in df.itertuples(index=False)
+    ]
+    return issues, hidden

@@ -1,0 +1,284 @@
+"""Readers: CSV, Excel and Parquet files as a header plus chunks of text columns.
+
+Every cell is read as text, whatever its type in the file, so that the converter can say which row and
+column a bad value is in (a typed reader would fail on the first bad cell, or guess types). Each chunk
+carries the row numbers the user sees: CSV line number (header = 1), the Excel row number, or the 1-based
+record index in a Parquet file. Wholly empty rows (Excel leaves them) are dropped here.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+CHUNK_ROWS = 200_000  # rows per chunk; tests lower it to exercise chunk boundaries
+CSV_EXTS = {".csv"}
+EXCEL_EXTS = {".xlsx", ".xlsm", ".xls"}
+PARQUET_EXTS = {".parquet", ".pq"}
+DATA_EXTS = CSV_EXTS | EXCEL_EXTS | PARQUET_EXTS  # what a directory import picks up
+SNIFF_BLOCK = 1 << 20
+
+
+class ReadError(Exception):
+    """The file cannot be read at all (not a value problem); the message is for the user."""
+
+    def __init__(self, message: str, row: int | None = None):
+        super().__init__(message)
+        self.row = row
+
+
+@dataclass
+class Chunk:
+    rows: np.ndarray  # int64 row numbers as the user sees them
+    columns: list[pa.Array]  # one string array per header position
+
+
+class Source:
+    header: list[str]
+    header_row: int | None = 1  # where the header is, for messages about it
+    total_rows: int | None = None  # when known up front (for the progress bar)
+    encoding: str | None = None
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        raise NotImplementedError
+
+
+def open_source(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> Source:
+    ext = path.suffix.lower()
+    if ext in CSV_EXTS:
+        return CsvSource(path, encoding)
+    if ext in EXCEL_EXTS:
+        return ExcelSource(path, sheet)
+    if ext in PARQUET_EXTS:
+        return ParquetSource(path)
+    raise ReadError(f"unsupported file type {ext!r} (use .csv, .xlsx, .xls or .parquet)")
+
+
+def _drop_blank(rows: np.ndarray, cols: list[pa.Array]) -> Chunk:
+    if not cols or not len(rows):
+        return Chunk(rows, cols)
+    blank = None
+    for c in cols:
+        b = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(c), ""), True)
+        blank = b if blank is None else pc.and_(blank, b)
+    if not pc.any(blank).as_py():
+        return Chunk(rows, cols)
+    keep = pc.invert(blank)
+    return Chunk(rows[keep.to_numpy(zero_copy_only=False)], [pc.filter(c, keep) for c in cols])
+
+
+# -- CSV -------------------------------------------------------------------------------------------
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig when the whole file decodes as UTF-8 (BOM or not), else gb18030 when that decodes.
+
+    The whole file is decoded (in blocks, in C) because a GB18030 file can start with an ASCII header and
+    reveal itself only at the first Chinese value; a later decode failure would come mid-import.
+    """
+    for enc in ("utf-8-sig", "gb18030"):
+        dec = codecs.getincrementaldecoder(enc)()
+        try:
+            with open(path, "rb") as f:
+                while block := f.read(SNIFF_BLOCK):
+                    dec.decode(block)
+                dec.decode(b"", final=True)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise ReadError("the file is neither UTF-8 nor GB18030 text; give its encoding (--encoding)")
+
+
+class CsvSource(Source):
+    """pandas' C parser in chunks, every column as str. (pyarrow's CSV reader is faster but skips blank
+    lines without telling, which would shift every later row number.) A value spanning lines inside
+    quotes shifts the numbering of the rows after it by those extra lines."""
+
+    def __init__(self, path: Path, encoding: str | None):
+        self.path = path
+        if encoding:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise ReadError(f"unknown encoding {encoding!r}") from None
+            self.encoding = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+        else:
+            self.encoding = detect_encoding(path)
+        try:
+            with open(path, encoding=self.encoding, newline="") as f:
+                self.header = next(csv.reader(f), [])
+        except UnicodeDecodeError:
+            raise ReadError(f"the header is not {self.encoding} text") from None
+        if not any(h.strip() for h in self.header):
+            raise ReadError("the file is empty or has no header row")
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        n = len(self.header)
+        reader = pd.read_csv(
+            self.path,
+            encoding=self.encoding,
+            header=None,
+            skiprows=1,
+            names=list(range(n)),
+            index_col=False,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            chunksize=size,
+            engine="c",
+        )
+        start = 2
+        try:
+            for df in reader:
+                rows = np.arange(start, start + len(df), dtype=np.int64)
+                start += len(df)
+                t = pa.Table.from_pandas(df, preserve_index=False)
+                cols = [t.column(i).combine_chunks().cast(pa.string()) for i in range(n)]
+                yield _drop_blank(rows, cols)
+        except UnicodeDecodeError:
+            raise ReadError(f"not {self.encoding} text after line {start - 1}; give the right --encoding",
+                            row=start) from None
+        except pd.errors.ParserError as e:
+            msg = str(e).removeprefix("Error tokenizing data. C error: ")
+            line = re.search(r"line (\d+)", msg)
+            raise ReadError(f"malformed CSV: {msg}", row=int(line[1]) if line else None) from None
+
+
+# -- Excel -----------------------------------------------------------------------------------------
+def cell_text(v) -> str:
+    """An Excel cell as the text a user would type: 110000 not 110000.0, dates as YYYY-MM-DD."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e17:
+            return str(int(v))
+        r = repr(v)
+        return format(Decimal(r), "f") if "e" in r else r
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if v is None:
+        return ""
+    return str(v)
+
+
+class ExcelSource(Source):
+    def __init__(self, path: Path, sheet: str | None):
+        from python_calamine import CalamineWorkbook
+
+        try:
+            wb = CalamineWorkbook.from_path(str(path))
+        except Exception as e:  # calamine raises its own error types for corrupt files
+            raise ReadError(f"cannot open the workbook: {e}") from None
+        if sheet is not None and sheet not in wb.sheet_names:
+            raise ReadError(f"no sheet {sheet!r} (sheets: {', '.join(wb.sheet_names)})")
+        ws = wb.get_sheet_by_name(sheet) if sheet is not None else wb.get_sheet_by_index(0)
+        self._rows = ws.iter_rows()  # from Excel row 1, columns from the first used one
+        self._excel_row = 0
+        self.header = []
+        for r in self._rows:
+            self._excel_row += 1
+            if any(cell_text(v).strip() for v in r):
+                self.header = [cell_text(v).strip() for v in r]
+                break
+        if not self.header:
+            raise ReadError("the sheet is empty")
+        self.header_row = self._excel_row
+        self.total_rows = max(ws.total_height - self._excel_row, 0)
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        n = len(self.header)
+        while True:
+            batch = []
+            for r in self._rows:
+                batch.append(r)
+                if len(batch) >= size:
+                    break
+            if not batch:
+                return
+            rows = np.arange(self._excel_row + 1, self._excel_row + 1 + len(batch), dtype=np.int64)
+            self._excel_row += len(batch)
+            cols = [
+                pa.array([cell_text(r[i]) if i < len(r) else "" for r in batch], type=pa.string())
+                for i in range(n)
+            ]
+            yield _drop_blank(rows, cols)
+
+
+# -- Parquet ---------------------------------------------------------------------------------------
+def arrow_text(a: pa.Array) -> pa.Array:
+    """A typed Arrow column as text the converter parses (no exponent notation, dates as YYYY-MM-DD)."""
+    t = a.type
+    if pa.types.is_dictionary(t):
+        return arrow_text(a.dictionary_decode())
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return a.cast(pa.string())
+    if pa.types.is_floating(t):
+        return _float_text(a)
+    if pa.types.is_timestamp(t):
+        return a.cast(pa.date32()).cast(pa.string())
+    if pa.types.is_boolean(t):
+        return pc.if_else(a, "true", "false")
+    try:
+        return a.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise ReadError(f"a column of type {t} cannot be read as text") from None
+
+
+def _float_text(a: pa.Array) -> pa.Array:
+    """Floats as plain decimal text. Whole numbers print as integers (a code6 column written as float
+    keeps its digits); others go through decimal128, whose text is exact to 10 decimals, except that
+    Arrow writes |x| < 1e-6 with an exponent: those few values are formatted one by one."""
+    a = pc.if_else(pc.is_nan(a), pa.scalar(None, a.type), a).cast(pa.float64())
+    finite = pc.drop_null(a)
+    if len(finite) == 0:
+        return pa.nulls(len(a), pa.string())
+    if pc.all(pc.equal(pc.floor(finite), finite)).as_py() and pc.max(pc.abs(finite)).as_py() < 9e18:
+        return a.cast(pa.int64()).cast(pa.string())
+    try:
+        text = a.cast(pa.decimal128(38, 10)).cast(pa.string())
+    except pa.ArrowInvalid:  # beyond 1e28: no amount or count is, let the converter reject it
+        return a.cast(pa.string())
+    text = pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1")
+    text = pc.replace_substring_regex(text, r"\.$", "")
+    text = pc.if_else(pc.equal(a, 0), "0", text)  # Arrow writes a zero decimal as 0E-10
+    tiny = pc.fill_null(pc.and_(pc.less(pc.abs(a), 1e-6), pc.not_equal(a, 0)), False)
+    if pc.any(tiny).as_py():
+        out = text.to_numpy(zero_copy_only=False).astype(object)
+        idx = np.flatnonzero(tiny.to_numpy(zero_copy_only=False))
+        values = a.to_numpy(zero_copy_only=False)
+        out[idx] = [format(Decimal(repr(float(values[i]))), "f") for i in idx]
+        text = pa.array(out, type=pa.string())
+    return text
+
+
+class ParquetSource(Source):
+    def __init__(self, path: Path):
+        try:
+            self._file = pq.ParquetFile(path)
+        except Exception as e:  # pyarrow raises several types for a file that is not Parquet
+            raise ReadError(f"not a readable Parquet file: {e}") from None
+        self.header = list(self._file.schema_arrow.names)
+        self.header_row = None
+        self.total_rows = self._file.metadata.num_rows
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        start = 1
+        for batch in self._file.iter_batches(batch_size=size):
+            rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
+            start += batch.num_rows
+            yield _drop_blank(rows, [arrow_text(c) for c in batch.columns])

@@ -1,0 +1,97 @@
+"""End to end through the `mifund` command, as `make demo` runs it, on the national sample.
+
+The published figures (NHSA statistical bulletins, in 亿元) must come out of `mifund indicators`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from mifund.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIFUND_DB", str(tmp_path / "w.duckdb"))
+    monkeypatch.delenv("MIFUND_ID_KEY", raising=False)
+    monkeypatch.setenv("MIFUND_USER", "analyst1")
+    monkeypatch.setenv("COLUMNS", "250")
+    return tmp_path
+
+
+def run(*args, ok=True):
+    r = runner.invoke(app, list(args))
+    if ok:
+        assert r.exit_code == 0, r.output
+    return r
+
+
+def test_help_everywhere():
+    for args in ([], ["import"], ["indicators"], ["warnings"], ["ledger", "template"], ["db", "info"], ["db", "audit"]):
+        r = runner.invoke(app, [*args, "--help"])
+        assert r.exit_code == 0, (args, r.output)
+        assert "Usage" in r.output
+
+
+def test_demo_pipeline_on_national_sample(env):
+    run("import", "--sample", "national")
+    # indicators as JSON (yuan), checked against the bulletins
+    out = run("indicators", "--format", "json").stdout
+    rows = {(r["scheme"], r["fund"], r["year"]): r for r in json.loads(out) if r["region_code"] == "000000"}
+    r24 = rows[("resident", "pooled", 2024)]
+    # resident 2024: income 11,180.90 亿元, expenditure 10,661.49 亿元 (2024 bulletin, total minus employees)
+    assert r24["income_total"] == pytest.approx(1_118_090_000_000.00)
+    assert r24["expenditure_total"] == pytest.approx(1_066_149_000_000.00)
+    # surplus = 11,180.90 − 10,661.49 = 519.41 亿元
+    assert r24["surplus"] == pytest.approx(51_941_000_000.00)
+    # months of payment capacity = 8,183.02 / (10,661.49 / 12) = 9.2104
+    assert r24["payable_months"] == pytest.approx(8183.02 / (10661.49 / 12), rel=1e-9)
+    # employee 2022 support ratio = 26,604 / 9,639 = 2.760 (published: 2.76)
+    assert rows[("employee", "combined", 2022)]["support_ratio"] == pytest.approx(2.76, abs=0.005)
+
+    # the people's table, in 亿元
+    table = run("indicators", "--unit", "yi", "--scheme", "resident").stdout
+    assert "11,181" in table or "11,180.90" in table  # resident 2024 income in 亿元
+    assert "亿元" in table
+
+    # warnings: the published series break the balance identity in 2021 (3.5%) and 2022 (0.56%)
+    w = json.loads(run("warnings", "--format", "json").stdout)
+    ident = {(x["scheme"], x["year"]) for x in w if x["rule"] == "balance_identity"}
+    assert ("resident", 2021) in ident and ("resident", 2022) in ident
+
+    # machines: xlsx out, template out, db info, audit
+    run("indicators", "--format", "xlsx", "--output", str(env / "ind.xlsx"))
+    wb = openpyxl.load_workbook(env / "ind.xlsx", read_only=True)
+    assert wb.sheetnames[0] == "indicators"
+    run("ledger", "template", str(env / "tpl.xlsx"))
+    assert (env / "tpl.xlsx").exists()
+    info = run("db", "info").stdout
+    assert "fund_ledger" in info
+    audit = run("db", "audit", "--format", "json").stdout
+    assert all(a["actor"] == "analyst1" for a in json.loads(audit))
+
+
+def test_bad_file_fails_cleanly_and_writes_nothing(env):
+    run("import", "--sample", "national")
+    before = run("indicators", "--format", "csv").stdout
+    bad = env / "fund_ledger.csv"
+    bad.write_text(
+        "region_code,year,scheme,fund,insured,income_total,expenditure_total,balance_end\n"
+        "000000,2025,resident,pooled,1,100,-5,10\n",
+        encoding="utf-8",
+    )
+    r = run("import", str(bad), ok=False)
+    assert r.exit_code == 1
+    assert "row 2" in r.output and "expenditure_total" in r.output and "nothing was written" in r.output
+    assert run("indicators", "--format", "csv").stdout == before
+
+
+def test_read_commands_without_warehouse_say_so(env):
+    r = run("indicators", ok=False)
+    assert r.exit_code == 2 and "No warehouse" in r.output
