@@ -38,7 +38,7 @@ def machine() -> str:
 def main() -> None:
     scale = float(os.environ.get("BENCH_SCALE", "1"))
     only = sys.argv[1:]
-    lines = []
+    lines, notes = [], []
     for path in sorted(HERE.glob("bench_*.py")):
         if only and path.stem not in only:
             continue
@@ -46,6 +46,7 @@ def main() -> None:
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         print(f"== {path.stem}", flush=True)
+        notes.append(f"### {path.stem}\n\n{(mod.__doc__ or '').strip()}\n")
         for r in mod.run(scale):
             print(
                 f"  {r['name']}: {r['rows']:,} rows in {r['seconds']:.2f} s = {r['rows_per_s']:,.0f} rows/s; "
@@ -69,7 +70,7 @@ def main() -> None:
             f"| {stem} | {r['name']} | {r['rows']:,} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} | "
             f"{r['naive_rows_per_s']:,.0f} | {r['ratio']:.1f}x |"
         )
-    out += ["", "What each naive way is: see the docstring of each bench/bench_*.py.", ""]
+    out += ["", "## What is measured, and the naive way", "", *notes]
     (HERE / "RESULTS.md").write_text("\n".join(out), encoding="utf-8")
     print(f"wrote {HERE / 'RESULTS.md'}")
 
