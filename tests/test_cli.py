@@ -95,3 +95,26 @@ def test_bad_file_fails_cleanly_and_writes_nothing(env):
 def test_read_commands_without_warehouse_say_so(env):
     r = run("indicators", ok=False)
     assert r.exit_code == 2 and "No warehouse" in r.output
+
+
+def test_template_filled_in_excel_imports(env):
+    """The bilingual template, filled as an analyst would (drop-down labels, Chinese headers), imports."""
+    run("import", "--sample", "national")
+    tpl = env / "tpl.xlsx"
+    run("ledger", "template", str(tpl))
+    wb = openpyxl.load_workbook(tpl)
+    ws = wb.worksheets[0]
+    headers = [c.value for c in ws[1]]
+    col = {h.split("（")[-1].rstrip("）").lstrip("*"): i + 1 for i, h in enumerate(headers) if h}
+    values = {"region_code": "000000 全国", "year": 2025, "scheme": "resident 居民医保", "fund": "pooled 统筹基金",
+              "insured": 940000000, "income_total": 11500.5, "expenditure_total": 11000.25, "balance_end": 8683.27}
+    for name, v in values.items():
+        ws.cell(row=2, column=col[name], value=v)
+    wb.save(tpl)
+    # amounts typed in 亿元: 8,183.02 + 11,500.50 − 11,000.25 = 8,683.27, the identity holds (no warning)
+    r = run("import", str(tpl), "--unit", "yi")
+    assert "balance identity" not in r.output
+    rows = json.loads(run("indicators", "--year", "2025", "--scheme", "resident", "--format", "json").stdout)
+    (row,) = [x for x in rows if x["fund"] == "pooled"]
+    assert row["income_total"] == pytest.approx(1_150_050_000_000.00)  # 11,500.5 亿元 in yuan
+    assert row["surplus"] == pytest.approx(50_025_000_000.00)  # 11,500.50 − 11,000.25 = 500.25 亿元

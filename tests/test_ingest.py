@@ -339,11 +339,12 @@ def test_directory_with_bad_last_file_writes_nothing(wh, tmp_path):
     assert wh.to_pandas(wh.table("population")).persons.tolist() == [21858000]
 
 
-def test_unknown_file_name_needs_table(wh, tmp_path):
+def test_unknown_file_name_recognised_by_header_or_forced(wh, tmp_path):
     path = write_csv(tmp_path / "export_2024.csv", REGIONS)
-    err = fails(wh, path)
-    assert "--table" in str(err)
-    assert imp(wh, path, table="regions").files[0].inserted == 4
+    assert imp(wh, path).files[0].table == "regions"  # the header carries the regions columns
+    other = write_csv(tmp_path / "export_2025.csv", [{"code": "1"}])
+    assert "--table" in str(fails(wh, other))
+    assert imp(wh, path, table="regions").files[0].unchanged == 4
 
 
 def test_reimport_replaces_and_audits(base, tmp_path):
@@ -483,3 +484,16 @@ def test_insured_split_beyond_rounding_is_a_warning(base, tmp_path):
     report = imp(base, [tmp_path / "fund_ledger.csv"])
     split = [w for w in report.warnings if w.column == "insured"]
     assert len(split) == 1 and split[0].row == 2 and "difference -100" in split[0].reason
+
+
+def test_file_named_by_nothing_is_recognised_by_its_header(base, tmp_path):
+    # '2023年报.csv' names no table; its header carries every required fund_ledger column
+    write_csv(tmp_path / "2023年报.csv", LEDGER)
+    report = imp(base, [tmp_path / "2023年报.csv"])
+    assert [f.table for f in report.files] == ["fund_ledger"]
+
+
+def test_unrecognisable_file_named_explicitly_is_an_error(base, tmp_path):
+    write_csv(tmp_path / "notes.csv", [{"a": "1", "b": "2"}])
+    exc = fails(base, [tmp_path / "notes.csv"])
+    assert "give --table" in str(exc)

@@ -46,8 +46,31 @@ class _Planned:
     label: str  # how messages and import_batches name the file
 
 
-def _plan(paths: Iterable, table: str | None) -> tuple[list[_Planned], list[ImportIssue]]:
-    """Expand directories and recognise each file's table; unknown names are errors when named explicitly."""
+def recognise_by_header(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> C.Table | None:
+    """The table whose required columns the file's header carries (the most matched columns wins).
+
+    Why: an analyst saves the filled template as '2024年报.xlsx'; the name says nothing, the Chinese
+    headers say everything. Ambiguous (two tables fit equally) gives None.
+    """
+    try:
+        header = readers.open_source(path, sheet=sheet, encoding=encoding).header
+    except Exception:  # unreadable here is reported properly when the file is imported
+        return None
+    fits = []
+    for t in C.TABLES.values():
+        hm = map_headers(header, t)
+        if not hm.missing:
+            fits.append((len(hm.positions), t))
+    fits.sort(key=lambda f: -f[0])
+    if not fits or (len(fits) > 1 and fits[0][0] == fits[1][0]):
+        return None
+    return fits[0][1]
+
+
+def _plan(paths: Iterable, table: str | None, *, sheet: str | None = None,
+          encoding: str | None = None) -> tuple[list[_Planned], list[ImportIssue]]:
+    """Expand directories and recognise each file's table (by name, else by header); unknown ones
+    are errors when named explicitly, skipped with a warning inside a directory."""
     forced = None
     if table is not None:
         if table not in C.TABLES:
@@ -60,18 +83,20 @@ def _plan(paths: Iterable, table: str | None) -> tuple[list[_Planned], list[Impo
             for f in sorted(path.iterdir()):
                 if f.name.startswith((".", "~$")) or not f.is_file() or f.suffix.lower() not in readers.DATA_EXTS:
                     continue
-                t = forced or C.table_for_stem(f.stem)
+                t = forced or C.table_for_stem(f.stem) or recognise_by_header(f, sheet=sheet, encoding=encoding)
                 if t is None:
                     issues.append(ImportIssue(str(f), None, None, "skipped: the file name names no table", severity=WARNING))
                 else:
                     planned.append(_Planned(f, t, str(f)))
         elif path.is_file():
             t = forced or C.table_for_stem(path.stem)
+            if t is None and path.suffix.lower() in readers.DATA_EXTS:
+                t = recognise_by_header(path, sheet=sheet, encoding=encoding)
             if path.suffix.lower() not in readers.DATA_EXTS:
                 issues.append(ImportIssue(str(path), None, None, "unsupported file type (use .csv, .xlsx, .xls or .parquet)"))
             elif t is None:
                 issues.append(ImportIssue(str(path), None, None,
-                                          f"cannot tell the table from the file name; give --table ({', '.join(C.TABLES)})"))
+                                          f"cannot tell the table from the file name or its header; give --table ({', '.join(C.TABLES)})"))
             else:
                 planned.append(_Planned(path, t, str(path)))
         else:
@@ -203,7 +228,7 @@ def import_paths(
     if isinstance(paths, str | Path):
         paths = [paths]
     unit_exp = unit_exponent(unit)
-    planned, issues = _plan(paths, table)
+    planned, issues = _plan(paths, table, sheet=sheet, encoding=encoding)
     if any(i.severity == ERROR for i in issues) or (strict and issues):
         raise ImportFailed([i for i in issues if strict or i.severity == ERROR], strict=strict)
     for pl in planned:
