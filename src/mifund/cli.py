@@ -315,6 +315,237 @@ def db_audit(
     render(df, fmt, output=output, title="Audit log 审计日志", console=console, sheet_name="audit_log")
 
 
+# --------------------------------------------------------------------------------------------------
+# demo (issue #4: the synthetic demo municipality)
+# --------------------------------------------------------------------------------------------------
+demo_app = typer.Typer(help="The synthetic demo municipality (合成演示数据).", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("generate")
+def demo_generate(
+    size: Annotated[str, typer.Option("--size", help="small (about 20 thousand insured) | medium (500 thousand) | large (5 million)")] = "small",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed and size give the same files")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write")] = Path("demo_data"),
+) -> None:
+    """Write a synthetic municipality (Nanchang's real region codes, everything else synthetic) in the data-contract formats."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mifund.demo import SIZES, generate
+
+    if size not in SIZES:
+        raise typer.BadParameter(f"--size must be one of {', '.join(SIZES)}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("persons and claims", total=SIZES[size])
+
+        def progress(step: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=step)
+
+        result = generate(size, seed=seed, out_dir=out, progress=progress)
+    for name, n in result.rows.items():
+        console.print(f"  {name}: {n:,} rows")
+    console.print(f"wrote {out} in {result.seconds:.1f} s (SYNTHETIC data; planted abuse labels in {out / 'truth' / 'labels.csv'})")
+    console.print(f"next: mifund import {out}")
+
+# --------------------------------------------------------------------------------------------------
+# settle and policy (issue #3: benefit policy engine and claim settlement)
+# --------------------------------------------------------------------------------------------------
+policy_app = typer.Typer(help="Benefit policies (待遇政策) as data: compare regions, harmonise.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Directory (or file) of policy YAML files")]
+
+
+def _read_table_file(path: Path):
+    """A claims/enrollment/providers file as pandas, ids as strings, with `_row` (the file row)."""
+    import pandas as pd
+
+    if path.suffix.lower() == ".parquet":
+        df = pd.read_parquet(path)
+        df["_row"] = range(1, len(df) + 1)
+    elif path.suffix.lower() in (".xlsx", ".xls"):
+        df = pd.read_excel(path, dtype={"claim_id": str, "person_id": str, "provider_id": str, "region_code": str})
+        df["_row"] = range(2, len(df) + 2)
+    else:
+        df = pd.read_csv(path, dtype={"claim_id": str, "person_id": str, "provider_id": str, "region_code": str})
+        df["_row"] = range(2, len(df) + 2)
+    for c in ("admit_date", "discharge_date", "birth_date"):
+        if c in df:
+            df[c] = pd.to_datetime(df[c]).dt.date
+    return df
+
+
+def _settle_sources(ctx, claims: str, enrollment: Path | None, providers: Path | None):
+    """(source for mifund.settlement, claims override, warehouse to close or None)."""
+    wh = None
+    if claims != "warehouse" and enrollment is not None and providers is not None:
+        return ({"claims": _read_table_file(Path(claims)), "enrollment": _read_table_file(enrollment),
+                 "providers": _read_table_file(providers)}, None, None)
+    wh = _open(ctx, read_only=True)
+    if claims == "warehouse" and enrollment is None and providers is None:
+        return wh, None, wh
+    src = {n: wh.table(n) for n in ("claims", "enrollment", "providers")}
+    if claims != "warehouse":
+        src["claims"] = _read_table_file(Path(claims))
+    if enrollment is not None:
+        src["enrollment"] = _read_table_file(enrollment)
+    if providers is not None:
+        src["providers"] = _read_table_file(providers)
+    return src, None, wh
+
+
+def _load_policies_or_exit(policy: Path):
+    from mifund.policy import PolicyError, load_policies
+
+    try:
+        return load_policies(policy)
+    except PolicyError as e:
+        err.print(f"[red bold]Invalid policy:[/]\n{e}")
+        raise typer.Exit(2) from None
+
+
+@app.command("settle")
+def settle_cmd(
+    ctx: typer.Context,
+    claims: Annotated[str, typer.Argument(help="Claims file (parquet, csv, xlsx), or the word `warehouse`; "
+                                          "or `explain` followed by a claim id")],
+    claim_id: Annotated[str | None, typer.Argument(help="With `explain`: the claim to explain")] = None,
+    policy: PolicyOpt = Path("policies"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write settled claims here (.parquet or .csv)")] = None,
+    totals: Annotated[Path | None, typer.Option("--totals", help="Write person-year totals here (.parquet or .csv)")] = None,
+    year: Annotated[int | None, typer.Option("--year", "-y", help="Only claims discharged in this year")] = None,
+    enrollment: Annotated[Path | None, typer.Option("--enrollment", help="Enrolment file (default: the warehouse's)")] = None,
+    providers: Annotated[Path | None, typer.Option("--providers", help="Providers file (default: the warehouse's)")] = None,
+    from_claims: Annotated[Path | None, typer.Option("--claims", help="With `explain`: claims file (default: the warehouse)")] = None,
+) -> None:
+    """Settle claims under benefit policies (三重保障: pooled fund, catastrophic, assistance, account).
+
+    \b
+    mifund settle claims.parquet --policy policies/ --out settled.parquet
+    mifund settle warehouse --policy policies/ --year 2025 --out settled.parquet --totals person_year.csv
+    mifund settle explain C000123 --policy policies/        (the warehouse's claims; or --claims FILE)
+
+    Enrolment (the person's category, special group, scheme and insured region for the claim's year)
+    and providers (level) come from the warehouse unless --enrollment / --providers name files.
+    Output per claim: claim_id, deductible_applied, pooled_fund_paid, catastrophic_paid, assistance_paid,
+    account_paid, out_of_pocket (yuan, exact to the fen; the parts sum to total_amount), plus
+    person_id, year, policy_key, policy_version, total_amount. Claims of a person are settled in
+    discharge-date order within the calendar year (ties by claim id). Any bad claim (negative amount,
+    parts above the total, discharge before admission, unknown person or provider) is an error naming
+    the row; nothing is written.
+    """
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    from mifund.settlement import SettlementError, person_year_totals, settle
+
+    policies = _load_policies_or_exit(policy)
+    if claims == "explain":
+        if not claim_id:
+            raise typer.BadParameter("settle explain needs a CLAIM_ID")
+        from mifund.settlement import settlement_inputs
+        from mifund.settlement.explain import explain_claim
+
+        src, _, wh = _settle_sources(ctx, str(from_claims) if from_claims else "warehouse", enrollment, providers)
+        try:
+            con, prepared, _ = settlement_inputs(src, policies, year=year)
+            for line in explain_claim(con, prepared, policies, claim_id):
+                console.print(line, highlight=False, markup=False)
+        except (SettlementError, KeyError) as e:
+            err.print(f"[red bold]{e}[/]")
+            raise typer.Exit(1) from None
+        finally:
+            if wh is not None:
+                wh.close()
+        return
+    if claim_id:
+        raise typer.BadParameter("give one CLAIMS source (a second argument is only for `explain`)")
+    src, _, wh = _settle_sources(ctx, claims, enrollment, providers)
+    try:
+        result = settle(src, policies, year=year, detail=True, source_name=Path(claims).name)
+    except SettlementError as e:
+        err.print(f"[red bold]Nothing settled:[/]\n{e}")
+        raise typer.Exit(1) from None
+    finally:
+        if wh is not None:
+            wh.close()
+
+    def write(table, path: Path) -> None:
+        if path.suffix.lower() == ".csv":
+            pcsv.write_csv(table, path)
+        else:
+            pq.write_table(table, path)
+
+    tot = person_year_totals(result)
+    if out:
+        write(result, out)
+    if totals:
+        write(tot, totals)
+    import pandas as pd
+
+    sums = {c: float(pd.Series(result[c].to_pylist(), dtype="object").sum()) for c in
+            ("total_amount", "pooled_fund_paid", "catastrophic_paid", "assistance_paid", "account_paid", "out_of_pocket")}
+    summary = pd.DataFrame([{"claims": result.num_rows, "person_years": tot.num_rows, **sums}])
+    from mifund.views.output import render
+
+    render(summary, "table", title=f"Settled {result.num_rows:,} claims (yuan)" + (f" → {out}" if out else ""),
+           console=console)
+
+
+@policy_app.command("compare")
+def policy_compare_cmd(
+    policy: PolicyOpt = Path("policies"),
+    amounts: Annotated[str, typer.Option("--amounts", help="Inpatient bills (yuan), comma-separated")] = "5000,20000,50000,100000,300000",
+    on: Annotated[str, typer.Option("--date", help="Policy date (YYYY-MM-DD)")] = "",
+    region: RegionOpt = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Out of pocket and fund payment for standard inpatient profiles, per region × scheme × category × level."""
+    import datetime as dt
+
+    from mifund.policy.compare import compare_profiles
+    from mifund.views.output import render
+
+    _check_format(fmt, output)
+    policies = _load_policies_or_exit(policy)
+    day = dt.date.fromisoformat(on) if on else dt.date.today()
+    df = compare_profiles(policies, [float(a) for a in amounts.split(",")], day=day, regions=region)
+    render(df, fmt, output=output, title=f"Standard inpatient profiles on {day} (yuan)", console=console,
+           sheet_name="compare")
+
+
+@policy_app.command("harmonise")
+def policy_harmonise_cmd(
+    ctx: typer.Context,
+    claims: Annotated[str, typer.Option("--claims", help="Claims file or `warehouse`")] = "warehouse",
+    from_dir: Annotated[Path, typer.Option("--from", help="Current (county) policies")] = Path("policies"),
+    to_dir: Annotated[Path, typer.Option("--to", help="Unified (city) policy directory")] = Path("policies"),
+    year: Annotated[int | None, typer.Option("--year", "-y")] = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Re-settle the same claims under a unified policy: change in fund payment and out of pocket by
+    county, insured category and cost band (who gains, who loses, what it costs the fund)."""
+    from mifund.policy.compare import harmonise
+    from mifund.settlement import SettlementError
+    from mifund.views.output import render
+
+    _check_format(fmt, output)
+    before, after = _load_policies_or_exit(from_dir), _load_policies_or_exit(to_dir)
+    src, _, wh = _settle_sources(ctx, claims, None, None)
+    try:
+        df = harmonise(src, before, after, year=year)
+    except SettlementError as e:
+        err.print(f"[red bold]{e}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        if wh is not None:
+            wh.close()
+    render(df, fmt, output=output, title="Harmonisation: change under the unified policy (yuan)", console=console,
+           sheet_name="harmonise")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,439 @@
+"""Loading policies: YAML with line numbers, city → county inheritance, validation, versions, resolution.
+
+A *policy* is one region × scheme (``policies/360100_employee.yaml``). A county file names its city in
+``inherits:`` and gives only what differs; every other value is the city's. ``PolicySet.policy_for``
+finds the policy of a person's insured region: the region's own file, else its city's (``XXYY00``),
+else its province's (``XX0000``).
+
+``Policy.resolve(day, …)`` turns the tree into the plain integers the settlement works with (fen,
+basis points) for one discharge date, insured category, special group, provider level and visit
+group. The Ibis engine joins a table of these (``Policy.parameter_rows``); the reference settler calls
+``resolve`` per claim. Policy numbers live only in the YAML files, never in code.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from mifund.policy.schema import (
+    CATEGORIES,
+    LEVELS,
+    SPECIAL_GROUPS,
+    VISIT_GROUPS,
+    Param,
+    PolicyFile,
+    category_param,
+    level_param,
+)
+from mifund.policy.yamlines import load_with_lines
+
+BIG = 10**13  # "no cap" / "no upper bound", in fen (100 billion yuan)
+NBANDS = 6  # brackets per scale the engine evaluates (padded); more is a validation error
+NCAT = 6
+
+
+class PolicyError(ValueError):
+    """Invalid policy files; each problem names the file, line and key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _ValueProblem(Exception):
+    def __init__(self, path: tuple, msg: str):
+        self.path, self.msg = path, msg
+        super().__init__(msg)
+
+
+def _is_param(node: Any) -> bool:
+    return isinstance(node, dict) and "values" in node
+
+
+def _merge(base: Any, over: Any, base_origin: dict, over_origin: dict, here: tuple, out_origin: dict) -> Any:
+    """Deep-merge `over` onto `base`; a dated value (a mapping with `values`) is replaced whole."""
+    if isinstance(base, dict) and isinstance(over, dict) and not _is_param(over) and not _is_param(base):
+        res = {}
+        for k in base:
+            if k not in over:
+                res[k] = base[k]
+                _copy_origin(base_origin, here + (k,), out_origin)
+        for k, v in over.items():
+            if k in base:
+                res[k] = _merge(base[k], v, base_origin, over_origin, here + (k,), out_origin)
+            else:
+                res[k] = v
+                _copy_origin(over_origin, here + (k,), out_origin)
+        if here in over_origin:
+            out_origin[here] = over_origin[here]
+        return res
+    _copy_origin(over_origin, here, out_origin)
+    return copy.deepcopy(over)
+
+
+def _copy_origin(src: dict, prefix: tuple, dst: dict) -> None:
+    n = len(prefix)
+    for k, v in src.items():
+        if k[:n] == prefix:
+            dst[k] = v
+
+
+def _where(origin: dict, loc: Iterable, fallback: str) -> str:
+    """'file:line: dotted.path' for a Pydantic / resolution location."""
+    known: tuple = ()
+    shown = []
+    for part in loc:
+        for cand in (part, _as_date(part)):
+            if cand is not None and known + (cand,) in origin:
+                known = known + (cand,)
+                shown.append(str(part))
+                break
+        else:
+            if isinstance(part, str) and part in ("param", "levels"):
+                continue
+            shown.append(str(part))
+    file, line = origin.get(known, origin.get((), (fallback, 1)))
+    return f"{file}:{line}: {'.'.join(shown) or '(top)'}"
+
+
+def _as_date(part: Any):
+    if isinstance(part, str):
+        try:
+            return dt.date.fromisoformat(part)
+        except ValueError:
+            return None
+    return None
+
+
+def _fen(x: Decimal, path: tuple) -> int:
+    f = x * 100
+    if f != f.to_integral_value():
+        raise _ValueProblem(path, f"amount {x} has more than 2 decimals (yuan to the fen)")
+    return int(f)
+
+
+def _bp(x: Decimal, path: tuple) -> int:
+    if x > 1:
+        raise _ValueProblem(path, f"ratio {x} is above 1")
+    b = x * 10000
+    if b != b.to_integral_value():
+        raise _ValueProblem(path, f"ratio {x} has more than 4 decimals")
+    return int(b)
+
+
+@dataclass
+class Policy:
+    region_code: str
+    scheme: str
+    name: str
+    model: PolicyFile
+    files: list[str]
+    origin: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.region_code}/{self.scheme}"
+
+    # -- dates ---------------------------------------------------------------------------------
+    @property
+    def versions(self) -> list[dt.date]:
+        """Every date on which some value changes, in order: each starts a policy version."""
+        dates: set[dt.date] = set()
+
+        def walk(o):
+            if isinstance(o, Param):
+                dates.update(o.values)
+            elif hasattr(o, "__pydantic_fields__"):
+                for name in type(o).model_fields:
+                    walk(getattr(o, name))
+            elif isinstance(o, dict):
+                for v in o.values():
+                    walk(v)
+            elif isinstance(o, list):
+                for v in o:
+                    walk(v)
+
+        walk(self.model)
+        return sorted(dates)
+
+    def version_at(self, day: dt.date) -> dt.date | None:
+        vs = [v for v in self.versions if v <= day]
+        return vs[-1] if vs else None
+
+    def reference_for(self, *path: str) -> list[dict]:
+        """References of the node at `path`, else of the nearest node above that has any."""
+        node: Any = self.model
+        refs = list(self.model.metadata.reference) if self.model.metadata else []
+        for p in path:
+            node = getattr(node, p, None) if not isinstance(node, dict) else node.get(p)
+            if node is None:
+                break
+            md = getattr(node, "metadata", None)
+            if md is not None and md.reference:
+                refs = list(md.reference)
+        return [r.model_dump() for r in refs]
+
+    # -- resolution -------------------------------------------------------------------------------
+    def resolve(self, day: dt.date, *, category: str, special_group: str | None, level: int,
+                visit_group: str) -> dict[str, int]:
+        """All parameters in force on `day` for one kind of claim, as integers (fen, basis points)."""
+        m = self.model
+        sg = special_group if special_group in SPECIAL_GROUPS else None
+
+        def val(p: Param | None, path: tuple, *, required: bool = True) -> Decimal | None:
+            if p is None:
+                if required:
+                    raise _ValueProblem(path, f"no value (needed on {day})")
+                return None
+            try:
+                v = p.at(day)
+            except KeyError:
+                raise _ValueProblem(path, f"no value in force on {day} (first date {min(p.values)})") from None
+            if v is None and required:
+                raise _ValueProblem(path, f"switched off (null) on {day} but needed")
+            return v
+
+        def started(p: Param | None) -> bool:
+            """A layer is in force from the first date of its principal value."""
+            return p is not None and min(p.values) <= day
+
+        r: dict[str, int] = {}
+        rules = getattr(m, visit_group)
+        if rules is not None and not started(level_param(rules.deductible, level)):
+            rules = None
+        base = (visit_group,)
+        if rules is None:
+            r.update(ded=0, ded_rep=0, rep_from=0, xred=0, tcap=BIG)
+            bands = [(0, 0)]
+        else:
+            dp = base + ("deductible",) + (() if isinstance(rules.deductible, Param) else (f"level_{level}",))
+            r["ded"] = _fen(val(level_param(rules.deductible, level), dp), dp)
+            r["ded_rep"], r["rep_from"] = r["ded"], 0
+            if rules.repeat_admission is not None and visit_group == "inpatient":
+                ra = rules.repeat_admission
+                p = base + ("repeat_admission",)
+                n = val(ra.from_admission, p + ("from_admission",))
+                f = val(ra.deductible_factor, p + ("deductible_factor",))
+                if f > 1:
+                    raise _ValueProblem(p + ("deductible_factor",), f"factor {f} is above 1")
+                r["rep_from"] = int(n)
+                r["ded_rep"] = int((Decimal(r["ded"]) * f).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+            key = sg if sg in rules.ratio else category if category in rules.ratio else "default"
+            if key not in rules.ratio:
+                raise _ValueProblem(base + ("ratio",), f"no ratio for category {category!r} and no 'default'")
+            rp = base + ("ratio", key) + (() if isinstance(rules.ratio[key], Param) else (f"level_{level}",))
+            ratio = _bp(val(level_param(rules.ratio[key], level), rp), rp)
+            bands = [(0, ratio)]
+            if rules.bands is not None:
+                bands = _scale(rules.bands, day, base + ("bands",), val, offset=ratio, lead=ratio)
+            xr = val(rules.cross_region_reduction, base + ("cross_region_reduction",), required=False)
+            r["xred"] = _bp(xr, base + ("cross_region_reduction",)) if xr is not None else 0
+            cap = val(category_param(rules.annual_cap, category, sg), base + ("annual_cap",), required=False)
+            r["tcap"] = _fen(cap, base + ("annual_cap",)) if cap is not None else BIG
+        _put_bands(r, "b", bands, NBANDS, base + ("bands",))
+        cap = val(m.pooled_annual_cap, ("pooled_annual_cap",), required=False)
+        r["pcap"] = _fen(cap, ("pooled_annual_cap",)) if cap is not None else BIG
+
+        # catastrophic illness insurance
+        c = m.catastrophic if m.catastrophic is not None and started(m.catastrophic.threshold) else None
+        r["cat_el"] = int(c is not None and visit_group in c.visit_types)
+        if c is None:
+            r.update(cth=0, ccap=0)
+            _put_bands(r, "c", [(0, 0)], NCAT, ("catastrophic",))
+        else:
+            sp = c.special_groups.get(sg) if sg else None
+            spath = ("catastrophic", "special_groups", sg)
+            th = val(sp.threshold, spath + ("threshold",)) if sp and sp.threshold else val(c.threshold, ("catastrophic", "threshold"))
+            r["cth"] = _fen(th, ("catastrophic", "threshold"))
+            inc = _bp(val(sp.rate_increase, spath + ("rate_increase",)), spath) if sp and sp.rate_increase else 0
+            _put_bands(r, "c", _scale(c.scale, day, ("catastrophic", "scale"), val, offset=inc, lead=0),
+                       NCAT, ("catastrophic", "scale"))
+            if sp is not None and sp.annual_cap is not None:
+                cap = val(sp.annual_cap, spath + ("annual_cap",), required=False)
+            else:
+                cap = val(c.annual_cap, ("catastrophic", "annual_cap"), required=False)
+            r["ccap"] = _fen(cap, ("catastrophic", "annual_cap")) if cap is not None else BIG
+
+        # medical assistance
+        a = m.assistance
+        g = a.groups.get(sg) if (a is not None and sg) else None
+        g = g if g is not None and started(g.ratio) else None
+        if g is None:
+            r.update(a_bp=0, a_cap=0, a_el=0)
+        else:
+            gp = ("assistance", "groups", sg)
+            r["a_bp"] = _bp(val(g.ratio, gp + ("ratio",)), gp + ("ratio",))
+            cap = val(g.annual_cap, gp + ("annual_cap",), required=False)
+            r["a_cap"] = _fen(cap, gp + ("annual_cap",)) if cap is not None else BIG
+            r["a_el"] = int(visit_group in a.visit_types)
+
+        # individual account
+        ac = m.account
+        if ac is None or category not in ac.categories or not started(ac.share):
+            r.update(acct_bp=0, acct_cap=0, acct_sp=0)
+        else:
+            r["acct_bp"] = _bp(val(ac.share, ("account", "share")), ("account", "share"))
+            cap = val(ac.annual_cap, ("account", "annual_cap"), required=False)
+            r["acct_cap"] = _fen(cap, ("account", "annual_cap")) if cap is not None else BIG
+            r["acct_sp"] = int(ac.covers_self_pay)
+        return r
+
+    def combos(self) -> Iterable[tuple[str, str | None, int, str]]:
+        cats = [c for c in CATEGORIES if (c in ("in_service", "retired", "flexible")) == (self.scheme == "employee")]
+        for cat in cats:
+            for sg in (None, *SPECIAL_GROUPS):
+                for lvl in LEVELS:
+                    for vg in VISIT_GROUPS:
+                        yield cat, sg, lvl, vg
+
+    def parameter_rows(self) -> list[dict]:
+        """One row per version × category × special group × level × visit group (the engine's table)."""
+        vs = self.versions
+        rows = []
+        for i, v in enumerate(vs):
+            until = vs[i + 1] if i + 1 < len(vs) else dt.date(9999, 12, 31)
+            for cat, sg, lvl, vg in self.combos():
+                row = {"policy_key": self.key, "valid_from": v, "valid_to": until, "category": cat,
+                       "special_group": sg or "none", "provider_level": lvl, "visit_group": vg}
+                row.update(self.resolve(v, category=cat, special_group=sg, level=lvl, visit_group=vg))
+                rows.append(row)
+        return rows
+
+    def check(self) -> None:
+        """Resolve every version and combination once; errors name the YAML line."""
+        problems = []
+        for v in self.versions:
+            for cat, sg, lvl, vg in self.combos():
+                try:
+                    self.resolve(v, category=cat, special_group=sg, level=lvl, visit_group=vg)
+                except _ValueProblem as e:
+                    msg = f"{_where(self.origin, e.path, self.files[-1])}: {e.msg}"
+                    if msg not in problems:
+                        problems.append(msg)
+        if problems:
+            raise PolicyError(problems)
+
+
+def _scale(scale, day, path, val, *, offset: int, lead: int) -> list[tuple[int, int]]:
+    """[(threshold fen, rate bp)] of a scale in force on `day`; rates get `offset` added.
+
+    Amounts below the first threshold take rate `lead`."""
+    out = []
+    for i, b in enumerate(scale.brackets):
+        bp = path + ("brackets", i)
+        t = _fen(val(b.threshold, bp + ("threshold",)), bp + ("threshold",))
+        rate = _bp(val(b.rate, bp + ("rate",)), bp + ("rate",)) + offset
+        if rate > 10000:
+            raise _ValueProblem(bp + ("rate",), "rate plus the base ratio / increase is above 1")
+        if out and t <= out[-1][0]:
+            raise _ValueProblem(bp + ("threshold",), f"overlapping bands: threshold {t / 100:.2f} is not above "
+                                                      f"the previous band's {out[-1][0] / 100:.2f}")
+        out.append((t, rate))
+    if out[0][0] > 0:
+        out.insert(0, (0, lead))
+    return out
+
+
+def _put_bands(r: dict, prefix: str, bands: list[tuple[int, int]], n: int, path: tuple) -> None:
+    if len(bands) > n:
+        raise _ValueProblem(path, f"at most {n} bands are supported")
+    for k in range(n):
+        if k < len(bands):
+            t, rate = bands[k]
+            w = bands[k + 1][0] - t if k + 1 < len(bands) else BIG
+        else:
+            t, rate, w = BIG, 0, 0
+        r[f"{prefix}t{k}"], r[f"{prefix}w{k}"], r[f"{prefix}r{k}"] = t, w, rate
+
+
+@dataclass
+class PolicySet:
+    policies: dict[tuple[str, str], Policy]
+
+    def policy_for(self, region_code: str, scheme: str) -> Policy | None:
+        for code in (region_code, region_code[:4] + "00", region_code[:2] + "0000", "000000"):
+            p = self.policies.get((code, scheme))
+            if p is not None:
+                return p
+        return None
+
+    def __iter__(self):
+        return iter(self.policies.values())
+
+    def __len__(self):
+        return len(self.policies)
+
+
+def _read(path: Path) -> tuple[dict, dict]:
+    data, lines = load_with_lines(path)
+    if not isinstance(data, dict):
+        raise PolicyError([f"{path}:1: a policy file is a mapping"])
+    return data, {k: (str(path), v) for k, v in lines.items()}
+
+
+def load_policies(paths: str | Path | Iterable[str | Path]) -> PolicySet:
+    """Load every ``*.yaml`` policy in a directory (TEMPLATE.yaml and files starting with '_' skipped),
+    or the given files. Raises PolicyError naming file and line for every problem found."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files += sorted(f for f in p.glob("*.yaml") if f.name != "TEMPLATE.yaml" and not f.name.startswith("_"))
+        else:
+            files.append(p)
+    raw: dict[tuple[str, str], tuple[dict, dict, Path]] = {}
+    problems: list[str] = []
+    for f in files:
+        data, origin = _read(f)
+        key = (str(data.get("region_code")), str(data.get("scheme")))
+        if key in raw:
+            problems.append(f"{f}:1: second policy for region {key[0]} scheme {key[1]} (first: {raw[key][2]})")
+        raw[key] = (data, origin, f)
+    out: dict[tuple[str, str], Policy] = {}
+
+    def build(key, stack=()):
+        if key in out:
+            return out[key]
+        data, origin, f = raw[key]
+        files_ = [str(f)]
+        parent = data.get("inherits")
+        if parent is not None:
+            pk = (str(parent), key[1])
+            if pk not in raw:
+                raise PolicyError([f"{_where(origin, ('inherits',), str(f))}: no {key[1]} policy for region {parent} to inherit from"])
+            if pk in stack:
+                raise PolicyError([f"{_where(origin, ('inherits',), str(f))}: inheritance cycle"])
+            pol = build(pk, stack + (key,))
+            base = {k: v for k, v in raw[pk][0].items() if k not in ("tests", "inherits")}
+            merged_origin: dict = {}
+            data = _merge(base, data, pol.origin, origin, (), merged_origin)
+            origin = merged_origin
+            files_ = pol.files + files_
+        try:
+            model = PolicyFile.model_validate(data)
+        except ValidationError as e:
+            raise PolicyError([f"{_where(origin, err['loc'], str(f))}: {err['msg']}" for err in e.errors()]) from None
+        pol = Policy(region_code=model.region_code, scheme=model.scheme, name=model.name, model=model,
+                     files=files_, origin=origin)
+        pol.check()
+        out[key] = pol
+        return pol
+
+    for key in raw:
+        try:
+            build(key)
+        except PolicyError as e:
+            problems += [p for p in e.problems if p not in problems]
+    if problems:
+        raise PolicyError(problems)
+    return PolicySet(out)

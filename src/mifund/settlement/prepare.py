@@ -1,0 +1,126 @@
+"""Inputs of a settlement: claims joined to the person's enrolment for the claim's year and to the
+provider; amounts in integer fen; the policy of the person's insured region and scheme; checks.
+
+Any bad input (a negative amount, parts above the total, a discharge before the admission, an unknown
+person, provider or visit type, no policy for the person's region and scheme, no policy version in
+force on the discharge date) raises SettlementError naming the claim (and its file row where known);
+nothing is settled or written.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from mifund.policy.load import PolicySet
+
+VISIT_GROUP = {"inpatient": "inpatient", "outpatient": "outpatient", "pharmacy": "outpatient",
+               "chronic_outpatient": "chronic_outpatient"}
+MAX_REPORTED = 10
+
+
+class SettlementError(ValueError):
+    def __init__(self, problems: list[str], more: int = 0):
+        self.problems = problems
+        tail = [f"… and {more} more"] if more else []
+        super().__init__("\n".join(problems + tail))
+
+
+def _fen(col) -> ir.IntegerValue:
+    if col.type().is_null() or col.type().is_string():
+        col = col.cast("float64")
+    return (col * 100).round().cast("int64")
+
+
+def policy_map(enrollment: ir.Table, policies: PolicySet, con) -> ir.Table:
+    """(region_code, scheme) -> policy_key for every pair in the enrolment, from the policy files."""
+    pairs = con.to_pandas(enrollment.select("region_code", "scheme").distinct())
+    rows = []
+    for r in pairs.itertuples(index=False):
+        p = policies.policy_for(str(r.region_code), str(r.scheme))
+        rows.append({"region_code": str(r.region_code), "scheme": str(r.scheme), "policy_key": p.key if p else None})
+    df = pd.DataFrame(rows, columns=["region_code", "scheme", "policy_key"]).astype(
+        {"region_code": "string", "scheme": "string", "policy_key": "string"})
+    return ibis.memtable(df)
+
+
+def parameter_table(policies: PolicySet) -> ir.Table:
+    rows = [r for p in policies for r in p.parameter_rows()]
+    df = pd.DataFrame(rows)
+    for c in df.columns:
+        if c in ("valid_from", "valid_to"):
+            df[c] = pd.to_datetime(df[c]).dt.date
+        elif c in ("policy_key", "category", "special_group", "visit_group"):
+            df[c] = df[c].astype("string")
+        else:
+            df[c] = df[c].astype("int64")
+    return ibis.memtable(df)
+
+
+def prepare_claims(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, pmap: ir.Table,
+                   params: ir.Table, *, year: int | None = None) -> tuple[ir.Table, ir.Table]:
+    """(prepared claims, problems) — both Ibis expressions; `problems` lists bad rows."""
+    cols = claims.columns
+    c = claims
+    if year is not None:
+        c = c.filter(c.discharge_date.year() == year)
+    row = c["_row"] if "_row" in cols else ibis.null("int64")
+    P = (c.policy_scope_amount if "policy_scope_amount" in cols else ibis.null("decimal(18,2)"))
+    cross = c.cross_region.fill_null(False) if "cross_region" in cols else ibis.literal(False)
+    vg = c.visit_type.cases(*VISIT_GROUP.items(), else_=None)
+    c = c.select(
+        claim_id=c.claim_id.cast("string"), person_id=c.person_id.cast("string"),
+        provider_id=c.provider_id.cast("string"), visit_type=c.visit_type, visit_group=vg,
+        admit_date=c.admit_date.cast("date"), discharge_date=c.discharge_date.cast("date"),
+        yr=c.discharge_date.cast("date").year().cast("int64"),
+        T=_fen(c.total_amount), SP=_fen(c.self_pay_amount.fill_null(0)), CF=_fen(c.copay_first_amount.fill_null(0)),
+        P_given=_fen(P), cross=cross.cast("boolean"), src_row=row,
+    )
+    e = enrollment.select(
+        e_person=enrollment.person_id.cast("string"), e_year=enrollment.year.cast("int64"),
+        region_code=enrollment.region_code.cast("string"), scheme=enrollment.scheme.cast("string"),
+        category=enrollment.category.cast("string"),
+        special_group=enrollment.special_group.cast("string").fill_null("none"),
+    )
+    pv = providers.select(p_id=providers.provider_id.cast("string"), provider_level=providers.level.cast("int64"),
+                          p_known=ibis.literal(True))
+    j = c.left_join(e, [c.person_id == e.e_person, c.yr == e.e_year])
+    j = j.left_join(pv, j.provider_id == pv.p_id)
+    j = j.left_join(pmap, [j.region_code == pmap.region_code, j.scheme == pmap.scheme]).drop(
+        "region_code_right", "scheme_right")
+    j = j.mutate(P=j.P_given.fill_null(j.T - j.SP - j.CF),
+                 provider_level=j.provider_level.fill_null(1),
+                 special_group=ibis.ifelse(j.special_group.isin(["low_income", "extreme_poverty", "relapse_risk",
+                                                                 "disabled"]), j.special_group, "none"))
+    versions = params.select("policy_key", v_from="valid_from", v_to="valid_to").distinct()
+    k = j.left_join(versions, [j.policy_key == versions.policy_key, j.discharge_date >= versions.v_from,
+                               j.discharge_date < versions.v_to]).drop("policy_key_right")
+    problem = ibis.cases(
+        (k.visit_group.isnull(), "unknown visit_type " + k.visit_type.fill_null("(empty)")),
+        ((k.T < 0) | (k.SP < 0) | (k.CF < 0) | (k.P_given.fill_null(0) < 0), ibis.literal("negative amount")),
+        (k.SP + k.CF + ibis.greatest(k.P, 0) > k.T, ibis.literal("self_pay + copay_first + policy_scope exceed total_amount")),
+        (k.discharge_date < k.admit_date, ibis.literal("discharge_date before admit_date")),
+        (k.e_person.isnull(), "person " + k.person_id + " not enrolled in " + k.yr.cast("string")),
+        (k.p_known.isnull(), "unknown provider " + k.provider_id),
+        (k.policy_key.isnull(), "no policy for insured region " + k.region_code + " scheme " + k.scheme),
+        (k.category.isnull(), ibis.literal("enrolment has no category")),
+        (k.v_from.isnull(), "no version of policy " + k.policy_key + " in force on " + k.discharge_date.cast("string")),
+        else_=None,
+    )
+    problems = k.mutate(problem=problem).filter(lambda x: x.problem.notnull()).select("src_row", "claim_id", "problem")
+    prepared = j.select("claim_id", "person_id", "yr", "discharge_date", "visit_group", "provider_level",
+                        "cross", "T", "SP", "CF", "P", "category", "special_group", "policy_key", "region_code")
+    return prepared, problems
+
+
+def raise_problems(con, problems: ir.Table, *, source: str = "claims") -> None:
+    n = int(con.to_pyarrow(problems.count()).as_py())
+    if not n:
+        return
+    df = con.to_pandas(problems.order_by("src_row", "claim_id").limit(MAX_REPORTED))
+    lines = []
+    for r in df.itertuples(index=False):
+        where = f"{source} row {int(r.src_row)}" if pd.notna(r.src_row) else source
+        lines.append(f"{where}, claim {r.claim_id}: {r.problem}")
+    raise SettlementError(lines, more=max(0, n - len(lines)))

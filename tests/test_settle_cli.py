@@ -1,0 +1,84 @@
+"""`mifund settle`, `mifund settle explain`, `mifund policy compare|harmonise` end to end."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from mifund.cli import app
+from settle_helpers import PROVIDERS, claim, person, write_policy
+
+runner = CliRunner()
+
+
+def _files(tmp_path, claims):
+    pol = tmp_path / "pol"
+    write_policy(pol)
+    pd.DataFrame(claims).to_csv(tmp_path / "claims.csv", index=False)
+    pd.DataFrame([person("A"), person("C", special="extreme_poverty")]).to_csv(tmp_path / "enrollment.csv", index=False)
+    PROVIDERS.to_csv(tmp_path / "providers.csv", index=False)
+    return ["--policy", str(pol), "--enrollment", str(tmp_path / "enrollment.csv"),
+            "--providers", str(tmp_path / "providers.csv")]
+
+
+def test_settle_writes_parquet_and_totals(tmp_path):
+    opts = _files(tmp_path, [claim("a1", "A", "2024-03-10", 32000, provider="L3", self_pay=1000, copay=1000),
+                             claim("c1", "C", "2024-04-01", 42000, provider="L2", self_pay=2000)])
+    out, tot = tmp_path / "settled.parquet", tmp_path / "totals.csv"
+    r = runner.invoke(app, ["--db", str(tmp_path / "w.duckdb"), "settle", str(tmp_path / "claims.csv"), *opts,
+                            "--out", str(out), "--totals", str(tot)])
+    assert r.exit_code == 0, r.output
+    rows = {x["claim_id"]: x for x in pq.read_table(out).to_pylist()}
+    assert rows["a1"]["pooled_fund_paid"] == Decimal("20750.00")  # see test_settle_golden
+    assert rows["c1"]["assistance_paid"] == Decimal("3991.40")
+    assert len(pd.read_csv(tot)) == 2
+
+
+def test_settle_bad_row_named_nothing_written(tmp_path):
+    opts = _files(tmp_path, [claim("a1", "A", "2024-03-10", 100), claim("a2", "A", "2024-03-11", 100, provider="X9")])
+    out = tmp_path / "settled.parquet"
+    r = runner.invoke(app, ["--db", str(tmp_path / "w.duckdb"), "settle", str(tmp_path / "claims.csv"), *opts,
+                            "--out", str(out)])
+    assert r.exit_code == 1
+    assert "claims.csv row 3, claim a2: unknown provider X9" in r.output.replace("\n", "")
+    assert not out.exists()
+
+
+def test_explain(tmp_path):
+    opts = _files(tmp_path, [claim("a1", "A", "2024-03-10", 32000, provider="L3", self_pay=1000, copay=1000),
+                             claim("a2", "A", "2024-05-10", 10000)])
+    r = runner.invoke(app, ["--db", str(tmp_path / "w.duckdb"), "settle", "explain", "a2",
+                            "--claims", str(tmp_path / "claims.csv"), *opts])
+    assert r.exit_code == 0, r.output
+    text = r.output
+    assert "version in force from 2024-01-01" in text and "admission no. 2" in text
+    assert "deductible due 50.00" in text and "pooled_fund_paid = 8,955.00" in text
+    assert "catastrophic_paid = 177.00" in text and "Earlier claims this year (settled first): a1" in text
+
+
+def test_policy_compare_csv(tmp_path):
+    pol = tmp_path / "pol"
+    write_policy(pol)
+    r = runner.invoke(app, ["policy", "compare", "--policy", str(pol), "--amounts", "5000", "--date", "2024-03-01",
+                            "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    # resident_adult, level 1, 5000: (5000 − 100) × 90 % = 4410
+    assert any(line.startswith("990100,resident,resident_adult,1,5000.0,100.0,4410.0") for line in lines), lines
+
+
+def test_policy_harmonise(tmp_path):
+    from mifund.policy import load_policies
+    from mifund.policy.compare import harmonise
+    from settle_helpers import GOLDEN_POLICY, source
+
+    write_policy(tmp_path / "a")
+    write_policy(tmp_path / "b", GOLDEN_POLICY.replace("level_1: {values: {2024-01-01: 100}}",
+                                                       "level_1: {values: {2024-01-01: 300}}"))
+    src = source([claim("a1", "A", "2024-03-01", 1000)], [person("A")])
+    df = harmonise(src, load_policies(tmp_path / "a"), load_policies(tmp_path / "b"))
+    # deductible 100 → 300: the fund pays (1000 − 300) × 90 % = 630 instead of 810
+    assert df["fund_change"].tolist() == [-180.0] and df["oop_change"].tolist() == [180.0]
