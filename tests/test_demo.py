@@ -11,9 +11,11 @@ import pytest
 
 from mifund.demo import calibration as K
 from mifund.demo import generate
-from mifund.demo.payment import provisional_payments
+from mifund.demo.generate import DEMO_POLICIES
 from mifund.ingest import import_paths
 from mifund.ingest.report import WARNING
+from mifund.policy import default_policy_dir, load_policies
+from mifund.settlement import settle_fen
 from mifund.storage import Warehouse
 
 SEED = 7
@@ -132,17 +134,18 @@ def test_ledger_story(frames):
 
 
 def test_latest_expenditure_agrees_with_claims(frames):
+    """The latest year's ledger is derived from the claims settled by mifund.settlement under the
+    shipped policies: pooled expenditure on claims = pooled_fund_paid (+ catastrophic_paid for
+    residents, whose fund buys the catastrophic cover), and the total adds the share outside claims."""
     c, e, p = frames["claims"], frames["enrollment"], frames["providers"]
+    amounts = ["total_amount", "self_pay_amount", "copay_first_amount"]
+    c = c.assign(**{a: c[a].astype(float) for a in amounts})
+    e = e.drop(columns=["wage_base"])
+    settled = settle_fen({"claims": c, "enrollment": e, "providers": p[["provider_id", "level"]]},
+                         load_policies(DEMO_POLICIES))
     first = e.drop_duplicates("person_id")  # the planted duplicate enrolment comes second
-    c = c.merge(first[["person_id", "region_code", "scheme", "category"]], on="person_id").merge(
-        p[["provider_id", "level"]], on="provider_id")
-    fen = lambda s: (s.astype(float) * 100).round().astype("int64").to_numpy()  # noqa: E731
-    scope = fen(c.total_amount) - fen(c.self_pay_amount) - fen(c.copay_first_amount)
-    visit = c.visit_type.map({"inpatient": 0, "outpatient": 1, "chronic_outpatient": 2, "pharmacy": 3}).to_numpy()
-    pooled, _ = provisional_payments(c.person_id.factorize()[0], c.discharge_date.to_numpy().astype("datetime64[D]").astype(int),
-                                     visit, (c.scheme == "resident").to_numpy().astype(int),
-                                     (c.category == "retired").to_numpy(), c.level.to_numpy(), scope)
-    c["pooled"] = pooled
+    c = c.merge(first[["person_id", "region_code", "scheme"]], on="person_id").merge(settled, on="claim_id")
+    c["pooled"] = c.pooled_fund_paid + np.where(c.scheme == "resident", c.catastrophic_paid, 0)
     paid = c.groupby(["region_code", "scheme"]).pooled.sum()
     led = frames["ledger"]
     led = led[(led.year == K.LATEST_YEAR) & (led.fund == "pooled")].set_index(["region_code", "scheme"])
@@ -185,3 +188,15 @@ def test_cli_generate(tmp_path):
     assert (tmp_path / "d" / "claims.parquet").exists() and (tmp_path / "d" / "truth" / "labels.csv").exists()
     r = CliRunner().invoke(app, ["demo", "generate", "--size", "huge", "--out", str(tmp_path / "x")])
     assert r.exit_code != 0
+
+
+def test_demo_policies_are_the_real_ones_redated():
+    """The demo policies differ from the shipped real ones only in their dates and a header."""
+    import re
+
+    for f in ("360100_employee.yaml", "360100_resident.yaml"):
+        real = (default_policy_dir() / f).read_text(encoding="utf-8")
+        demo = (DEMO_POLICIES / f).read_text(encoding="utf-8")
+        body = "\n".join(line for line in demo.splitlines() if not line.startswith("# DEMO") and "synthetic" not in line
+                         and "Regenerate" not in line)
+        assert re.sub(r"\b20\d\d-01-01\b", "2015-01-01", real).strip() in body

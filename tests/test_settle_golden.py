@@ -142,3 +142,25 @@ def test_discharge_before_admission(policies):
     c = claim("d1", "A", "2024-03-01", 100, admit=dt.date(2024, 3, 5))
     with pytest.raises(SettlementError, match="discharge_date before admit_date"):
         settle_fen(source([c], [person("A")]), policies)
+
+
+def test_duplicate_enrolment_settles_each_claim_once():
+    """A person enrolled in two regions in one year (planted in the demo data) is settled once, under
+    the employee enrolment (employee before resident, then the lowest region code)."""
+    import pandas as pd
+
+    from mifund.policy import default_policy_dir, load_policies
+    from mifund.settlement import settle_fen
+
+    enrollment = pd.DataFrame({"person_id": ["p1", "p1"], "year": [2025, 2025], "region_code": ["360102", "360103"],
+                               "scheme": ["resident", "employee"], "category": ["resident_adult", "in_service"],
+                               "special_group": ["none", "none"]})
+    providers = pd.DataFrame({"provider_id": ["H1"], "level": [3]})
+    claims = pd.DataFrame({"claim_id": ["c1"], "person_id": ["p1"], "provider_id": ["H1"], "visit_type": ["inpatient"],
+                           "admit_date": [pd.Timestamp("2025-03-01")], "discharge_date": [pd.Timestamp("2025-03-05")],
+                           "total_amount": [10800.0], "self_pay_amount": [0.0], "copay_first_amount": [0.0]})
+    out = settle_fen({"claims": claims, "enrollment": enrollment, "providers": providers},
+                     load_policies(default_policy_dir()))
+    assert len(out) == 1
+    # employee, level 3 (洪医保发〔2025〕27号): (10,800 − 800) × 85% = 8,500.00 yuan = 850,000 fen
+    assert out.pooled_fund_paid.iloc[0] == 850_000

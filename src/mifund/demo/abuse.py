@@ -92,7 +92,7 @@ def _index(ln: pd.DataFrame, m: int):
 
 def plant(rng, cl: pd.DataFrame, ln: pd.DataFrame, persons: pd.DataFrame, prov, cat, labels: Labels):
     """Plant abuse and near-misses in one chunk; returns the new (claims, lines), sorted by person and day."""
-    from mifund.demo.payment import INPATIENT, OUTPATIENT
+    from mifund.demo.codes import INPATIENT, OUTPATIENT
 
     n = len(persons)
     cl = cl.copy()

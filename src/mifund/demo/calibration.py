@@ -165,19 +165,6 @@ MONTH_WEIGHT = (1.22, 0.92, 1.06, 1.00, 0.97, 0.94, 0.90, 0.90, 0.96, 0.97, 1.04
 # Catalogue-class mix in billed amounts and the B-class co-pay first (乙类先行自付), demo assumptions:
 COPAY_FIRST_RATE = 0.10  # 10% of class-B amounts paid by the patient before the fund (common rate)
 
-# -- provisional demo policy (Nanchang figures from the reference README) ---------------------------
-# Inpatient (scheme, level): (deductible, fund ratio of the policy-scope amount above it).
-INPATIENT_POLICY = {
-    ("employee", 1): (200, 0.95), ("employee", 2): (500, 0.90), ("employee", 3): (800, 0.85),
-    ("resident", 1): (100, 0.90), ("resident", 2): (400, 0.80), ("resident", 3): (600, 0.60),
-}
-INPATIENT_CAP = {"employee": 100_000.0, "resident": 100_000.0}  # basic pooled fund annual cap
-RETIRED_BONUS = 0.05  # Nanchang: retirees +5 points (applied to outpatient pooling, capped at 100%)
-EMPLOYEE_OUTPATIENT = {"deductible": 300.0, "ratio": {1: 0.65, 2: 0.60, 3: 0.55}, "cap": {"in_service": 2000.0, "retired": 3000.0}}
-RESIDENT_OUTPATIENT = {"ratio": {1: 0.50, 2: 0.40, 3: 0.0}, "cap": 300.0}  # demo assumption: primary care first
-CHRONIC_RATIO = {"employee": 0.75, "resident": 0.60}  # demo assumption, no deductible
-
-
 @dataclass(frozen=True)
 class Target:
     name: str

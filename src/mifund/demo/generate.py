@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from mifund.demo import abuse
 from mifund.demo import calibration as K
 from mifund.demo import items as I
-from mifund.demo.payment import (
+from mifund.demo.codes import (
     CHRONIC,
     EMPLOYEE,
     INPATIENT,
@@ -38,9 +38,9 @@ from mifund.demo.payment import (
     PHARMACY,
     RESIDENT,
     VISIT_CODES,
-    provisional_payments,
 )
 
+DEMO_POLICIES = Path(__file__).parent / "policies"
 SIZES = {"small": 20_000, "medium": 500_000, "large": 5_000_000}
 CHUNK_PERSONS = 200_000
 SYNTHETIC_NOTE = "SYNTHETIC demo data (mifund demo generate) - not real persons or accounts"
@@ -493,7 +493,7 @@ def make_lines(rng, cl: pd.DataFrame, persons: pd.DataFrame, cat: Catalog) -> pd
 
 
 def finish_claims(cl: pd.DataFrame, ln: pd.DataFrame, persons: pd.DataFrame, cat: Catalog) -> None:
-    """Totals, self-pay and co-pay from the lines; provisional payments. In place."""
+    """Totals, self-pay and co-pay from the lines. In place."""
     m = len(cl)
     cls = cat.cls[ln.item.to_numpy()]
     amt = ln.amount_fen.to_numpy()
@@ -502,13 +502,22 @@ def finish_claims(cl: pd.DataFrame, ln: pd.DataFrame, persons: pd.DataFrame, cat
     cl["self_fen"] = np.bincount(c, np.where(cls == "C", amt, 0), minlength=m).astype(np.int64)
     bsum = np.bincount(c, np.where(cls == "B", amt, 0), minlength=m).astype(np.int64)
     cl["copay_fen"] = np.round(bsum * K.COPAY_FIRST_RATE).astype(np.int64)
-    scope = cl.total_fen.to_numpy() - cl.self_fen.to_numpy() - cl.copay_fen.to_numpy()
-    p = cl.p.to_numpy()
-    pooled, account = provisional_payments(
-        persons.pidx.to_numpy()[p], cl.end_day.to_numpy(), cl.visit.to_numpy(), persons.scheme.to_numpy()[p],
-        persons.cat.to_numpy()[p] == RETIRED, cl.level.to_numpy(), scope)
-    cl["pooled_fen"] = pooled
-    cl["account_fen"] = account
+
+
+def settle_chunk(claims: pd.DataFrame, enrollment: pd.DataFrame, providers: pd.DataFrame, policies) -> pd.DataFrame:
+    """Settle one chunk's claims under the demo policies with mifund.settlement (the real engine).
+
+    A chunk holds whole persons, and settlement runs per person-year, so chunks settle independently.
+    `claims` carries amounts in integer fen (as written to Parquet); the engine takes yuan.
+    Returns integer-fen payments in the order of `claims`.
+    """
+    from mifund.settlement import settle_fen
+
+    c = claims.copy()
+    for col in ("total_amount", "self_pay_amount", "copay_first_amount"):
+        c[col] = c[col].to_numpy() / 100
+    settled = settle_fen({"claims": c, "enrollment": enrollment, "providers": providers}, policies)
+    return settled.set_index("claim_id").reindex(c.claim_id.to_numpy())
 
 
 def _claims_out(cl: pd.DataFrame, persons: pd.DataFrame, prov: ProviderIndex) -> pd.DataFrame:
@@ -705,9 +714,19 @@ def _fen_cols_to_yuan(df: pd.DataFrame, cols) -> pd.DataFrame:
 
 
 # -- the whole municipality ----------------------------------------------------------------------------
-def generate(size="small", seed: int = 1, out_dir: str | Path = "demo_data", progress: Progress | None = None) -> Result:
-    """Write the demo municipality to out_dir; returns the row counts. See the module docstring."""
+def generate(size="small", seed: int = 1, out_dir: str | Path = "demo_data", progress: Progress | None = None,
+             policy_dir: str | Path | None = None) -> Result:
+    """Write the demo municipality to out_dir; returns the row counts. See the module docstring.
+
+    The latest year's fund ledger is derived from the claims settled under the policies in
+    `policy_dir` (default: DEMO_POLICIES, the shipped Nanchang policies dated back to 2015) by
+    mifund.settlement.
+    """
     import time
+
+    from mifund.policy import load_policies
+
+    policies = load_policies(policy_dir or DEMO_POLICIES)
 
     t0 = time.perf_counter()
     n_total = _size(size)
@@ -762,10 +781,16 @@ def generate(size="small", seed: int = 1, out_dir: str | Path = "demo_data", pro
             claim_seq += len(cl)
             labels.resolve(cl, persons, prov)
             enr = enrollment_frame(persons)
+            claims_out = _claims_out(cl, persons, prov)
+            paid = settle_chunk(claims_out, enr, prov_df[["provider_id", "level"]], policies)
+            # the resident pooled fund buys the catastrophic cover (大病保险 is financed from it)
+            resident_claim = persons.scheme.to_numpy()[cl.p.to_numpy()] == RESIDENT
+            cl["pooled_fen"] = paid.pooled_fund_paid.to_numpy() + np.where(resident_claim, paid.catastrophic_paid.to_numpy(), 0)
+            cl["account_fen"] = paid.account_paid.to_numpy()
             dup = abuse.duplicate_enrolment(rng, persons, labels)
             dup_enrol.append(dup)
             sinks["enrollment"].write(enr)
-            sinks["claims"].write(_claims_out(cl, persons, prov))
+            sinks["claims"].write(claims_out)
             sinks["claim_lines"].write(_lines_out(ln, cl, cat))
             # aggregates for the ledger
             sch = persons.scheme.to_numpy()

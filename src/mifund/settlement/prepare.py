@@ -77,6 +77,12 @@ def prepare_claims(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, 
         T=_fen(c.total_amount), SP=_fen(c.self_pay_amount.fill_null(0)), CF=_fen(c.copay_first_amount.fill_null(0)),
         P_given=_fen(P), cross=cross.cast("boolean"), src_row=row,
     )
+    # A person enrolled twice in a year (duplicate enrolment, 重复参保: supervision's concern) must not
+    # have each claim settled twice: settle under one enrolment, the employee scheme first (the one
+    # the person's employment makes compulsory), then the lowest region code, deterministically.
+    w = ibis.window(group_by=[enrollment.person_id, enrollment.year],
+                    order_by=[enrollment.scheme, enrollment.region_code])
+    enrollment = enrollment.mutate(_k=ibis.row_number().over(w)).filter(lambda t: t._k == 0).drop("_k")
     e = enrollment.select(
         e_person=enrollment.person_id.cast("string"), e_year=enrollment.year.cast("int64"),
         region_code=enrollment.region_code.cast("string"), scheme=enrollment.scheme.cast("string"),
