@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 DEMO_DIR ?= demo
+SIZE ?= small
+SEED ?= 1
 DEMO_DB  := $(DEMO_DIR)/mifund.duckdb
 
 .PHONY: install test test-fast demo bench lint clean
@@ -24,14 +26,9 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: install
-	mkdir -p $(DEMO_DIR)
-	rm -f $(DEMO_DB) $(DEMO_DB).wal
-	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund import --sample national
-	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund indicators
-	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund warnings
-	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund indicators --format xlsx --output $(DEMO_DIR)/indicators.xlsx
-	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund ledger template $(DEMO_DIR)/ledger_template.xlsx
-	@echo "Demo warehouse: $(DEMO_DB); workbook: $(DEMO_DIR)/indicators.xlsx"
+	$(BIN)/mifund demo run --size $(SIZE) --seed $(SEED) --out $(DEMO_DIR)
+	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund indicators --region 360100 --year 2024 --scheme resident
+	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund warnings --year 2024 --level red --level orange
 
 bench: install
 	$(BIN)/python bench/run.py

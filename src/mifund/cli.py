@@ -348,6 +348,36 @@ def demo_generate(
     console.print(f"wrote {out} in {result.seconds:.1f} s (SYNTHETIC data; planted abuse labels in {out / 'truth' / 'labels.csv'})")
     console.print(f"next: mifund import {out}")
 
+@demo_app.command("run")
+def demo_run(
+    ctx: typer.Context,
+    size: Annotated[str, typer.Option("--size", help="small | medium | large")] = "small",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the data, warehouse, report")] = Path("demo"),
+) -> None:
+    """The whole pipeline on the synthetic municipality: generate, import, indicators, warnings, settle, report.
+
+    Replaces an earlier demo in --out. `make demo` runs this.
+    """
+    from mifund.demo import SIZES
+    from mifund.demo.pipeline import run_demo
+
+    if size not in SIZES:
+        raise typer.BadParameter(f"--size must be one of {', '.join(SIZES)}")
+    s = _settings(ctx)
+    with err.status("generating the synthetic municipality …") as status:
+        run = run_demo(out, size=size, seed=seed, actor=s.user,
+                       step=lambda name: status.update(f"done: {name} …"))
+    for name, secs in run.steps:
+        console.print(f"  [green]✓[/] {name} ({secs:.1f} s)")
+    for name, n in run.counts.items():
+        console.print(f"    {name}: {n:,}")
+    console.print(f"Warehouse: {run.db}   (e.g. MIFUND_DB={run.db} mifund indicators --region 360100)")
+    console.print(f"Settled claims: {run.settled}")
+    console.print(f"Report: {run.report}")
+    console.print("Dashboard: not built yet (issue #9); the warehouse above is ready for it.")
+
+
 # --------------------------------------------------------------------------------------------------
 # settle and policy (issue #3: benefit policy engine and claim settlement)
 # --------------------------------------------------------------------------------------------------
