@@ -29,6 +29,7 @@ demo: install
 	$(BIN)/mifund demo run --size $(SIZE) --seed $(SEED) --out $(DEMO_DIR)
 	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund indicators --region 360100 --year 2024 --scheme resident
 	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund warnings --year 2024 --level red --level orange
+	@echo "Report: $(DEMO_DIR)/fund_report.xlsx   Warehouse: $(DEMO_DB)   Dashboard: not built yet (issue #9)"
 
 bench: install
 	$(BIN)/python bench/run.py
