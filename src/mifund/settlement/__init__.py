@@ -18,22 +18,32 @@ integer fen (int64) columns as pandas, for fast downstream arithmetic.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import ibis
 import pandas as pd
 import pyarrow as pa
 
-from mifund.settlement.engine import OUTPUT_COLUMNS, fen_to_decimal, settle_expr
+from mifund.settlement.engine import (
+    OUTPUT_COLUMNS,
+    fen_to_decimal,
+    settle_expr,
+    with_order_keys,
+    with_parameter_ids,
+)
 from mifund.settlement.prepare import (
+    PREPARED_COLUMNS,
     SettlementError,
     parameter_table,
     policy_map,
-    prepare_claims,
+    prepare_relation,
+    problems_of,
     raise_problems,
 )
 
-__all__ = ["OUTPUT_COLUMNS", "SettlementError", "person_year_totals", "settle", "settle_fen", "settlement_inputs"]
+__all__ = ["OUTPUT_COLUMNS", "SettlementError", "person_year_totals", "settle", "settle_arrow", "settle_fen",
+           "settlement_inputs"]
 
 AMOUNTS = OUTPUT_COLUMNS[1:]
 
@@ -62,10 +72,24 @@ def settlement_inputs(source, policies, *, year: int | None = None, claims=None,
         tables["claims"] = _as_table(claims)
     params = parameter_table(policies)
     pmap = policy_map(tables["enrollment"], policies, con)
-    prepared, problems = prepare_claims(tables["claims"], tables["enrollment"], tables["providers"], pmap, params,
-                                        year=year)
-    raise_problems(con, problems, source=source_name)
+    k = prepare_relation(tables["claims"], tables["enrollment"], tables["providers"], pmap, params, year=year)
+    # the parameter row of each claim (left join: a bad row stays, to be reported) and the integer
+    # settlement order; materialised once, so the validation and the settlement read the same rows
+    k = with_order_keys(with_parameter_ids(k, params, how="left"))
+    k = _materialise(con, k)
+    raise_problems(con, problems_of(k), source=source_name)
+    prepared = k.filter(k.pid.notnull()).select(*PREPARED_COLUMNS, "valid_from", "pid", "g", "rn")
     return con, prepared, params
+
+
+def _materialise(con, expr):
+    """A temporary table holding `expr` (through the Ibis backend), or `expr` itself where the
+    connection cannot create one (a read-only warehouse)."""
+    name = f"_settle_{uuid.uuid4().hex[:12]}"
+    try:
+        return con.create_table(name, expr, temp=True)
+    except Exception:  # noqa: BLE001 - any backend refusal: fall back to the lazy expression
+        return expr
 
 
 def settle_fen(source, policies, *, year: int | None = None, claims=None, detail: bool = False,
@@ -75,6 +99,15 @@ def settle_fen(source, policies, *, year: int | None = None, claims=None, detail
     expr = settle_expr(prepared, params)
     cols = OUTPUT_COLUMNS + (["person_id", "yr", "policy_key", "valid_from", "total_amount"] if detail else [])
     return con.to_pandas(expr.select(*cols).order_by("claim_id"))
+
+
+def settle_arrow(source, policies, *, year: int | None = None, claims=None, source_name: str = "claims") -> pa.Table:
+    """Settle; integer fen columns with detail (person_id, yr, policy_key, valid_from, total_amount), as
+    Arrow in settlement order (person, year, discharge date, claim id): no pandas, no final sort."""
+    con, prepared, params = settlement_inputs(source, policies, year=year, claims=claims, source_name=source_name)
+    expr = settle_expr(prepared, params)
+    cols = OUTPUT_COLUMNS + ["person_id", "yr", "policy_key", "valid_from", "total_amount"]
+    return con.to_pyarrow(expr.order_by("rn").select(*cols))
 
 
 def settle(source, policies, *, year: int | None = None, claims=None, detail: bool = False,

@@ -64,101 +64,191 @@ def _bands(t: ir.Table, prefix: str, n: int, amount, reduce_bp=None):
     return total
 
 
-def settle_expr(prepared: ir.Table, params: ir.Table) -> ir.Table:
-    """Settle prepared claims (``prepare.prepare_claims``) against the parameter table
-    (``prepare.parameter_table``). Returns fen columns: OUTPUT_COLUMNS + person_id, yr, policy_key,
-    valid_from (the version)."""
-    c, p = prepared, params
-    t = c.join(
+# Caps whose value never changes within a person-year (same policy, category and special group; any
+# version, provider level) need no running minimum: S_i = min(cum_i, C). Which ones hold is read from
+# the parameter table, so the expression stays exact for any policy.
+_CAP_GROUPS = {"pcap": None, "ccap": None, "a_cap": None, "acct_cap": None,
+               "tcap_o": "outpatient", "tcap_c": "chronic_outpatient"}
+
+
+def cap_plan(params: ir.Table) -> dict:
+    """Which caps are constant per (policy, category, special group), and which layers are never used."""
+    df = params.to_pandas()
+    keys = ["policy_key", "category", "special_group"]
+    const = {}
+    for cap, vg in _CAP_GROUPS.items():
+        sub = df if vg is None else df[df["visit_group"] == vg]
+        col = "tcap" if vg else cap
+        const[cap] = bool(len(sub) == 0 or (sub.groupby(keys)[col].nunique() <= 1).all())
+    return {"const": const, "assist": bool((df["a_el"] * df["a_bp"]).any()), "account": bool(df["acct_bp"].any())}
+
+
+def with_order_keys(prepared: ir.Table) -> ir.Table:
+    """Add g (the person-year, dense int) and rn (the settlement order, int): every later window then
+    partitions and orders by two integers instead of strings and dates."""
+    if "g" in prepared.columns and "rn" in prepared.columns:
+        return prepared
+    return prepared.mutate(
+        g=ibis.dense_rank().over(order_by=KEY).cast("int64"),
+        rn=ibis.row_number().over(order_by=KEY + ORDER).cast("int64"),
+    )
+
+
+def with_parameter_ids(prepared: ir.Table, params: ir.Table, how: str = "inner") -> ir.Table:
+    """Add pid, the row of the parameter table that applies to each claim, and valid_from (its version)."""
+    if "pid" in prepared.columns:
+        return prepared
+    c, p = prepared, params.select("pid", "policy_key", "category", "special_group", "provider_level",
+                                   "visit_group", "valid_from", "valid_to")
+    return c.join(
         p,
         [c.policy_key == p.policy_key, c.category == p.category, c.special_group == p.special_group,
          c.provider_level == p.provider_level, c.visit_group == p.visit_group,
-         c.discharge_date >= p.valid_from, c.discharge_date < p.valid_to],
-    ).drop("policy_key_right", "category_right", "special_group_right", "provider_level_right",
-           "visit_group_right", "valid_to")
-    w = ibis.cumulative_window(group_by=KEY, order_by=ORDER)
-    wp = ibis.window(group_by=KEY, order_by=ORDER, rows=(None, -1))
+         c.discharge_date >= p.valid_from, c.discharge_date < p.valid_to], how=how,
+    ).select(*c.columns, "pid", "valid_from")
 
-    def inp(t):
-        return t.visit_group == "inpatient"
 
-    def out_(t):
-        return t.visit_group == "outpatient"
+def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) -> ir.Table:
+    """Settle prepared claims (``prepare.prepare_claims``) against the parameter table
+    (``prepare.parameter_table``). Returns fen columns: OUTPUT_COLUMNS + person_id, yr, policy_key,
+    valid_from (the version), total_amount.
 
-    def chr_(t):
-        return t.visit_group == "chronic_outpatient"
+    Every window shares one specification (partition g, order rn); between passes only a few narrow
+    integer columns travel, and the policy parameters are joined back by pid where a stage needs them
+    (the window sort carries every column it is given, which is what made wide passes slow)."""
+    plan = plan or cap_plan(params)
+    const = plan["const"]
+    if "pid" not in params.columns:
+        raise ValueError("parameter table without pid (use prepare.parameter_table)")
+    base = with_order_keys(with_parameter_ids(prepared, params))
+    w = ibis.cumulative_window(group_by="g", order_by="rn")
+    wp = ibis.window(group_by="g", order_by="rn", rows=(None, -1))
+    ZERO = ibis.literal(0, "int64")
 
-    # stage 1: counters and running maxima of caps
-    t = t.mutate(
-        adm_n=inp(t).cast("int64").sum().over(w),
-        cum_p_o=ibis.ifelse(out_(t), t.P, 0).sum().over(w),
-        cum_p_c=ibis.ifelse(chr_(t), t.P, 0).sum().over(w),
-        tcap_o=ibis.ifelse(out_(t), t.tcap, 0).max().over(w),
-        tcap_c=ibis.ifelse(chr_(t), t.tcap, 0).max().over(w),
-        pcap_m=t.pcap.max().over(w),
-        ccap_m=t.ccap.max().over(w),
-        acap_m=t.a_cap.max().over(w),
-        xcap_m=t.acct_cap.max().over(w),
-    )
-    # stage 2: deductible and the basic layer before caps
-    cum_p_own = ibis.cases((out_(t), t.cum_p_o), (chr_(t), t.cum_p_c), else_=0)
+    def par(t, *cols):
+        q = params.select("pid", *cols).rename(_pid="pid")
+        return t.join(q, t.pid == q._pid).drop("_pid")
+
+    def keep(t, *cols, **exprs):
+        return t.select("g", "rn", "pid", *cols, **exprs)
+
+    vg = base.visit_group
+    t = base.select("g", "rn", "pid", "P", "CF", "T", "cross",
+                    v=ibis.cases((vg == "inpatient", 0), (vg == "outpatient", 1), else_=2).cast("int8"))
+    t = par(t, "tcap", "pcap", "ccap", "a_cap", "acct_cap")
+    inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
+    # pass 1: admission number, policy-scope sums by visit group, running maxima of the caps
+    t = keep(t, "v", "P", "CF", "T", "cross",
+             adm_n=inp.cast("int64").sum().over(w),
+             cum_p_o=ibis.ifelse(out_, t.P, 0).sum().over(w),
+             cum_p_c=ibis.ifelse(chr_, t.P, 0).sum().over(w),
+             tcap_o=ibis.ifelse(out_, t.tcap, 0).max().over(w),
+             tcap_c=ibis.ifelse(chr_, t.tcap, 0).max().over(w),
+             pcap_m=t.pcap.max().over(w), ccap_m=t.ccap.max().over(w),
+             acap_m=t.a_cap.max().over(w), xcap_m=t.acct_cap.max().over(w))
+    caps = ["tcap_o", "tcap_c", "pcap_m", "ccap_m", "acap_m", "xcap_m"]
+    # deductible and the basic layer before caps
+    t = par(t, "ded", "rep_from", "ded_rep", "xred",
+            *[f"b{x}{k}" for k in range(NBANDS) for x in "twr"])
+    inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
+    cum_p_own = ibis.cases((out_, t.cum_p_o), (chr_, t.cum_p_c), else_=0)
     ded_due = ibis.ifelse((t.rep_from > 0) & (t.adm_n >= t.rep_from), t.ded_rep, t.ded)
-    ded = ibis.ifelse(inp(t), _lmin(ded_due, t.P), _lmin(_lmax(t.ded - (cum_p_own - t.P), 0), t.P))
-    t = t.mutate(ded_fen=ded)
+    ded = ibis.ifelse(inp, _lmin(ded_due, t.P), _lmin(_lmax(t.ded - (cum_p_own - t.P), 0), t.P))
     red = ibis.ifelse(t.cross, t.xred, 0)
-    t = t.mutate(raw_b=_hu(_bands(t, "b", NBANDS, t.P - t.ded_fen, red)))
-    # stage 3: visit-group caps (outpatient, chronic outpatient)
-    t = t.mutate(
-        cum_r_o=ibis.ifelse(out_(t), t.raw_b, 0).sum().over(w),
-        cum_r_c=ibis.ifelse(chr_(t), t.raw_b, 0).sum().over(w),
-    )
-    t = t.mutate(
-        m_o=ibis.ifelse(out_(t), t.tcap_o - t.cum_r_o, None).min().over(w),
-        m_c=ibis.ifelse(chr_(t), t.tcap_c - t.cum_r_c, None).min().over(w),
-        mp_o=ibis.ifelse(out_(t), t.tcap_o - t.cum_r_o, None).min().over(wp),
-        mp_c=ibis.ifelse(chr_(t), t.tcap_c - t.cum_r_c, None).min().over(wp),
-    )
+    t = keep(t, "v", "P", "CF", "T", *caps, ded_fen=ded,
+             raw_b=_hu(_bands(t, "b", NBANDS, t.P - ded, red)))
+    inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
 
-    def capped(cum, m, mprev, raw):
-        return (cum + _lmin(m, 0)) - (cum - raw + _lmin(mprev.fill_null(0), 0))
+    def capped_general(t, cum, C, raw):
+        """(this claim's capped amount, capped cumulative): one running-minimum pass."""
+        m = (C - cum).min().over(w)
+        mp = (C - cum).min().over(wp)
+        return (cum + _lmin(m, 0)) - (cum - raw + _lmin(mp.fill_null(0), 0)), cum + _lmin(m.fill_null(0), 0)
 
-    t = t.mutate(s_b=ibis.cases((out_(t), capped(t.cum_r_o, t.m_o, t.mp_o, t.raw_b)),
-                                (chr_(t), capped(t.cum_r_c, t.m_c, t.mp_c, t.raw_b)), else_=t.raw_b))
-    # stage 4: the pooled fund's annual cap
-    t = t.mutate(cum_s=t.s_b.sum().over(w))
-    t = t.mutate(m_p=(t.pcap_m - t.cum_s).min().over(w), mp_p=(t.pcap_m - t.cum_s).min().over(wp))
-    t = t.mutate(pooled=capped(t.cum_s, t.m_p, t.mp_p, t.s_b))
-    # stage 5: catastrophic
-    t = t.mutate(x_c=ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0))
-    t = t.mutate(cum_x=t.x_c.sum().over(w))
+    def capped_const(cum, C, raw):
+        return _lmin(cum, C) - _lmin(cum - raw, C), _lmin(cum, C)
+
+    # visit-group caps (outpatient, chronic outpatient)
+    t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "raw_b",
+             cum_r_i=ibis.ifelse(inp, t.raw_b, 0).sum().over(w),
+             cum_r_o=ibis.ifelse(out_, t.raw_b, 0).sum().over(w),
+             cum_r_c=ibis.ifelse(chr_, t.raw_b, 0).sum().over(w))
+    inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
+    if const["tcap_o"] and const["tcap_c"]:
+        so, s_o = capped_const(t.cum_r_o, t.tcap_o, t.raw_b)
+        sc, s_c = capped_const(t.cum_r_c, t.tcap_c, t.raw_b)
+        t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen",
+                 s_b=ibis.cases((out_, so), (chr_, sc), else_=t.raw_b), cum_s=t.cum_r_i + s_o + s_c)
+    else:
+        m_o = ibis.ifelse(out_, t.tcap_o - t.cum_r_o, None).min().over(w)
+        m_c = ibis.ifelse(chr_, t.tcap_c - t.cum_r_c, None).min().over(w)
+        mp_o = ibis.ifelse(out_, t.tcap_o - t.cum_r_o, None).min().over(wp)
+        mp_c = ibis.ifelse(chr_, t.tcap_c - t.cum_r_c, None).min().over(wp)
+
+        def cap_(cum, m, mp, raw):
+            return (cum + _lmin(m, 0)) - (cum - raw + _lmin(mp.fill_null(0), 0))
+
+        t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "cum_r_i", "cum_r_o", "cum_r_c",
+                 s_b=ibis.cases((out_, cap_(t.cum_r_o, m_o, mp_o, t.raw_b)),
+                                (chr_, cap_(t.cum_r_c, m_c, mp_c, t.raw_b)), else_=t.raw_b),
+                 m_o=m_o, m_c=m_c)
+        # the capped cumulative of a visit group telescopes: Σ s_b over its claims = cum + min(0, m)
+        t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "s_b",
+                 cum_s=t.cum_r_i + t.cum_r_o + _lmin(t.m_o.fill_null(0), 0) + t.cum_r_c + _lmin(t.m_c.fill_null(0), 0))
+    carry = ["v", "P", "CF", "T", "ccap_m", "acap_m", "xcap_m", "ded_fen"]
+    # the pooled fund's annual cap
+    if const["pcap"]:
+        pooled, _ = capped_const(t.cum_s, t.pcap_m, t.s_b)
+    else:
+        pooled, _ = capped_general(t, t.cum_s, t.pcap_m, t.s_b)
+    t = keep(t, *carry, pooled=pooled)
+    # catastrophic: on the year's cumulative policy-scope amount left after the basic layer
+    t = par(t, "cat_el")
+    t = keep(t, *carry, "pooled", "cat_el", cum_x=ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0).sum().over(w))
+    t = par(t, "cth", *[f"c{x}{k}" for k in range(NCAT) for x in "twr"])
+    x_c = ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0)
     g1 = _bands(t, "c", NCAT, _lmax(t.cum_x - t.cth, 0))
-    g0 = _bands(t, "c", NCAT, _lmax(t.cum_x - t.x_c - t.cth, 0))
-    t = t.mutate(raw_c=ibis.ifelse(t.cat_el == 1, _hu(g1 - g0), 0))
-    t = t.mutate(cum_rc=t.raw_c.sum().over(w))
-    t = t.mutate(m_cat=(t.ccap_m - t.cum_rc).min().over(w), mp_cat=(t.ccap_m - t.cum_rc).min().over(wp))
-    t = t.mutate(cat=capped(t.cum_rc, t.m_cat, t.mp_cat, t.raw_c))
-    # stage 6: medical assistance
-    t = t.mutate(left=t.P - t.pooled - t.cat)
-    t = t.mutate(raw_a=ibis.ifelse(t.a_el == 1, _hu(t.a_bp * t.left), 0))
-    t = t.mutate(cum_ra=t.raw_a.sum().over(w))
-    t = t.mutate(m_a=(t.acap_m - t.cum_ra).min().over(w), mp_a=(t.acap_m - t.cum_ra).min().over(wp))
-    t = t.mutate(asst=capped(t.cum_ra, t.m_a, t.mp_a, t.raw_a))
-    # stage 7: individual account
-    q = t.left - t.asst + t.CF + ibis.ifelse(t.acct_sp == 1, t.T - t.P - t.CF, 0)
-    t = t.mutate(raw_x=_hu(t.acct_bp * q))
-    t = t.mutate(cum_rx=t.raw_x.sum().over(w))
-    t = t.mutate(m_x=(t.xcap_m - t.cum_rx).min().over(w), mp_x=(t.xcap_m - t.cum_rx).min().over(wp))
-    t = t.mutate(acct=capped(t.cum_rx, t.m_x, t.mp_x, t.raw_x))
-    return t.select(
-        "claim_id", "person_id", "yr", "policy_key", "valid_from",
+    g0 = _bands(t, "c", NCAT, _lmax(t.cum_x - x_c - t.cth, 0))
+    carry = [c for c in carry if c != "ccap_m"] + ["pooled"]
+    t = keep(t, *carry, "ccap_m", raw_c=ibis.ifelse(t.cat_el == 1, _hu(g1 - g0), 0))
+    t = keep(t, *carry, "ccap_m", "raw_c", cum_rc=t.raw_c.sum().over(w))
+    cat, _ = (capped_const if const["ccap"] else lambda *a: capped_general(t, *a))(t.cum_rc, t.ccap_m, t.raw_c)
+    carry = [c for c in carry if c != "acap_m"]
+    t = keep(t, *carry, "acap_m", cat=cat)
+    # medical assistance (special groups), on what is still left of the policy-scope amount
+    carry = carry + ["cat"]
+    if plan["assist"]:
+        t = par(t, "a_el", "a_bp")
+        t = keep(t, *carry, "acap_m", raw_a=ibis.ifelse(t.a_el == 1, _hu(t.a_bp * (t.P - t.pooled - t.cat)), 0))
+        t = keep(t, *carry, "acap_m", "raw_a", cum_ra=t.raw_a.sum().over(w))
+        asst, _ = (capped_const if const["a_cap"] else lambda *a: capped_general(t, *a))(t.cum_ra, t.acap_m, t.raw_a)
+        t = keep(t, *[c for c in carry if c != "xcap_m"], "xcap_m", asst=asst)
+    else:
+        t = keep(t, *carry, asst=ZERO)
+    carry = [c for c in carry if c != "xcap_m"] + ["asst"]
+    # individual account
+    if plan["account"]:
+        t = par(t, "acct_bp", "acct_sp")
+        q = t.P - t.pooled - t.cat - t.asst + t.CF + ibis.ifelse(t.acct_sp == 1, t.T - t.P - t.CF, 0)
+        t = keep(t, *carry, "xcap_m", raw_x=_hu(t.acct_bp * q))
+        t = keep(t, *carry, "xcap_m", "raw_x", cum_rx=t.raw_x.sum().over(w))
+        acct, _ = (capped_const if const["acct_cap"] else lambda *a: capped_general(t, *a))(t.cum_rx, t.xcap_m, t.raw_x)
+        t = keep(t, *carry, acct=acct)
+    else:
+        t = keep(t, *carry, acct=ZERO)
+    r = t.select(
+        _rn="rn",
         deductible_applied=t.ded_fen.cast("int64"),
         pooled_fund_paid=t.pooled.cast("int64"),
         catastrophic_paid=t.cat.cast("int64"),
         assistance_paid=t.asst.cast("int64"),
         account_paid=t.acct.cast("int64"),
         out_of_pocket=(t.T - t.pooled - t.cat - t.asst - t.acct).cast("int64"),
-        total_amount=t.T,
     )
+    b = base.select("rn", "claim_id", "person_id", "yr", "policy_key", "valid_from", total_amount="T")
+    j = b.join(r, b.rn == r._rn)
+    return j.select("claim_id", "person_id", "yr", "policy_key", "valid_from", *OUTPUT_COLUMNS[1:],
+                    "total_amount", "rn")
 
 
 def fen_to_decimal(values) -> pa.Array:

@@ -55,12 +55,29 @@ def parameter_table(policies: PolicySet) -> ir.Table:
             df[c] = df[c].astype("string")
         else:
             df[c] = df[c].astype("int64")
+    df["pid"] = range(len(df))  # the parameter row's id: the engine joins parameters back by it
     return ibis.memtable(df)
+
+
+PREPARED_COLUMNS = ["claim_id", "person_id", "yr", "discharge_date", "visit_group", "provider_level", "cross",
+                    "T", "SP", "CF", "P", "category", "special_group", "policy_key", "region_code"]
 
 
 def prepare_claims(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, pmap: ir.Table,
                    params: ir.Table, *, year: int | None = None) -> tuple[ir.Table, ir.Table]:
     """(prepared claims, problems) — both Ibis expressions; `problems` lists bad rows."""
+    k = prepare_relation(claims, enrollment, providers, pmap, params, year=year)
+    return k.filter(k.problem.isnull()).select(*PREPARED_COLUMNS), problems_of(k)
+
+
+def problems_of(k: ir.Table) -> ir.Table:
+    return k.filter(k.problem.notnull()).select("src_row", "claim_id", "problem")
+
+
+def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, pmap: ir.Table,
+                     params: ir.Table, *, year: int | None = None) -> ir.Table:
+    """Every claim, prepared (PREPARED_COLUMNS, src_row), with `problem` (NULL where the row is good):
+    one relation from which both the settlement and the validation read."""
     cols = claims.columns
     c = claims
     if year is not None:
@@ -114,10 +131,7 @@ def prepare_claims(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, 
         (k.v_from.isnull(), "no version of policy " + k.policy_key + " in force on " + k.discharge_date.cast("string")),
         else_=None,
     )
-    problems = k.mutate(problem=problem).filter(lambda x: x.problem.notnull()).select("src_row", "claim_id", "problem")
-    prepared = j.select("claim_id", "person_id", "yr", "discharge_date", "visit_group", "provider_level",
-                        "cross", "T", "SP", "CF", "P", "category", "special_group", "policy_key", "region_code")
-    return prepared, problems
+    return k.select(*PREPARED_COLUMNS, "src_row", problem=problem)
 
 
 def raise_problems(con, problems: ir.Table, *, source: str = "claims") -> None:
