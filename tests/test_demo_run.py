@@ -26,6 +26,12 @@ def test_demo_run_end_to_end(tmp_path, monkeypatch):
     assert len(settled) == claims.num_rows
     parts = ["pooled_fund_paid", "catastrophic_paid", "assistance_paid", "account_paid", "out_of_pocket"]
     assert (settled[parts].sum(axis=1) == settled.total_amount).all()
+    # ... and stored in the warehouse as one settlement run
+    import duckdb
+
+    with duckdb.connect(str(out / "mifund.duckdb"), read_only=True) as con:
+        assert con.sql("select count(*) from settlement").fetchone()[0] == claims.num_rows
+        assert con.sql("select count(*), sum(claims) from settlement_runs").fetchone() == (1, claims.num_rows)
     # the warehouse answers the analyst's questions: the city is aggregated from its counties
     monkeypatch.setenv("MIFUND_DB", str(out / "mifund.duckdb"))
     rows = json.loads(runner.invoke(app, ["indicators", "--region", "360100", "--format", "json"]).stdout)

@@ -405,13 +405,16 @@ def _read_table_file(path: Path):
     return df
 
 
-def _settle_sources(ctx, claims: str, enrollment: Path | None, providers: Path | None):
-    """(source for mifund.settlement, claims override, warehouse to close or None)."""
+def _settle_sources(ctx, claims: str, enrollment: Path | None, providers: Path | None, *, writable: bool = False):
+    """(source for mifund.settlement, claims override, warehouse to close or None). `writable` opens the
+    warehouse for writing (settlement results are to be stored in it)."""
     wh = None
     if claims != "warehouse" and enrollment is not None and providers is not None:
         return ({"claims": _read_table_file(Path(claims)), "enrollment": _read_table_file(enrollment),
                  "providers": _read_table_file(providers)}, None, None)
-    wh = _open(ctx, read_only=True)
+    if writable:
+        _open(ctx, read_only=True).close()  # the same "no warehouse" error as a read-only open
+    wh = _open(ctx, read_only=not writable)
     if claims == "warehouse" and enrollment is None and providers is None:
         return wh, None, wh
     src = {n: wh.table(n) for n in ("claims", "enrollment", "providers")}
@@ -447,6 +450,8 @@ def settle_cmd(
     enrollment: Annotated[Path | None, typer.Option("--enrollment", help="Enrolment file (default: the warehouse's)")] = None,
     providers: Annotated[Path | None, typer.Option("--providers", help="Providers file (default: the warehouse's)")] = None,
     from_claims: Annotated[Path | None, typer.Option("--claims", help="With `explain`: claims file (default: the warehouse)")] = None,
+    store: Annotated[bool | None, typer.Option("--store/--no-store", help="Store the results in the warehouse "
+                                               "(default: when CLAIMS is `warehouse`)")] = None,
 ) -> None:
     """Settle claims under benefit policies (三重保障: pooled fund, catastrophic, assistance, account).
 
@@ -463,6 +468,10 @@ def settle_cmd(
     discharge-date order within the calendar year (ties by claim id). Any bad claim (negative amount,
     parts above the total, discharge before admission, unknown person or provider) is an error naming
     the row; nothing is written.
+
+    With --store (the default for `warehouse`) the results go into the warehouse as a new settlement
+    run: tables settlement (replaced by claim id, changes audited), settlement_person_year and
+    settlement_runs; the run id is printed.
     """
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
@@ -490,9 +499,18 @@ def settle_cmd(
         return
     if claim_id:
         raise typer.BadParameter("give one CLAIMS source (a second argument is only for `explain`)")
-    src, _, wh = _settle_sources(ctx, claims, enrollment, providers)
+    if store is None:
+        store = claims == "warehouse"
+    src, _, wh = _settle_sources(ctx, claims, enrollment, providers, writable=store)
+    run_id = None
     try:
         result = settle(src, policies, year=year, detail=True, source_name=Path(claims).name)
+        if store:
+            from mifund.settlement.store import store_settlement
+
+            if wh is None:  # claims, enrolment and providers all from files: store in the warehouse anyway
+                wh = _open(ctx)
+            run_id = store_settlement(wh, result, actor=_settings(ctx).user, policy_source=str(policy))
     except SettlementError as e:
         err.print(f"[red bold]Nothing settled:[/]\n{e}")
         raise typer.Exit(1) from None
@@ -520,6 +538,8 @@ def settle_cmd(
 
     render(summary, "table", title=f"Settled {result.num_rows:,} claims (yuan)" + (f" → {out}" if out else ""),
            console=console)
+    if run_id:
+        console.print(f"Stored in the warehouse as settlement run {run_id}", highlight=False)
 
 
 @policy_app.command("compare")

@@ -25,6 +25,7 @@ class DemoRun:
     settled: Path
     steps: list[tuple[str, float]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    settlement_run: str | None = None
 
 
 def settlement_summary(settled: pd.DataFrame, enrollment: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
@@ -84,6 +85,9 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
         import pyarrow.parquet as pq
 
         pq.write_table(settled, run.settled)
+        from mifund.settlement.store import store_settlement
+
+        run.settlement_run = store_settlement(wh, settled, actor=actor, policy_source=str(DEMO_POLICIES))
         run.counts["settled claims"] = settled.num_rows
         sdf = settled.to_pandas()
         for c in sdf.columns:
