@@ -9,7 +9,7 @@ SIZE ?= small
 SEED ?= 1
 DEMO_DB  := $(DEMO_DIR)/mifund.duckdb
 
-.PHONY: install test test-fast demo bench lint clean
+.PHONY: install browser test test-fast demo bench lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-test: install
+# Browser tests drive Debian's Chromium (Playwright with executablePath=/usr/bin/chromium); Chinese pages
+# need the WenQuanYi Zen Hei font. Installed once, from Debian's packages, when missing.
+browser:
+	@test -x /usr/bin/chromium && fc-list 2>/dev/null | grep -qi zenhei || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 test-fast: install
