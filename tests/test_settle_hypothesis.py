@@ -35,6 +35,11 @@ def policies(draw):
     inc = draw(st.integers(0, int(min(1 - r1, 1 - r2) * 100))) / 100
     bt = draw(st.integers(1, 500)) * 100
     ccap = draw(st.one_of(st.none(), money.map(lambda x: x * 10)))
+    if draw(st.booleans()):
+        cross = f"cross_region_reduction: {_v(draw(ratio))}"
+    else:  # a flat cross-region ratio (bands still add on top: keep the sum within 1) and deductible
+        xr = draw(st.integers(0, int(round((1 - inc) * 100)))) / 100
+        cross = f"cross_region_ratio: {_v(xr)}\n  cross_region_deductible: {_v(draw(money))}"
     text = f"""schema: mifund.policy/1
 region_code: "990100"
 scheme: {scheme}
@@ -51,7 +56,7 @@ inpatient:
     brackets:
       - {{threshold: {_v(0)}, rate: {_v(0)}}}
       - {{threshold: {_v(bt)}, rate: {_v(inc)}}}
-  cross_region_reduction: {_v(draw(ratio))}
+  {cross}
 outpatient:
   deductible: {_v(draw(money))}
   ratio: {{default: {_v(draw(ratio))}}}

@@ -211,7 +211,7 @@ class Policy:
             rules = None
         base = (visit_group,)
         if rules is None:
-            r.update(ded=0, ded_rep=0, rep_from=0, xred=0, tcap=BIG)
+            r.update(ded=0, ded_rep=0, rep_from=0, xred=0, xded=-1, tcap=BIG)
             bands = [(0, 0)]
         else:
             dp = base + ("deductible",) + (() if isinstance(rules.deductible, Param) else (f"level_{level}",))
@@ -236,6 +236,13 @@ class Policy:
                 bands = _scale(rules.bands, day, base + ("bands",), val, offset=ratio, lead=ratio)
             xr = val(rules.cross_region_reduction, base + ("cross_region_reduction",), required=False)
             r["xred"] = _bp(xr, base + ("cross_region_reduction",)) if xr is not None else 0
+            xp = base + ("cross_region_ratio",)
+            xratio = val(rules.cross_region_ratio, xp, required=False)
+            if xratio is not None:  # a flat cross-region ratio, as a reduction from this level's own ratio
+                r["xred"] = ratio - _bp(xratio, xp)
+            xp = base + ("cross_region_deductible",)
+            xd = val(rules.cross_region_deductible, xp, required=False)
+            r["xded"] = _fen(xd, xp) if xd is not None else -1
             cap = val(category_param(rules.annual_cap, category, sg), base + ("annual_cap",), required=False)
             r["tcap"] = _fen(cap, base + ("annual_cap",)) if cap is not None else BIG
         _put_bands(r, "b", bands, NBANDS, base + ("bands",))

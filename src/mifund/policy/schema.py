@@ -144,7 +144,17 @@ class VisitRules(Strict):
     bands: Scale | None = None
     annual_cap: ByCategory | None = None
     cross_region_reduction: Param | None = None
+    # 异地就医 with its own terms: a flat deductible per admission (replaces the level's, and the repeat-admission
+    # rule) and a flat ratio (replaces the level's and category's; bands still add on top).
+    cross_region_deductible: Param | None = None
+    cross_region_ratio: Param | None = None
     metadata: Metadata | None = None
+
+    @model_validator(mode="after")
+    def _one_cross_rule(self):
+        if self.cross_region_ratio is not None and self.cross_region_reduction is not None:
+            raise ValueError("give cross_region_ratio or cross_region_reduction, not both")
+        return self
 
     @field_validator("ratio")
     @classmethod

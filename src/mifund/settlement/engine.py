@@ -13,7 +13,8 @@ Rules (the reference settler in ``reference.py`` does exactly the same, claim by
   Inpatient: deductible per admission by provider level, ``deductible × factor`` from the n-th
   admission of the year; outpatient / chronic outpatient: an annual deductible (what is still due).
   The amount above the deductible is paid band by band (ratio by category or special group × level,
-  plus the band's increase), less ``cross_region_reduction`` points for a cross-region claim. Then
+  plus the band's increase), less ``cross_region_reduction`` points for a cross-region claim (or, with
+  ``cross_region_ratio``, that flat ratio; ``cross_region_deductible`` replaces an admission's deductible). Then
   the visit group's annual cap (outpatient, chronic outpatient), then the pooled fund's annual cap.
 * Catastrophic: on the year's cumulative policy-scope amount left after the basic layer (eligible
   visit types only) above the threshold; tiered rates; this claim pays F(cum after) − F(cum before)
@@ -148,11 +149,12 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
              acap_m=t.a_cap.max().over(w), xcap_m=t.acct_cap.max().over(w))
     caps = ["tcap_o", "tcap_c", "pcap_m", "ccap_m", "acap_m", "xcap_m"]
     # deductible and the basic layer before caps
-    t = par(t, "ded", "rep_from", "ded_rep", "xred",
+    t = par(t, "ded", "rep_from", "ded_rep", "xred", "xded",
             *[f"b{x}{k}" for k in range(NBANDS) for x in "twr"])
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     cum_p_own = ibis.cases((out_, t.cum_p_o), (chr_, t.cum_p_c), else_=0)
-    ded_due = ibis.ifelse((t.rep_from > 0) & (t.adm_n >= t.rep_from), t.ded_rep, t.ded)
+    ded_due = ibis.cases((t.cross & (t.xded >= 0), t.xded),
+                         ((t.rep_from > 0) & (t.adm_n >= t.rep_from), t.ded_rep), else_=t.ded)
     ded = ibis.ifelse(inp, _lmin(ded_due, t.P), _lmin(_lmax(t.ded - (cum_p_own - t.P), 0), t.P))
     red = ibis.ifelse(t.cross, t.xred, 0)
     t = keep(t, "v", "P", "CF", "T", *caps, ded_fen=ded,

@@ -51,7 +51,12 @@ def settle_reference(claims: list[dict], policies, *, explain: bool = False) -> 
         # 1. basic pooled fund: deductible
         if vg == "inpatient":
             s["adm"] += 1
-            d = prm["ded_rep"] if prm["rep_from"] and s["adm"] >= prm["rep_from"] else prm["ded"]
+            if c["cross"] and prm["xded"] >= 0:
+                d = prm["xded"]
+            elif prm["rep_from"] and s["adm"] >= prm["rep_from"]:
+                d = prm["ded_rep"]
+            else:
+                d = prm["ded"]
             ded = min(d, P)
             ex.update(admission_no=s["adm"], deductible_due=d)
         else:
