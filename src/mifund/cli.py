@@ -542,6 +542,35 @@ def settle_cmd(
         console.print(f"Stored in the warehouse as settlement run {run_id}", highlight=False)
 
 
+@policy_app.command("test")
+def policy_test_cmd(
+    policy: Annotated[Path, typer.Argument(help="Policy file or directory")] = Path("policies"),
+) -> None:
+    """Run the worked examples written in the policy files (`tests:`) through the settlement engine.
+
+    Every expected figure must match to the fen; exit status 1 if any case fails (each failure names the
+    file, case, claim and figure)."""
+    from rich.table import Table
+
+    from mifund.policy.cases import run_policy_tests
+
+    policies = _load_policies_or_exit(policy)
+    results = run_policy_tests(policies)
+    t = Table(title=f"Policy test cases in {policy}")
+    for c in ("policy", "case", "result"):
+        t.add_column(c)
+    for r in results:
+        t.add_row(r.policy, r.name, "[green]passed[/]" if r.passed else "[red]FAILED[/]\n" + "\n".join(r.failures))
+    console.print(t)
+    failed = sum(not r.passed for r in results)
+    console.print(f"{len(results) - failed} passed, {failed} failed", highlight=False)
+    if failed:
+        for r in results:
+            for f in r.failures:
+                err.print(f"{r.file}: {r.name}: {f}", highlight=False)
+        raise typer.Exit(1)
+
+
 @policy_app.command("compare")
 def policy_compare_cmd(
     policy: PolicyOpt = Path("policies"),
