@@ -372,7 +372,16 @@ def demo_run(
         console.print(f"  [green]✓[/] {name} ({secs:.1f} s)")
     for name, n in run.counts.items():
         console.print(f"    {name}: {n:,}")
+    if run.pooling is not None:
+        from mifund.views.output import render
+
+        cols = ["label", "deficit", "covered_own_balance", "covered_pool", "covered_county_treasury",
+                "covered_city_treasury", "share_years_below_safety_line", "money_end"]
+        render(run.pooling[[c for c in cols if c in run.pooling.columns]], "table",
+               title="Pooling modes on the resident pooled fund's ledgers, yuan (统筹模式比较; mifund pooling compare)",
+               console=console)
     console.print(f"Warehouse: {run.db}   (e.g. MIFUND_DB={run.db} mifund indicators --region 360100)")
+    console.print(f"Projection run: {run.projection_run}   (mifund project run --db {run.db} for more)")
     console.print(f"Settled claims: {run.settled}")
     console.print(f"Report: {run.report}")
     console.print("Dashboard: not built yet (issue #9); the warehouse above is ready for it.")
@@ -623,6 +632,22 @@ def policy_harmonise_cmd(
             wh.close()
     render(df, fmt, output=output, title="Harmonisation: change under the unified policy (yuan)", console=console,
            sheet_name="harmonise")
+
+
+# -- parts with command modules of their own (each registers one sub-app) ------------------------------
+def _register_parts() -> None:
+    from mifund.disparity.cli import app as disparity_app
+    from mifund.disparity.cli import transfers_app
+    from mifund.pooling.cli import app as pooling_app
+    from mifund.projection.cli import app as project_app
+
+    app.add_typer(project_app, name="project")
+    app.add_typer(pooling_app, name="pooling")
+    app.add_typer(disparity_app, name="disparity")
+    app.add_typer(transfers_app, name="transfers")
+
+
+_register_parts()
 
 
 def main() -> None:

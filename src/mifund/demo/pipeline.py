@@ -26,6 +26,8 @@ class DemoRun:
     steps: list[tuple[str, float]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     settlement_run: str | None = None
+    projection_run: str | None = None
+    pooling: pd.DataFrame | None = None
 
 
 def settlement_summary(settled: pd.DataFrame, enrollment: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
@@ -37,6 +39,37 @@ def settlement_summary(settled: pd.DataFrame, enrollment: pd.DataFrame, claims: 
     g.insert(3, "claims", s.groupby(["region_code", "scheme", "visit_type"]).size().to_numpy())
     g["fund_share"] = (g.pooled_fund_paid + g.catastrophic_paid) / g.total_amount
     return g
+
+
+def _project(wh, actor: str, paths: int = 500) -> str:
+    """The packaged baseline scenario on the warehouse's funds: the central path and Monte Carlo bands,
+    stored (the dashboard and the report serve the stored run)."""
+    from mifund.projection.base import base_from_warehouse
+    from mifund.projection.engine import project
+    from mifund.projection.scenario import load_scenario
+    from mifund.projection.store import store_projection
+
+    s = load_scenario(None, paths=paths)
+    base = base_from_warehouse(wh)
+    t = time.perf_counter()
+    central, mc = project(base, s, paths=0), project(base, s)
+    return store_projection(wh, central, mc, actor=actor, seconds=time.perf_counter() - t)
+
+
+def _compare_pooling(wh) -> pd.DataFrame:
+    """County pooling, adjustment fund and unified revenue and expenditure on the resident pooled fund's
+    ledgers; the comparison must reconcile with the ledger (to the fen) or the demo stops."""
+    from mifund.pooling.data import ledger_input
+    from mifund.pooling.params import load_modes, safety_line_months
+    from mifund.pooling.report import compare, reconcile_with_ledger, run_modes
+
+    mf = load_modes()
+    inp, led = ledger_input(wh, scheme="resident", fund="pooled", targets=mf.targets)
+    res = run_modes(inp, mf)
+    gap = float(reconcile_with_ledger(res, led).difference.abs().max())
+    if gap >= 0.01:
+        raise RuntimeError(f"pooling modes do not reconcile with the ledger (largest difference {gap:.2f} yuan)")
+    return compare(res, safety_line_months(mf))
 
 
 def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1, actor: str = "demo",
@@ -95,6 +128,10 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
                 sdf[c] = sdf[c].astype(float)
         summary = settlement_summary(sdf, wh.to_pandas(wh.table("enrollment")), wh.to_pandas(wh.table("claims")))
         done("settle the claims (three layers)")
+        run.projection_run = _project(wh, actor)
+        done("project the funds (cohort model, Monte Carlo)")
+        run.pooling = _compare_pooling(wh)
+        done("compare pooling modes")
     write_fund_workbook(run.report, ind, warn, summary, title="演示市 基金运行分析 (SYNTHETIC demo municipality)")
     done("write the workbook")
     return run

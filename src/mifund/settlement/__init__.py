@@ -54,19 +54,21 @@ def _as_table(x: Any):
     return ibis.memtable(x)
 
 
-def settlement_inputs(source, policies, *, year: int | None = None, claims=None, source_name: str = "claims"):
+def settlement_inputs(source, policies, *, year: int | None = None, claims=None, source_name: str = "claims",
+                      con=None):
     """(connection, prepared claims, parameter table), after checking every claim.
 
     `source` is a Warehouse, or a mapping with 'claims', 'enrollment', 'providers' (Ibis tables, pandas
     or pyarrow). `claims` overrides the source's claims (e.g. a file settled against the warehouse's
-    enrolment)."""
+    enrolment). `con` is the Ibis backend that runs a mapping's settlement (default: an in-memory
+    DuckDB; `mifund.storage.engines.connect("spark")` for Spark): the expressions are the same."""
     from mifund.storage import Warehouse
 
     if isinstance(source, Warehouse):
         con = source.con
         tables = {n: source.table(n) for n in ("claims", "enrollment", "providers")}
     else:
-        con = ibis.duckdb.connect()
+        con = con if con is not None else ibis.duckdb.connect()
         tables = {n: _as_table(source[n]) for n in ("claims", "enrollment", "providers")}
     if claims is not None:
         tables["claims"] = _as_table(claims)
@@ -93,9 +95,10 @@ def _materialise(con, expr):
 
 
 def settle_fen(source, policies, *, year: int | None = None, claims=None, detail: bool = False,
-               source_name: str = "claims") -> pd.DataFrame:
+               source_name: str = "claims", con=None) -> pd.DataFrame:
     """Settle; integer fen columns (pandas). See module doc."""
-    con, prepared, params = settlement_inputs(source, policies, year=year, claims=claims, source_name=source_name)
+    con, prepared, params = settlement_inputs(source, policies, year=year, claims=claims, source_name=source_name,
+                                              con=con)
     expr = settle_expr(prepared, params)
     cols = OUTPUT_COLUMNS + (["person_id", "yr", "policy_key", "valid_from", "total_amount"] if detail else [])
     return con.to_pandas(expr.select(*cols).order_by("claim_id"))

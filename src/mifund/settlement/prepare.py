@@ -27,6 +27,12 @@ class SettlementError(ValueError):
         super().__init__("\n".join(problems + tail))
 
 
+def _num(col):
+    """A float NaN (pandas' missing value) is NULL, on every engine: DuckDB reads pandas NaN as NULL,
+    Spark keeps it as NaN (and its ANSI mode refuses to cast NaN to an integer)."""
+    return ibis.ifelse(col.isnan(), ibis.null(col.type()), col) if col.type().is_floating() else col
+
+
 def _fen(col) -> ir.IntegerValue:
     if col.type().is_null() or col.type().is_string():
         col = col.cast("float64")
@@ -83,7 +89,7 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     if year is not None:
         c = c.filter(c.discharge_date.year() == year)
     row = c["_row"] if "_row" in cols else ibis.null("int64")
-    P = (c.policy_scope_amount if "policy_scope_amount" in cols else ibis.null("decimal(18,2)"))
+    P = (_num(c.policy_scope_amount) if "policy_scope_amount" in cols else ibis.null("decimal(18,2)"))
     cross = c.cross_region.fill_null(False) if "cross_region" in cols else ibis.literal(False)
     vg = c.visit_type.cases(*VISIT_GROUP.items(), else_=None)
     c = c.select(
@@ -91,7 +97,8 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
         provider_id=c.provider_id.cast("string"), visit_type=c.visit_type, visit_group=vg,
         admit_date=c.admit_date.cast("date"), discharge_date=c.discharge_date.cast("date"),
         yr=c.discharge_date.cast("date").year().cast("int64"),
-        T=_fen(c.total_amount), SP=_fen(c.self_pay_amount.fill_null(0)), CF=_fen(c.copay_first_amount.fill_null(0)),
+        T=_fen(_num(c.total_amount)), SP=_fen(_num(c.self_pay_amount).fill_null(0)),
+        CF=_fen(_num(c.copay_first_amount).fill_null(0)),
         P_given=_fen(P), cross=cross.cast("boolean"), src_row=row,
     )
     # A person enrolled twice in a year (duplicate enrolment, 重复参保: supervision's concern) must not

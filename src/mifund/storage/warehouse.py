@@ -80,14 +80,16 @@ class Warehouse:
         return int(v or 0)
 
     def migrate(self) -> list[int]:
-        """Apply the numbered migrations not yet applied, each in its own transaction."""
+        """Apply the numbered migrations not yet applied, each in its own transaction. "Not yet applied"
+        is by number, not "above the highest": parts developed side by side may land a lower number
+        after a higher one, and a warehouse that has the higher must still get the lower."""
         self._raw.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER, name VARCHAR, applied_at TIMESTAMP)"
         )
-        current = self.schema_version()
+        done = {int(r[0]) for r in self._raw.execute("SELECT version FROM schema_migrations").fetchall()}
         applied = []
         for version, name, sql in migrations():
-            if version <= current:
+            if version in done:
                 continue
             self._raw.execute("BEGIN TRANSACTION")
             try:

@@ -1,0 +1,151 @@
+"""`mifund disparity measure|lorenz` and `mifund transfers allocate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mifund.disparity.data import INDICATORS
+
+app = typer.Typer(help="Regional disparity (地区差异) of an indicator: population-weighted Williamson CV, Gini, "
+                  "Theil T and L with between/within decomposition, max/min ratio, Lorenz curve.",
+                  no_args_is_help=True)
+transfers_app = typer.Typer(help="Fiscal transfers (财政补助分配): allocate a budget by rule; effect on disparity and "
+                            "on months of payment capacity; the allocation leaving fewest regions below the safety line.",
+                            no_args_is_help=True)
+err = Console(stderr=True)
+
+
+@transfers_app.callback()
+def _transfers() -> None:
+    """Fiscal transfers: allocation rules and the optimal allocation."""
+
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default $MIFUND_DB or ./mifund.duckdb)")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
+SchemeOpt = Annotated[str, typer.Option("--scheme", "-s", help="employee | resident | total")]
+FundOpt = Annotated[str, typer.Option("--fund", help="pooled | account | combined | total")]
+IndOpt = Annotated[str, typer.Option("--indicator", "-i", help=" | ".join(INDICATORS))]
+LevelOpt = Annotated[str, typer.Option("--level", help="Regions compared: county | city | province")]
+WeightOpt = Annotated[str, typer.Option("--weight", "-w", help="population | insured | equal")]
+GroupOpt = Annotated[str, typer.Option("--group", help="Decompose Theil by: parent (e.g. counties in cities) | none")]
+
+
+def _open(ctx, db):
+    from mifund.pooling.cli import _db
+    from mifund.storage import Warehouse
+
+    path = _db(ctx, db)
+    if not path.exists():
+        err.print(f"[red]No warehouse at {path}.[/] (set --db / MIFUND_DB)")
+        raise typer.Exit(2)
+    return Warehouse(path, read_only=True)
+
+
+def _check(fmt, output):
+    from mifund.pooling.cli import _check as check
+
+    check(fmt, output)
+
+
+@app.command("measure")
+def measure_cmd(
+    ctx: typer.Context, indicator: IndOpt = "financing_per_capita", db: DbOpt = None,
+    scheme: SchemeOpt = "resident", fund: FundOpt = "pooled", level: LevelOpt = "county",
+    weight: WeightOpt = "population", group: GroupOpt = "parent",
+    years: Annotated[list[int] | None, typer.Option("--year", "-y", help="Year. Repeatable.")] = None,
+    fmt: FormatOpt = "table", output: OutputOpt = None,
+) -> None:
+    """Weighted disparity of one indicator across regions, year by year (did the gaps narrow?)."""
+    from mifund.disparity.data import disparity_by_year, indicator_frame
+    from mifund.views.output import render
+
+    _check(fmt, output)
+    with _open(ctx, db) as wh:
+        try:
+            frame = indicator_frame(wh, indicator, scheme=scheme, fund=fund, level=level, weight=weight, years=years)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from e
+    if frame.dropna(subset=["value"]).empty:
+        err.print(f"[yellow]No {indicator} values for {level} regions ({scheme}/{fund}).[/]")
+        raise typer.Exit(1)
+    df = disparity_by_year(frame, "parent_code" if group == "parent" else None)
+    if fmt == "xlsx":
+        from mifund.pooling.cli import _write_xlsx
+
+        _write_xlsx(output, {"disparity": df, "regions": frame}, ("disparity", "year", "gini"))
+        return
+    zh, en = INDICATORS[indicator]
+    render(df, fmt, output=output, title=f"{zh} {en} — {scheme}/{fund}, {level} regions, weighted by {weight}")
+
+
+@app.command("lorenz")
+def lorenz_cmd(
+    ctx: typer.Context, indicator: IndOpt = "financing_per_capita", year: Annotated[int | None, typer.Option(
+        "--year", "-y", help="Year (default: the latest)")] = None, db: DbOpt = None,
+    scheme: SchemeOpt = "resident", fund: FundOpt = "pooled", level: LevelOpt = "county",
+    weight: WeightOpt = "population", fmt: FormatOpt = "table", output: OutputOpt = None,
+) -> None:
+    """Points of the weighted Lorenz curve (xlsx: with a native scatter chart)."""
+    from mifund.disparity.data import indicator_frame
+    from mifund.disparity.measures import lorenz
+    from mifund.views.output import render
+
+    _check(fmt, output)
+    with _open(ctx, db) as wh:
+        frame = indicator_frame(wh, indicator, scheme=scheme, fund=fund, level=level, weight=weight)
+    frame = frame.dropna(subset=["value", "weight"])
+    year = int(frame.year.max()) if year is None else year
+    f = frame[frame.year == year].sort_values("value", kind="stable")
+    lc = lorenz(f.value, f.weight)
+    lc.insert(0, "region_name", ["", *f.region_name.tolist()])
+    if fmt == "xlsx":
+        import pandas as pd
+
+        with pd.ExcelWriter(output, engine="xlsxwriter") as xw:
+            lc.to_excel(xw, sheet_name="lorenz", index=False)
+            ch = xw.book.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+            n = len(lc)
+            ch.add_series({"name": "Lorenz", "categories": ["lorenz", 1, 1, n, 1], "values": ["lorenz", 1, 2, n, 2]})
+            ch.add_series({"name": "equality", "categories": ["lorenz", 1, 1, n, 1], "values": ["lorenz", 1, 1, n, 1]})
+            ch.set_title({"name": f"{indicator} {year}"})
+            xw.sheets["lorenz"].insert_chart(1, 5, ch)
+        return
+    render(lc, fmt, output=output, title=f"Lorenz curve, {indicator} {year}", percent_cols={"weight_share", "value_share"})
+
+
+@transfers_app.command("allocate")
+def allocate_cmd(
+    ctx: typer.Context,
+    budget: Annotated[float, typer.Option("--budget", "-b", help="Subsidy budget to allocate (yuan)")],
+    db: DbOpt = None,
+    city: Annotated[str | None, typer.Option("--city", help="City region code (default: the only city)")] = None,
+    scheme: SchemeOpt = "resident", fund: FundOpt = "pooled",
+    year: Annotated[int | None, typer.Option("--year", "-y", help="Ledger year (default: the latest)")] = None,
+    rules_file: Annotated[Path | None, typer.Option("--rules", help="YAML of rule parameters (default: shipped)")] = None,
+    safety_line: Annotated[float | None, typer.Option("--safety-line", help="Months (default: the early-warning red line)")] = None,
+    detail: Annotated[bool, typer.Option("--detail", help="One row per region and rule")] = False,
+    fmt: FormatOpt = "table", output: OutputOpt = None,
+) -> None:
+    """Allocate --budget across the counties by each rule (equal per capita, by fund gap, by need, by
+    performance, and the MILP minimising the regions below the safety line)."""
+    from mifund.disparity.transfers import evaluate, load_transfer_rules, transfer_frame
+    from mifund.pooling.params import load_modes, safety_line_months
+    from mifund.views.output import render
+
+    _check(fmt, output)
+    line = safety_line if safety_line is not None else safety_line_months(load_modes())
+    with _open(ctx, db) as wh:
+        frame = transfer_frame(wh, city=city, scheme=scheme, fund=fund, year=year)
+    regions, summary = evaluate(frame, budget, safety_line=line, rules=load_transfer_rules(rules_file))
+    if fmt == "xlsx":
+        from mifund.pooling.cli import _write_xlsx
+
+        _write_xlsx(output, {"rules": summary, "regions": regions, "inputs": frame},
+                    ("rules", "rule", "regions_below_line"))
+        return
+    title = f"Transfers of {budget:,.0f} yuan, {scheme}/{fund} {int(frame.year.max())}; safety line {line:g} months"
+    render(regions if detail else summary, fmt, output=output, title=title)

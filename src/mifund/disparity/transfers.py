@@ -1,0 +1,185 @@
+"""Allocating a fiscal subsidy budget across regions, by rule, and the allocation that leaves the fewest
+regions below the safety line (mixed-integer linear programme, SciPy HiGHS).
+
+Rules (each returns an allocation summing to the budget):
+
+* ``equal_per_capita``: in proportion to insured persons;
+* ``fund_gap``: in proportion to each region's gap to the safety line (the balance it lacks to cover
+  ``safety_line`` months of expenditure); equal per capita when no region has a gap;
+* ``need``: in proportion to a need index (age structure, ability to pay; ``transfers.yaml``);
+* ``performance``: in proportion to a score rewarding expenditure growth below the city's;
+* ``min_below_line``: maximise the number of regions lifted to the safety line:
+  max sum z_i  s.t.  x_i >= gap_i z_i,  sum x_i <= budget,  x >= 0,  z binary  (scipy.optimize.milp);
+  what is left of the budget is then shared equal per capita.
+
+For each rule: every region's months of payment capacity after the transfer, the number below the
+line, and the weighted disparity of the months (Gini, Williamson CV, Theil T).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from mifund.disparity.measures import measures
+from mifund.policy.schema import Metadata, Param
+
+RULES = ("equal_per_capita", "fund_gap", "need", "performance", "min_below_line")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Need(_Strict):
+    age_weight: Param
+    income_elasticity: Param
+    metadata: Metadata | None = None
+
+
+class Performance(_Strict):
+    weight: Param
+    metadata: Metadata | None = None
+
+
+class TransferRules(_Strict):
+    schema_: str | None = None
+    metadata: Metadata | None = None
+    need: Need
+    performance: Performance
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schema_key(cls, v):
+        if isinstance(v, dict) and "schema" in v:
+            v = dict(v)
+            v["schema_"] = v.pop("schema")
+        return v
+
+
+def load_transfer_rules(path: str | Path | None = None) -> TransferRules:
+    src = Path(path) if path else resources.files("mifund.disparity").joinpath("transfers.yaml")
+    return TransferRules.model_validate(yaml.safe_load(src.read_text(encoding="utf-8")))
+
+
+def _at(p: Param, year: int) -> float:
+    try:
+        return float(p.at(dt.date(year, 1, 1)))
+    except KeyError:
+        return float(next(iter(p.values.values())))
+
+
+def gaps(frame: pd.DataFrame, safety_line: float) -> np.ndarray:
+    need = safety_line * frame.expenditure_total.to_numpy(float) / 12
+    return np.maximum(need - frame.balance_end.to_numpy(float), 0.0)
+
+
+def _proportional(budget: float, basis: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    basis = np.maximum(np.nan_to_num(basis), 0.0)
+    b = basis if basis.sum() > 0 else fallback
+    return budget * b / b.sum()
+
+
+def min_below_line(budget: float, gap: np.ndarray, insured: np.ndarray) -> np.ndarray:
+    """The MILP allocation (see module docstring)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n = gap.size
+    # variables [x_1..x_n, z_1..z_n]; maximise sum z  ->  minimise -sum z
+    c = np.concatenate([np.zeros(n), -np.ones(n)])
+    a_budget = np.concatenate([np.ones(n), np.zeros(n)])[None, :]
+    a_lift = np.hstack([np.eye(n), -np.diag(gap)])  # x_i - gap_i z_i >= 0
+    cons = [LinearConstraint(a_budget, -np.inf, budget), LinearConstraint(a_lift, 0, np.inf)]
+    integrality = np.concatenate([np.zeros(n), np.ones(n)])
+    res = milp(c, constraints=cons, integrality=integrality,
+               bounds=Bounds(np.zeros(2 * n), np.concatenate([np.full(n, np.inf), np.ones(n)])))
+    if not res.success:
+        raise RuntimeError(f"allocation programme failed: {res.message}")
+    z = np.round(res.x[n:])
+    x = gap * z  # exactly the gaps of the regions lifted
+    left = budget - x.sum()
+    return x + _proportional(max(left, 0.0), insured, np.ones(n))
+
+
+def allocate(frame: pd.DataFrame, budget: float, rule: str, *, safety_line: float,
+             rules: TransferRules | None = None) -> np.ndarray:
+    """Allocation (yuan per region, in frame order). frame: region_code, year, insured, balance_end,
+    expenditure_total, income_individual, share_60plus, expenditure_growth."""
+    rules = rules or load_transfer_rules()
+    insured = frame.insured.to_numpy(float)
+    year = int(frame.year.max())
+    if rule == "equal_per_capita":
+        return _proportional(budget, insured, np.ones(len(frame)))
+    if rule == "fund_gap":
+        return _proportional(budget, gaps(frame, safety_line), insured)
+    if rule == "need":
+        share = frame.share_60plus.to_numpy(float)
+        city_share = (share * insured).sum() / insured.sum()
+        ability = frame.income_individual.to_numpy(float) / insured
+        city_ability = frame.income_individual.to_numpy(float).sum() / insured.sum()
+        a, e = _at(rules.need.age_weight, year), _at(rules.need.income_elasticity, year)
+        index = insured * np.maximum(1 + a * (share / city_share - 1), 0) * (city_ability / ability) ** e
+        return _proportional(budget, index, insured)
+    if rule == "performance":
+        g = frame.expenditure_growth.to_numpy(float)
+        exp = frame.expenditure_total.to_numpy(float)
+        city_g = np.nansum(exp) / np.nansum(exp / (1 + g)) - 1
+        score = insured * np.maximum(0, 1 + _at(rules.performance.weight, year) * (city_g - g) / 0.01)
+        return _proportional(budget, np.nan_to_num(score, nan=0.0), insured)
+    if rule == "min_below_line":
+        return min_below_line(budget, gaps(frame, safety_line), insured)
+    raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+
+
+def evaluate(frame: pd.DataFrame, budget: float, *, safety_line: float, rules: TransferRules | None = None,
+             only: list[str] | None = None, weight: str = "insured") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per region and rule: allocation and months after; one row per rule: regions below the line,
+    disparity of months of payment capacity after the transfer). The row `none` is the starting point."""
+    monthly = frame.expenditure_total.to_numpy(float) / 12
+    w = frame[weight].to_numpy(float) if weight in frame else None
+    regions, summary = [], []
+    for rule in ["none", *(only or RULES)]:
+        x = np.zeros(len(frame)) if rule == "none" else allocate(frame, budget, rule, safety_line=safety_line,
+                                                                 rules=rules)
+        months = (frame.balance_end.to_numpy(float) + x) / monthly
+        regions.append(pd.DataFrame({"rule": rule, "region_code": frame.region_code, "region_name": frame.get(
+            "region_name", ""), "allocation": x, "allocation_per_insured": x / frame.insured.to_numpy(float),
+            "months_before": frame.balance_end.to_numpy(float) / monthly, "months_after": months,
+            "below_safety_line": months < safety_line - 1e-9}))
+        m = measures(months, w) if (months > 0).all() else measures(np.maximum(months, 1e-9), w)
+        summary.append({"rule": rule, "allocated": x.sum(), "regions_below_line": int((months < safety_line - 1e-9).sum()),
+                        "min_months": months.min(), "gini_months": m["gini"], "williamson_cv_months": m["williamson_cv"],
+                        "theil_t_months": m["theil_t"], "max_min_ratio_months": m["max_min_ratio"]})
+    return pd.concat(regions, ignore_index=True), pd.DataFrame(summary)
+
+
+def transfer_frame(wh, *, city: str | None = None, scheme: str = "resident", fund: str = "pooled",
+                   year: int | None = None) -> pd.DataFrame:
+    """The counties' figures for one year (default the latest): ledger, expenditure growth, share 60+."""
+    from mifund.ledger.indicators import compute_indicators
+    from mifund.pooling.data import counties_of
+
+    counties = counties_of(wh, city)
+    ind = compute_indicators(wh, schemes=[scheme], funds=[fund])
+    ind = ind[ind.region_code.isin(counties.region_code)]
+    year = int(ind.year.max()) if year is None else year
+    ind = ind[ind.year == year]
+    pop = wh.table("population")
+    pop = pop.filter(pop.year == year, pop.region_code.isin(counties.region_code.tolist()))
+    old = pop.age_band.re_search(r"^(6\d|[7-9]\d|\d{3})")
+    p = pop.group_by("region_code").aggregate(total=pop.persons.sum(), old=pop.persons.sum(where=old))
+    p = wh.to_pandas(p)
+    p["share_60plus"] = p.old / p.total
+    df = ind.merge(p[["region_code", "share_60plus"]], on="region_code", how="left")
+    cols = ["region_code", "region_name", "year", "insured", "population", "balance_end", "expenditure_total",
+            "income_total", "income_individual", "income_fiscal_subsidy", "expenditure_growth", "share_60plus"]
+    df = df[cols].sort_values("region_code").reset_index(drop=True)
+    df["insured"] = df.insured.astype(float)
+    df["population"] = df.population.astype(float)
+    return df

@@ -1,0 +1,153 @@
+"""Inputs of the pooling simulator: the counties' historical ledgers from the warehouse, their targets,
+and Monte Carlo paths projected from them.
+
+``ledger_input(wh, city=..., scheme=..., fund=...)`` reads the annual ``fund_ledger`` rows of the
+counties directly under ``city`` (one Ibis expression), requires every county to have every year
+(a gap is an error that names it), and returns a ``PoolingInput`` of one path with the opening
+balance = first year's balance_end - income + expenditure (so that the county mode reproduces the
+ledger's balances). ``monte_carlo_input(hist, ...)`` projects paths for later years; projection
+paths from elsewhere (e.g. the projection module) come in through ``paths_input(df, ...)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mifund.pooling.engine import PoolingInput
+from mifund.pooling.params import Target, Targets, value_at
+
+
+class PoolingDataError(ValueError):
+    pass
+
+
+def _target(target: Target, values: np.ndarray, insured: np.ndarray, years: list[int], *, upper: bool):
+    """(P, N, T) target (income) or budget (expenditure); -inf / +inf where there is none."""
+    none = np.full(values.shape, np.inf if upper else -np.inf)
+    if target.basis == "none":
+        return none
+    tol = np.array([value_at(target.tolerance, y) if target.tolerance else 0.0 for y in years])
+    factor = (1 + tol) if upper else (1 - tol)
+    if target.basis == "city_per_capita":
+        per = values.sum(axis=1, keepdims=True) / insured.sum(axis=0)[None, None, :]
+        return per * insured[None] * factor
+    tot = values.sum(axis=1, keepdims=True)
+    growth = np.ones_like(tot)
+    growth[:, :, 1:] = tot[:, :, 1:] / tot[:, :, :-1]
+    out = none.copy()
+    out[:, :, 1:] = values[:, :, :-1] * growth[:, :, 1:] * factor[1:]
+    return out
+
+
+def with_targets(inp: PoolingInput, targets: Targets | None, insured: np.ndarray) -> PoolingInput:
+    """`inp` with income_target and expenditure_budget set by the rules in `targets`."""
+    if targets is None:
+        return inp
+    inc, exp, *_ = inp.arrays()
+    inp.income_target = _target(targets.income, inc, insured, inp.years, upper=False)
+    inp.expenditure_budget = _target(targets.expenditure, exp, insured, inp.years, upper=True)
+    inp.weights = insured
+    return inp
+
+
+def counties_of(wh, city: str | None) -> pd.DataFrame:
+    """region_code, name of the counties whose parent is `city` (the only city when None)."""
+    r = wh.to_pandas(wh.table("regions"))
+    if city is None:
+        cities = r.loc[r.level == "city", "region_code"].tolist()
+        if len(cities) != 1:
+            raise PoolingDataError(f"give --city: the warehouse has {len(cities)} cities ({', '.join(cities[:5])})")
+        city = cities[0]
+    c = r[(r.parent_code == city) & (r.level == "county")].sort_values("region_code")
+    if c.empty:
+        raise PoolingDataError(f"no counties under {city} in the regions table")
+    return c[["region_code", "name"]].reset_index(drop=True)
+
+
+def ledger_frame(wh, codes: list[str], scheme: str, fund: str, years: list[int] | None = None) -> pd.DataFrame:
+    t = wh.table("fund_ledger")
+    t = t.filter(t.month.isnull(), t.scheme == scheme, t.fund == fund, t.region_code.isin(codes))
+    if years:
+        t = t.filter(t.year.isin(list(years)))
+    t = t.select("region_code", "year", "insured", "income_total", "income_fiscal_subsidy",
+                 "expenditure_total", "balance_end")
+    return wh.to_pandas(t.order_by(["region_code", "year"]))
+
+
+def ledger_input(wh, *, city: str | None = None, scheme: str = "resident", fund: str = "pooled",
+                 years: list[int] | None = None, targets: Targets | None = None) -> tuple[PoolingInput, pd.DataFrame]:
+    """(PoolingInput of one path, the ledger rows it came from)."""
+    counties = counties_of(wh, city)
+    codes = counties.region_code.tolist()
+    df = ledger_frame(wh, codes, scheme, fund, years)
+    if df.empty:
+        raise PoolingDataError(f"no annual {scheme}/{fund} ledger rows for the counties {codes}")
+    yrs = sorted(df.year.unique().tolist())
+    full = pd.MultiIndex.from_product([codes, yrs], names=["region_code", "year"])
+    d = df.set_index(["region_code", "year"]).reindex(full)
+    missing = d[d[["income_total", "expenditure_total", "balance_end", "insured"]].isna().any(axis=1)]
+    if len(missing):
+        gaps = ", ".join(f"{r}/{y}" for r, y in missing.index[:8])
+        raise PoolingDataError(f"{scheme}/{fund} ledger has gaps (every county needs every year): {gaps}")
+    n, t_n = len(codes), len(yrs)
+
+    def arr(col):
+        return d[col].to_numpy(dtype=float).reshape(n, t_n)
+
+    inc, exp, bal, ins = arr("income_total"), arr("expenditure_total"), arr("balance_end"), arr("insured")
+    inp = PoolingInput(codes, yrs, inc, exp, bal[:, 0] - inc[:, 0] + exp[:, 0],
+                       names=dict(zip(counties.region_code, counties.name, strict=True)))
+    return with_targets(inp, targets, ins), df
+
+
+def monte_carlo_input(hist: PoolingInput, insured_last: np.ndarray, *, horizon: int, n_paths: int, seed: int,
+                      opening_balance: np.ndarray, targets: Targets | None = None) -> PoolingInput:
+    """Paths of the next `horizon` years: each county's log growth of income and expenditure drawn
+    from a multivariate normal whose mean is the county's historical mean growth and whose covariance
+    (2N x 2N, across counties and both flows) is the Ledoit-Wolf shrinkage estimate of the history's
+    (scikit-learn), so that counties move together as they did. Insured held at the last year."""
+    from sklearn.covariance import LedoitWolf
+
+    inc, exp, *_ = hist.arrays()
+    inc, exp = inc[0], exp[0]
+    if inc.shape[1] < 3:
+        raise PoolingDataError("Monte Carlo needs at least 3 historical years")
+    g = np.vstack([np.diff(np.log(inc), axis=1), np.diff(np.log(exp), axis=1)]).T  # (T-1, 2N)
+    mean = g.mean(axis=0)
+    cov = LedoitWolf().fit(g).covariance_
+    rng = np.random.default_rng(seed)
+    shocks = rng.multivariate_normal(mean, cov, size=(n_paths, horizon))  # (P, H, 2N)
+    n = inc.shape[0]
+    growth = np.exp(np.cumsum(shocks, axis=1)).transpose(0, 2, 1)  # (P, 2N, H)
+    p_inc = inc[:, -1][None, :, None] * growth[:, :n]
+    p_exp = exp[:, -1][None, :, None] * growth[:, n:]
+    last = hist.years[-1]
+    years = list(range(last + 1, last + 1 + horizon))
+    ins = np.repeat(np.asarray(insured_last, dtype=float)[:, None], horizon, axis=1)
+    inp = PoolingInput(list(hist.regions), years, p_inc, p_exp, np.asarray(opening_balance, dtype=float),
+                       names=dict(hist.names))
+    return with_targets(inp, targets, ins)
+
+
+def paths_input(df: pd.DataFrame, opening: dict[str, float], insured: dict[str, float] | None = None,
+                targets: Targets | None = None, names: dict[str, str] | None = None) -> PoolingInput:
+    """Paths given as a table with columns path, region_code, year, income_total, expenditure_total
+    (e.g. the projection module's Monte Carlo output); opening balances by region."""
+    need = {"path", "region_code", "year", "income_total", "expenditure_total"}
+    if missing := need - set(df.columns):
+        raise PoolingDataError(f"paths table lacks columns {sorted(missing)}")
+    codes = sorted(df.region_code.astype(str).unique())
+    yrs = sorted(df.year.unique().tolist())
+    paths = sorted(df.path.unique().tolist())
+    idx = pd.MultiIndex.from_product([paths, codes, yrs], names=["path", "region_code", "year"])
+    d = df.assign(region_code=df.region_code.astype(str)).set_index(["path", "region_code", "year"]).reindex(idx)
+    if d[["income_total", "expenditure_total"]].isna().any().any():
+        raise PoolingDataError("paths table must have every path x region x year")
+    shape = (len(paths), len(codes), len(yrs))
+    inp = PoolingInput(codes, yrs, d.income_total.to_numpy(float).reshape(shape),
+                       d.expenditure_total.to_numpy(float).reshape(shape),
+                       np.array([opening[c] for c in codes], dtype=float), names=names or {})
+    ins = np.ones((len(codes), len(yrs))) if insured is None else np.repeat(
+        np.array([insured[c] for c in codes], dtype=float)[:, None], len(yrs), axis=1)
+    return with_targets(inp, targets, ins)

@@ -1,0 +1,252 @@
+"""`mifund project`: run, compare, backtest (registered by the main CLI as `project`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mifund.config import get_settings
+from mifund.views.output import FORMATS, render, table_console
+
+app = typer.Typer(help="Fund sustainability projection (基金可持续性预测): cohort model, Monte Carlo, "
+                  "scenarios, backtest.", no_args_is_help=True)
+err = Console(stderr=True)
+
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default $MIFUND_DB or ./mifund.duckdb)")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
+SampleOpt = Annotated[str | None, typer.Option("--sample", help="Project a built-in data set instead of the warehouse: national")]
+RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Region code (exact). Repeatable.")]
+SchemeOpt = Annotated[list[str] | None, typer.Option("--scheme", "-s", help="employee | resident. Repeatable.")]
+PERCENT = {"p_below_safety_line", "p_exhausted", "share", "cumulative", "p_depleted", "support_ratio_pct"}
+
+
+def _db(ctx: typer.Context, db: Path | None) -> Path:
+    if db is not None:
+        return db
+    obj = getattr(ctx, "obj", None) or getattr(getattr(ctx, "parent", None), "obj", None)
+    return getattr(obj, "db", None) or get_settings().db
+
+
+def _user(ctx: typer.Context) -> str:
+    obj = getattr(ctx, "obj", None)
+    return getattr(obj, "user", None) or get_settings().user
+
+
+def _check(fmt: str, output: Path | None) -> None:
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+    if fmt == "xlsx" and output is None:
+        raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
+
+
+def _scenario(path: Path | None, **over):
+    from mifund.projection.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path, **over)
+    except ScenarioError as e:
+        err.print(f"[red]Scenario error[/]\n{e}")
+        raise typer.Exit(2) from None
+
+
+def _base(ctx, db, sample, scenario, regions, schemes):
+    from mifund.projection.base import base_from_warehouse, build_base, national_sample_frames
+
+    try:
+        if sample:
+            if sample != "national":
+                raise typer.BadParameter("--sample: only 'national'")
+            f = national_sample_frames()
+            return build_base(f["fund_ledger"], population=f["population"], regions=f["regions"],
+                              base_year=scenario.base_year, region_codes=regions, schemes=schemes)
+        from mifund.storage import Warehouse
+
+        path = _db(ctx, db)
+        if not Path(path).exists():
+            err.print(f"[red]No warehouse at {path}.[/] Import data first, or use --sample national.")
+            raise typer.Exit(2)
+        with Warehouse(path, read_only=True) as wh:
+            return base_from_warehouse(wh, base_year=scenario.base_year, curve=scenario.expenditure_curve,
+                                       region_codes=regions, schemes=schemes)
+    except ValueError as e:
+        err.print(f"[red]Cannot build the starting point:[/] {e}")
+        raise typer.Exit(2) from None
+
+
+def _write_xlsx(sheets: dict, output: Path) -> None:
+    import pandas as pd
+
+    with pd.ExcelWriter(output, engine="xlsxwriter") as xw:
+        for name, df in sheets.items():
+            df.to_excel(xw, sheet_name=name[:31], index=False)
+            xw.sheets[name[:31]].freeze_panes(1, 0)
+
+
+@app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    scenario: Annotated[Path | None, typer.Option("--scenario", help="Scenario YAML (default: packaged defaults)")] = None,
+    paths: Annotated[int | None, typer.Option("--paths", help="Monte Carlo paths (0 = deterministic only)")] = None,
+    years: Annotated[int | None, typer.Option("--years", help="Years to project")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's)")] = None,
+    show: Annotated[str, typer.Option("--show", help="central | bands | risk | depletion | tornado")] = "central",
+    charts: Annotated[Path | None, typer.Option("--charts", help="Write fan charts and tornado PNGs to this folder")] = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="Store the run in the warehouse (projection_runs)")] = False,
+    region: RegionOpt = None,
+    scheme: SchemeOpt = None,
+    sample: SampleOpt = None,
+    db: DbOpt = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Project every region x scheme: central path, fan-chart bands, risk by year, depletion years, tornado.
+
+    xlsx writes every table as its own sheet.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from mifund.projection import summary as S
+    from mifund.projection.engine import project
+
+    _check(fmt, output)
+    if show not in ("central", "bands", "risk", "depletion", "tornado"):
+        raise typer.BadParameter("--show must be central, bands, risk, depletion or tornado")
+    s = _scenario(scenario, paths=paths, years=years, seed=seed)
+    base = _base(ctx, db, sample, s, region, scheme)
+    t0 = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("central projection", total=None)
+        central = project(base, s, paths=0)
+        mc = None
+        if s.paths > 0:
+            bar.update(task, description=f"{s.paths:,} Monte Carlo paths")
+            mc = project(base, s)
+        bar.update(task, description="sensitivity (tornado)")
+        torn = S.tornado(base, s, horizon=min(10, s.years)) if show == "tornado" or fmt == "xlsx" or charts else None
+    seconds = time.perf_counter() - t0
+    tables = {"central": S.yearly(central)}
+    if mc is not None:
+        line = S.safety_line(s.safety_line)
+        tables["bands"] = S.bands(mc, "balance")
+        tables["risk"] = S.risk(mc, line)
+        tables["depletion"] = S.depletion(mc)
+        tables["depletion_summary"] = S.depletion_summary(mc)
+    else:
+        tables["depletion"] = S.depletion(central)
+    if torn is not None:
+        tables["tornado"] = torn
+    if show not in tables:
+        raise typer.BadParameter(f"--show {show} needs Monte Carlo paths (--paths N > 0)")
+    if charts:
+        from mifund.projection.charts import fan_chart, tornado_chart
+
+        charts.mkdir(parents=True, exist_ok=True)
+        for u in range(len(base.units)):
+            uu = base.units.iloc[u]
+            tag = f"{uu.region_code}_{uu.scheme}"
+            if mc is not None:
+                fan_chart(mc, u, charts / f"fan_{tag}.png")
+            if torn is not None:
+                sel = torn[(torn.region_code == uu.region_code) & (torn.scheme == uu.scheme)]
+                tornado_chart(sel, charts / f"tornado_{tag}.png", horizon=min(10, s.years))
+        err.print(f"charts written to {charts}")
+    if store:
+        from mifund.projection.store import store_projection
+        from mifund.storage import Warehouse
+
+        with Warehouse(_db(ctx, db)) as wh:
+            run_id = store_projection(wh, central, mc, actor=_user(ctx), seconds=seconds)
+        err.print(f"stored as run {run_id}")
+    if fmt == "xlsx":
+        _write_xlsx({**tables, "notes": __import__("pandas").DataFrame({"note": base.notes})}, output)
+        err.print(f"wrote {output}")
+        return
+    title = (f"{s.name}: {show} — base {base.base_year}, {len(central.years)} years, "
+             f"{0 if mc is None else s.paths:,} paths, seed {s.seed} ({seconds:.1f} s)")
+    render(tables[show], fmt, output=output, title=title, percent_cols=PERCENT, console=table_console())
+    if fmt == "table" and mc is not None and show == "central":
+        render(tables["depletion_summary"], fmt, title="Depletion year over the paths (基金耗尽年份)",
+               percent_cols=PERCENT, console=table_console())
+
+
+@app.command("compare")
+def compare_cmd(
+    ctx: typer.Context,
+    a: Annotated[Path, typer.Argument(help="Scenario A (usually the baseline)")],
+    b: Annotated[Path, typer.Argument(help="Scenario B")],
+    paths: Annotated[int | None, typer.Option("--paths", help="Monte Carlo paths for the depletion probability")] = None,
+    years: Annotated[int | None, typer.Option("--years", help="Years to project")] = None,
+    region: RegionOpt = None,
+    scheme: SchemeOpt = None,
+    sample: SampleOpt = None,
+    db: DbOpt = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """What scenario B changes against A (the assumptions diff, with B's sources) and what it buys
+    (depletion year, year-10 balance, probability of depletion)."""
+    import pandas as pd
+
+    from mifund.projection.scenario import diff
+    from mifund.projection.summary import compare
+
+    _check(fmt, output)
+    sa, sb = _scenario(a, paths=paths, years=years), _scenario(b, paths=paths, years=years)
+    base = _base(ctx, db, sample, sa, region, scheme)
+    d = pd.DataFrame(diff(sa, sb))
+    res = compare(base, sa, sb, horizon=min(10, sa.years))
+    if fmt == "xlsx":
+        _write_xlsx({"compare": res, "diff": d}, output)
+        return
+    if fmt == "table":
+        render(d if not d.empty else pd.DataFrame({"key": ["(no difference)"]}), fmt,
+               title=f"{sb.name} against {sa.name}: changed assumptions and levers", console=table_console())
+    render(res, fmt, output=output, title=f"{sb.name} against {sa.name}", percent_cols=PERCENT,
+           console=table_console())
+
+
+@app.command("backtest")
+def backtest_cmd(
+    ctx: typer.Context,
+    k: Annotated[int, typer.Option("--k", help="Years held out: fit on years up to T-k, score k years ahead")] = 3,
+    detail: Annotated[bool, typer.Option("--detail", help="Every forecast, not only the MAPE summary")] = False,
+    region: RegionOpt = None,
+    sample: SampleOpt = None,
+    db: DbOpt = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Score GM(1,1), ETS, ARIMA, drift and the cohort model on the ledger: MAPE of k-year-ahead forecasts."""
+    from mifund.projection.forecast import backtest
+
+    _check(fmt, output)
+    if sample == "national":
+        from mifund.projection.base import national_sample_frames
+
+        ledger = national_sample_frames()["fund_ledger"]
+    else:
+        from mifund.storage import Warehouse
+
+        path = _db(ctx, db)
+        if not Path(path).exists():
+            err.print(f"[red]No warehouse at {path}.[/]")
+            raise typer.Exit(2)
+        with Warehouse(path, read_only=True) as wh:
+            led = wh.table("fund_ledger")
+            ledger = wh.to_pandas(led.filter(led.month.isnull()))
+    errors, summary = backtest(ledger, k=k, region_codes=region)
+    if summary.empty:
+        err.print(f"[yellow]No ledger series long enough (need 5 fit years + {k}, consecutive).[/]")
+        raise typer.Exit(1)
+    if fmt == "xlsx":
+        _write_xlsx({"mape": summary, "forecasts": errors}, output)
+        return
+    render(errors if detail else summary.rename(columns={"mape": "mape_pct", "max_ape": "max_ape_pct"}), fmt,
+           output=output, title=f"Backtest: fit to T-{k}, MAPE of 1..{k}-year-ahead forecasts",
+           percent_cols={"mape_pct", "max_ape_pct", "ape"}, console=table_console())

@@ -1,0 +1,407 @@
+"""Projection scenarios (情景): assumptions and policy levers as YAML, validated by Pydantic.
+
+A scenario file names a parent (``extends: default`` = the packaged ``data/defaults.yaml``, or a path
+relative to the file) and gives only what it changes; mappings are merged key by key (a lever's dated
+``values`` replace the parent's from the child's first year on, so ``values: {2026: 0.08}`` changes the
+rate from 2026 on and keeps the parent's values before 2026). Every
+assumption or lever a file touches must carry its own ``source`` (document number, URL or stated
+rationale). Unknown keys, negative rates where none can be, an sd below zero, a correlation matrix
+that is not positive semi-definite: a :class:`ScenarioError` naming the file and the dotted key::
+
+    raise_rate.yaml: assumptions.wage_growht: unknown key (not part of the scenario schema)
+
+Schema (``data/defaults.yaml`` is the complete example)::
+
+    name, description, extends, years, paths, seed, base_year (opt), safety_line (red|orange),
+    expenditure_curve (reference|claims)
+    assumptions:
+      wage_growth / medical_inflation / utilisation_trend: {mean, sd, unit, source}
+      enrolment_change: {resident: {mean, sd, ...}, employee: {mean, sd, ...}}
+      correlation: {"a|b": rho, ..., source}
+      interest_rate, birth_rate, employee_entry_rate, entrant_male_share, pension_to_wage,
+      female_worker_share: {value, unit, source};  entry_ages: {value: {band_start: share}, ...}
+    levers:
+      employee_pooled_rate, retiree_contribution_rate, resident_individual, resident_fiscal,
+      financing_growth, expenditure_factor, retirement_age_offset: {values: {year: v}, unit, source}
+      retirement_reform: {value: true|false, source}
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SHOCKS = ("wage_growth", "medical_inflation", "utilisation_trend", "enrolment_change")
+SCHEMES = ("employee", "resident")
+DEFAULT = "default"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; names the file and the dotted path of every bad key."""
+
+    def __init__(self, file: str, problems: list[tuple[str, str]]):
+        self.file = file
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{file}: {p}: {m}" if p else f"{file}: {m}" for p, m in self.problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stochastic(_Strict):
+    """A yearly rate drawn as mean + sd * z (z standard normal, correlated across assumptions)."""
+
+    mean: float = Field(gt=-1, lt=1, description="mean yearly rate, 0.05 = 5 %")
+    sd: float = Field(ge=0, lt=1, description="standard deviation of the yearly rate")
+    unit: str = "rate"
+    source: str = Field(min_length=3)
+
+
+class Enrolment(_Strict):
+    resident: Stochastic
+    employee: Stochastic
+
+
+class Scalar(_Strict):
+    value: float
+    unit: str | None = None
+    source: str = Field(min_length=3)
+
+
+class NonNegative(Scalar):
+    value: float = Field(ge=0)
+
+
+class Share(Scalar):
+    value: float = Field(ge=0, le=1)
+
+
+class EntryAges(_Strict):
+    value: dict[int, float]
+    unit: str | None = None
+    source: str = Field(min_length=3)
+
+    @field_validator("value")
+    @classmethod
+    def _shares(cls, v: dict[int, float]) -> dict[int, float]:
+        if not v:
+            raise ValueError("needs at least one age band")
+        for band, s in v.items():
+            if band % 5 or not 0 <= band <= 85:
+                raise ValueError(f"age band start {band} is not one of 0, 5, ..., 85")
+            if s < 0:
+                raise ValueError(f"negative share {s} for band {band}")
+        if abs(sum(v.values()) - 1) > 1e-6:
+            raise ValueError(f"shares must sum to 1, got {sum(v.values()):g}")
+        return v
+
+
+class Correlation(_Strict):
+    model_config = ConfigDict(extra="allow")
+    source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Correlation:
+        for key, rho in (self.model_extra or {}).items():
+            parts = key.split("|")
+            if len(parts) != 2 or any(p not in SHOCKS for p in parts) or parts[0] == parts[1]:
+                raise ValueError(f"{key!r}: not a pair 'a|b' of {', '.join(SHOCKS)}")
+            if not isinstance(rho, int | float) or not -1 <= rho <= 1:
+                raise ValueError(f"{key!r}: a correlation must be a number in [-1, 1], got {rho!r}")
+        m = self.matrix()
+        if np.linalg.eigvalsh(m).min() < -1e-9:
+            raise ValueError("the correlation matrix is not positive semi-definite")
+        return self
+
+    def matrix(self) -> np.ndarray:
+        m = np.eye(len(SHOCKS))
+        for key, rho in (self.model_extra or {}).items():
+            a, b = (SHOCKS.index(p) for p in key.split("|"))
+            m[a, b] = m[b, a] = float(rho)
+        return m
+
+
+class Assumptions(_Strict):
+    wage_growth: Stochastic
+    medical_inflation: Stochastic
+    utilisation_trend: Stochastic
+    enrolment_change: Enrolment
+    correlation: Correlation
+    interest_rate: NonNegative
+    birth_rate: NonNegative
+    employee_entry_rate: NonNegative
+    entry_ages: EntryAges
+    birth_male_share: Share
+    entrant_male_share: Share
+    pension_to_wage: NonNegative
+    female_worker_share: Share
+
+
+class Dated(_Strict):
+    """A step function of the year: each value holds from its year until the next."""
+
+    values: dict[int, float]
+    unit: str | None = None
+    source: str = Field(min_length=3)
+
+    @field_validator("values")
+    @classmethod
+    def _years(cls, v: dict[int, float]) -> dict[int, float]:
+        if not v:
+            raise ValueError("needs at least one dated value")
+        for y in v:
+            if not 1900 <= y <= 2200:
+                raise ValueError(f"{y} is not a year")
+        return dict(sorted(v.items()))
+
+    def series(self, years: np.ndarray) -> np.ndarray:
+        ys = np.array(list(self.values), dtype=np.int64)
+        vs = np.array(list(self.values.values()), dtype=np.float64)
+        idx = np.clip(np.searchsorted(ys, np.asarray(years), side="right") - 1, 0, None)
+        return vs[idx]
+
+    def last_year(self) -> int:
+        return max(self.values)
+
+
+class DatedNonNegative(Dated):
+    @field_validator("values")
+    @classmethod
+    def _non_negative(cls, v: dict[int, float]) -> dict[int, float]:
+        for y, x in v.items():
+            if x < 0:
+                raise ValueError(f"negative value {x:g} in {y}: this cannot be negative")
+        return v
+
+
+class DatedShare(DatedNonNegative):
+    @field_validator("values")
+    @classmethod
+    def _at_most_one(cls, v: dict[int, float]) -> dict[int, float]:
+        for y, x in v.items():
+            if x > 1:
+                raise ValueError(f"{x:g} in {y} is above 1 (a share of the base)")
+        return v
+
+
+class DatedRate(Dated):
+    @field_validator("values")
+    @classmethod
+    def _above_minus_one(cls, v: dict[int, float]) -> dict[int, float]:
+        for y, x in v.items():
+            if x <= -1:
+                raise ValueError(f"a yearly rate must be above -1, got {x:g} in {y}")
+        return v
+
+
+class Switch(_Strict):
+    value: bool
+    source: str = Field(min_length=3)
+
+
+class Levers(_Strict):
+    employee_pooled_rate: DatedShare
+    retiree_contribution_rate: DatedShare
+    resident_individual: DatedNonNegative
+    resident_fiscal: DatedNonNegative
+    financing_growth: DatedRate
+    expenditure_factor: DatedNonNegative
+    retirement_reform: Switch
+    retirement_age_offset: Dated
+
+
+class Scenario(_Strict):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    extends: str | None = None
+    years: int = Field(ge=1, le=100)
+    paths: int = Field(ge=0, le=1_000_000)
+    seed: int = Field(ge=0)
+    base_year: int | None = None
+    safety_line: Literal["red", "orange"] = "orange"
+    expenditure_curve: Literal["reference", "claims"] = "reference"
+    assumptions: Assumptions
+    levers: Levers
+    file: str | None = Field(None, description="where it was read from (set by load_scenario)")
+
+
+# -- loading -------------------------------------------------------------------------------------
+def _read(path: Path, label: str) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise ScenarioError(label, [("", f"cannot read: {e.strerror or e}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ScenarioError(label, [("", f"not valid YAML: {e}")]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(label, [("", "the top level must be a mapping")])
+    return data
+
+
+def default_path() -> Path:
+    return Path(str(resources.files("mifund.projection").joinpath("data/defaults.yaml")))
+
+
+def _merge(base: dict, child: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in child.items():
+        if k == "values" and isinstance(v, dict) and v and isinstance(out.get(k), dict):
+            # a dated lever: the child's values hold from its first year on; the parent's earlier ones stay
+            first = min(v)
+            out[k] = {y: x for y, x in out[k].items() if y < first} | copy.deepcopy(v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _touched_without_source(child: dict) -> list[str]:
+    """Assumptions/levers a child file changes without giving their source."""
+    missing = []
+    for section in ("assumptions", "levers"):
+        block = child.get(section)
+        if not isinstance(block, dict):
+            continue
+        for key, v in block.items():
+            if not isinstance(v, dict):
+                continue
+            if key == "enrolment_change":
+                missing += [f"{section}.{key}.{s}.source" for s, sv in v.items()
+                            if isinstance(sv, dict) and "source" not in sv]
+            elif "source" not in v:
+                missing.append(f"{section}.{key}.source")
+    return missing
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and out and not out.endswith("values"):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _problems(err: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for e in err.errors():
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not part of the scenario schema)"
+        elif e["type"] == "missing":
+            msg = "required key missing"
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            if e.get("input") is not None and e["type"] in ("greater_than", "greater_than_equal", "less_than",
+                                                            "less_than_equal", "literal_error"):
+                msg += f" (got {e['input']!r})"
+        out.append((_loc(tuple(loc)), msg))
+    return out
+
+
+def _resolve(path: Path, label: str, seen: tuple[str, ...]) -> dict:
+    data = _read(path, label)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(label, [("extends", "must be 'default' or a file path")])
+    missing = _touched_without_source(data)
+    if missing:
+        raise ScenarioError(label, [(m, "a changed assumption or lever needs its own source") for m in missing])
+    ppath = default_path() if parent == DEFAULT else (path.parent / parent).resolve()
+    key = str(ppath)
+    if key in seen:
+        raise ScenarioError(label, [("extends", f"circular: {parent} extends back to this file")])
+    if parent != DEFAULT and not ppath.exists():
+        raise ScenarioError(label, [("extends", f"no such file: {ppath}")])
+    base = _resolve(ppath, parent if parent == DEFAULT else str(ppath), (*seen, key))
+    merged = _merge(base, {k: v for k, v in data.items() if k != "extends"})
+    merged["extends"] = parent
+    if "description" not in data:
+        merged.pop("description", None)
+    return merged
+
+
+def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
+    """Read a scenario file (None = the packaged defaults), resolving ``extends``.
+
+    ``overrides`` (years, paths, seed, base_year) replace the file's values (the CLI's --years ...).
+    """
+    p = default_path() if path is None or str(path) == DEFAULT else Path(path)
+    label = DEFAULT if path is None or str(path) == DEFAULT else str(path)
+    data = _resolve(p.resolve(), label, (str(p.resolve()),))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    data["file"] = label
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(label, _problems(e)) from None
+
+
+def scenario_from_dict(data: dict, label: str = "<dict>") -> Scenario:
+    """Validate a mapping (a whole scenario, or {extends: default, ...} with changes)."""
+    if data.get("extends") == DEFAULT:
+        missing = _touched_without_source(data)
+        if missing:
+            raise ScenarioError(label, [(m, "a changed assumption or lever needs its own source") for m in missing])
+        base = _read(default_path(), DEFAULT)
+        data = _merge(base, {k: v for k, v in data.items() if k != "extends"}) | {"extends": DEFAULT}
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(label, _problems(e)) from None
+
+
+def flatten(s: Scenario) -> dict[str, Any]:
+    """Every assumption and lever as a dotted key -> value (for diffs between scenarios)."""
+    out: dict[str, Any] = {}
+    d = s.model_dump(exclude={"file", "description", "extends", "name"})
+
+    def walk(prefix: str, v: Any) -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k in ("source", "unit"):
+                    continue
+                walk(f"{prefix}.{k}" if prefix else str(k), x)
+        else:
+            out[prefix] = v
+
+    walk("", d)
+    return out
+
+
+def diff(a: Scenario, b: Scenario) -> list[dict[str, Any]]:
+    """Keys whose values differ between two scenarios, with b's source for the change."""
+    fa, fb = flatten(a), flatten(b)
+    rows = []
+    for k in sorted(set(fa) | set(fb)):
+        if fa.get(k) != fb.get(k):
+            rows.append({"key": k, a.name: fa.get(k), b.name: fb.get(k), "source": _source_of(b, k)})
+    return rows
+
+
+def _source_of(s: Scenario, dotted: str) -> str | None:
+    node: Any = s
+    for part in dotted.split("."):
+        nxt = getattr(node, part, None) if not isinstance(node, dict) else node.get(part)
+        if nxt is None:
+            break
+        node = nxt
+        src = getattr(node, "source", None)
+        if isinstance(src, str):
+            return src
+    return None

@@ -1,0 +1,233 @@
+"""Tables from a projection: the yearly path, fan-chart bands, risk by year, depletion years, tornado.
+
+Warning levels and the safety line come from the early-warning rules (``mifund.ledger`` rules YAML,
+rule ``payable_months_low`` / ``payable_months_high``): no threshold is repeated here.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+
+from mifund.ledger.warning_rules import LEVELS, load_rules
+from mifund.projection.engine import Base, Projection, project, roll_cohorts
+from mifund.projection.scenario import SHOCKS, Scenario
+
+QUANTILES = (5, 25, 50, 75, 95)
+
+
+def thresholds(rules_path=None) -> tuple[dict[str, float], dict[str, float]]:
+    """(low, high): level -> months of payment capacity, from the warning rules."""
+    r = load_rules(rules_path)
+    low = {lvl: t.value for lvl, t in r.rules.payable_months_low.levels.items()}
+    high = {lvl: t.value for lvl, t in r.rules.payable_months_high.levels.items()}
+    return low, high
+
+
+def safety_line(level: str, rules_path=None) -> float:
+    low, _ = thresholds(rules_path)
+    if level not in low:
+        raise ValueError(f"safety_line: the warning rules have no payable_months_low level {level!r}")
+    return low[level]
+
+
+def warning_level(months: np.ndarray, rules_path=None) -> np.ndarray:
+    """Most severe level whose payable-months condition holds (strict, as the warning rules); '' if none."""
+    low, high = thresholds(rules_path)
+    m = np.asarray(months, dtype=float)
+    out = np.full(m.shape, "", dtype=object)
+    for lvl in reversed(LEVELS):  # least severe first, more severe overwrite
+        if lvl in low:
+            out[m < low[lvl]] = lvl
+        if lvl in high:
+            out[m > high[lvl]] = lvl
+    out[np.isnan(m)] = ""
+    return out
+
+
+def _unit_cols(p: Projection) -> pd.DataFrame:
+    return p.base.units[["region_code", "region_name", "scheme", "fund"]]
+
+
+def yearly(p: Projection, path: int = 0) -> pd.DataFrame:
+    """One row per unit x year of one path (path 0 of a deterministic projection: the central path)."""
+    U, T = p.balance.shape[1:]
+    emp = p.base.employee
+    rows = _unit_cols(p).loc[np.repeat(np.arange(U), T)].reset_index(drop=True)
+    rows.insert(2, "year", np.tile(p.years, U))
+    f = lambda x: x[path].reshape(-1)  # noqa: E731
+    rows["insured"] = np.round(f(p.insured)).astype("int64")
+    rows["insured_in_service"] = pd.array(np.where(np.repeat(emp, T), np.round(f(p.in_service)), np.nan), "Int64")
+    rows["insured_retired"] = pd.array(np.where(np.repeat(emp, T), np.round(f(p.retired)), np.nan), "Int64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["support_ratio"] = np.where(np.repeat(emp, T), f(p.in_service) / f(p.retired), np.nan)
+    rows["income_total"] = f(p.income)
+    rows["income_interest"] = f(p.interest)
+    rows["expenditure_total"] = f(p.expenditure)
+    rows["surplus"] = rows["income_total"] - rows["expenditure_total"]
+    rows["balance_end"] = f(p.balance)
+    rows["payable_months"] = f(p.payable_months)
+    rows["warning_level"] = warning_level(rows["payable_months"].to_numpy())
+    return rows
+
+
+def bands(p: Projection, measure: str = "balance", quantiles=QUANTILES) -> pd.DataFrame:
+    """Percentiles over paths of a measure (balance, payable_months, income, expenditure, insured)."""
+    x = getattr(p, measure)
+    q = np.percentile(x, quantiles, axis=0)                            # (Q, U, T)
+    U, T = x.shape[1:]
+    rows = _unit_cols(p).loc[np.repeat(np.arange(U), T)].reset_index(drop=True)
+    rows.insert(2, "year", np.tile(p.years, U))
+    rows.insert(5, "measure", measure)
+    for i, qq in enumerate(quantiles):
+        rows[f"p{qq}"] = q[i].reshape(-1)
+    rows["mean"] = x.mean(axis=0).reshape(-1)
+    return rows
+
+
+def risk(p: Projection, line: float) -> pd.DataFrame:
+    """Per unit x year: share of paths below the safety line (months) and exhausted (balance < 0)."""
+    months = p.payable_months
+    U, T = months.shape[1:]
+    rows = _unit_cols(p).loc[np.repeat(np.arange(U), T)].reset_index(drop=True)
+    rows.insert(2, "year", np.tile(p.years, U))
+    rows["paths"] = months.shape[0]
+    rows["safety_line_months"] = line
+    rows["p_below_safety_line"] = (months < line).mean(axis=0).reshape(-1)
+    rows["p_exhausted"] = (p.balance < 0).mean(axis=0).reshape(-1)
+    rows["balance_p50"] = np.median(p.balance, axis=0).reshape(-1)
+    rows["payable_months_p50"] = np.median(months, axis=0).reshape(-1)
+    return rows
+
+
+def depletion(p: Projection) -> pd.DataFrame:
+    """Distribution of the depletion year per unit: share of paths first negative in each year."""
+    d = p.depletion_year()                                             # (P, U), 0 = lasts
+    P = d.shape[0]
+    out = []
+    for u in range(d.shape[1]):
+        vals, counts = np.unique(d[:, u], return_counts=True)
+        cum = 0.0
+        for v, c in sorted(zip(vals, counts, strict=True), key=lambda x: (x[0] == 0, x[0])):
+            share = c / P
+            cum += share
+            out.append({**_unit_cols(p).iloc[u].to_dict(),
+                        "depletion_year": f"after {p.years[-1]}" if v == 0 else str(int(v)),
+                        "paths": int(c), "share": share, "cumulative": cum})
+    return pd.DataFrame(out)
+
+
+def depletion_summary(p: Projection) -> pd.DataFrame:
+    """Per unit: probability of depletion within the horizon and percentiles of the depletion year."""
+    d = p.depletion_year().astype(float)
+    rows = []
+    for u in range(d.shape[1]):
+        x = d[:, u]
+        hit = x[x > 0]
+        row = {**_unit_cols(p).iloc[u].to_dict(), "paths": len(x), "p_depleted": len(hit) / len(x)}
+        for q in (5, 50, 95):
+            # the q-th percentile over all paths, paths that never deplete counting as 'later'
+            v = np.percentile(np.where(x > 0, x, np.inf), q, method="inverted_cdf")
+            row[f"year_p{q}"] = str(int(v)) if np.isfinite(v) else f"after {p.years[-1]}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- sensitivity ----------------------------------------------------------------------------------------
+def _variants(s: Scenario) -> list[tuple[str, str, Scenario, Scenario]]:
+    """(assumption, range text, low scenario, high scenario): stochastic means -/+ one sd, scalars -/+ 20 %."""
+    out = []
+    a = s.assumptions
+    for name in SHOCKS[:3]:
+        x = getattr(a, name)
+        lo, hi = copy.deepcopy(s), copy.deepcopy(s)
+        getattr(lo.assumptions, name).mean = x.mean - x.sd
+        getattr(hi.assumptions, name).mean = x.mean + x.sd
+        out.append((name, f"{x.mean - x.sd:.4g} .. {x.mean + x.sd:.4g}", lo, hi))
+    for scheme in ("resident", "employee"):
+        x = getattr(a.enrolment_change, scheme)
+        lo, hi = copy.deepcopy(s), copy.deepcopy(s)
+        getattr(lo.assumptions.enrolment_change, scheme).mean = x.mean - x.sd
+        getattr(hi.assumptions.enrolment_change, scheme).mean = x.mean + x.sd
+        out.append((f"enrolment_change.{scheme}", f"{x.mean - x.sd:.4g} .. {x.mean + x.sd:.4g}", lo, hi))
+    for name in ("interest_rate", "birth_rate", "employee_entry_rate", "pension_to_wage"):
+        v = getattr(a, name).value
+        lo, hi = copy.deepcopy(s), copy.deepcopy(s)
+        getattr(lo.assumptions, name).value = v * 0.8
+        getattr(hi.assumptions, name).value = v * 1.2
+        out.append((name, f"{v * 0.8:.4g} .. {v * 1.2:.4g}", lo, hi))
+    return out
+
+
+_DEMOGRAPHIC = {"birth_rate", "employee_entry_rate"}
+
+
+def tornado(base: Base, s: Scenario, *, horizon: int = 10) -> pd.DataFrame:
+    """Deterministic sensitivity of the depletion year and the year-``horizon`` balance to each assumption.
+
+    One row per unit x assumption: the central value, the values at the low and high end, and the swing
+    (high - low) of the balance; rows sorted by the absolute swing (the widest bar first).
+    """
+    years = max(s.years, horizon)
+    cohorts = roll_cohorts(base, s, np.arange(base.base_year + 1, base.base_year + years + 1))
+    central = project(base, s, paths=0, years=years, cohorts=cohorts)
+    h = horizon - 1
+    rows = []
+
+    def dep(p):
+        return p.depletion_year()[0]
+
+    c_dep, c_bal = dep(central), central.balance[0, :, h]
+    for name, rng, lo, hi in _variants(s):
+        kw = {} if name in _DEMOGRAPHIC else {"cohorts": cohorts}
+        plo = project(base, lo, paths=0, years=years, **kw)
+        phi = project(base, hi, paths=0, years=years, **kw)
+        for u in range(len(base.units)):
+            fmt = lambda y: f"after {central.years[-1]}" if y == 0 else str(int(y))  # noqa: E731
+            rows.append({**base.units.iloc[u][["region_code", "region_name", "scheme", "fund"]].to_dict(),
+                         "assumption": name, "range": rng,
+                         "depletion_central": fmt(c_dep[u]), "depletion_low": fmt(dep(plo)[u]),
+                         "depletion_high": fmt(dep(phi)[u]),
+                         f"balance_y{horizon}_central": c_bal[u],
+                         f"balance_y{horizon}_low": plo.balance[0, u, h],
+                         f"balance_y{horizon}_high": phi.balance[0, u, h],
+                         "swing": phi.balance[0, u, h] - plo.balance[0, u, h]})
+    df = pd.DataFrame(rows)
+    df["_abs"] = df["swing"].abs()
+    df = df.sort_values(["region_code", "scheme", "_abs"], ascending=[True, True, False]).drop(columns="_abs")
+    return df.reset_index(drop=True)
+
+
+def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, years: int | None = None,
+            horizon: int = 10) -> pd.DataFrame:
+    """Per unit: depletion year (deterministic), year-``horizon`` balance and, with paths, the probability of
+    depletion within the horizon, under scenario a and b, and the years b buys over a."""
+    out = []
+    res = {}
+    for s in (a, b):
+        T = years or max(a.years, b.years)
+        det = project(base, s, paths=0, years=T)
+        mc = project(base, s, paths=paths, years=T) if (paths if paths is not None else s.paths) > 0 else None
+        res[s.name] = (det, mc)
+    for u in range(len(base.units)):
+        row = base.units.iloc[u][["region_code", "region_name", "scheme", "fund"]].to_dict()
+        deps = {}
+        for tag, s in (("a", a), ("b", b)):
+            det, mc = res[s.name]
+            y = det.depletion_year()[0, u]
+            deps[tag] = y
+            row[f"{tag}_scenario"] = s.name
+            row[f"{tag}_depletion_year"] = f"after {det.years[-1]}" if y == 0 else str(int(y))
+            h = min(horizon, len(det.years)) - 1
+            row[f"{tag}_balance_y{horizon}"] = det.balance[0, u, h]
+            row[f"{tag}_months_y{horizon}"] = det.payable_months[0, u, h]
+            if mc is not None:
+                row[f"{tag}_p_depleted"] = float((mc.depletion_year()[:, u] > 0).mean())
+        end = res[a.name][0].years[-1]
+        ya, yb = (deps["a"] or end + 1), (deps["b"] or end + 1)
+        row["years_gained"] = (f">= {yb - ya}" if deps["b"] == 0 and deps["a"] != 0
+                               else "—" if deps["a"] == deps["b"] == 0 else str(int(yb - ya)))
+        out.append(row)
+    return pd.DataFrame(out)
