@@ -383,8 +383,9 @@ def demo_run(
     console.print(f"Warehouse: {run.db}   (e.g. MIFUND_DB={run.db} mifund indicators --region 360100)")
     console.print(f"Projection run: {run.projection_run}   (mifund project run --db {run.db} for more)")
     console.print(f"Settled claims: {run.settled}")
+    for r in run.annual_reports:
+        console.print(f"Annual report: {r}")
     console.print(f"Report: {run.report}")
-    console.print("Dashboard: not built yet (issue #9); the warehouse above is ready for it.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -640,7 +641,9 @@ def _register_parts() -> None:
     from mifund.disparity.cli import transfers_app
     from mifund.pooling.cli import app as pooling_app
     from mifund.projection.cli import app as project_app
+    from mifund.reports.cli import report_cmd
 
+    app.command("report")(report_cmd)
     app.add_typer(project_app, name="project")
     app.add_typer(pooling_app, name="pooling")
     app.add_typer(disparity_app, name="disparity")

@@ -28,6 +28,7 @@ class DemoRun:
     settlement_run: str | None = None
     projection_run: str | None = None
     pooling: pd.DataFrame | None = None
+    annual_reports: list[Path] = field(default_factory=list)
 
 
 def settlement_summary(settled: pd.DataFrame, enrollment: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
@@ -132,6 +133,15 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
         done("project the funds (cohort model, Monte Carlo)")
         run.pooling = _compare_pooling(wh)
         done("compare pooling modes")
+        from mifund.reports import build_report, write_html, write_xlsx
+
+        city = wh.to_pandas(wh.table("regions").filter(lambda t: t.level == "city"))["region_code"].iloc[0]
+        for lang in ("zh", "en"):
+            rep = build_report(wh, str(city), None, lang)
+            write_xlsx(rep, out / f"annual_report_{lang}.xlsx")
+            write_html(rep, out / f"annual_report_{lang}.html")
+            run.annual_reports += [out / f"annual_report_{lang}.xlsx", out / f"annual_report_{lang}.html"]
+        done("write the annual fund report (基金运行分析报告, zh/en, xlsx/html)")
     write_fund_workbook(run.report, ind, warn, summary, title="演示市 基金运行分析 (SYNTHETIC demo municipality)")
     done("write the workbook")
     return run

@@ -1,0 +1,84 @@
+"""Assemble the report: resolve the region and year, run the section builders in order, keep the
+sections whose data exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from mifund.reports.context import ReportContext, ReportError, latest_year, resolve_region, subtree
+from mifund.reports.i18n import Catalog
+from mifund.reports.model import Report
+from mifund.reports.sections import SECTIONS, SectionBuilder
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("mifund")
+    except Exception:  # pragma: no cover - running from a source tree without metadata
+        return "dev"
+
+
+def build_report(
+    wh,
+    region: str | None = None,
+    year: int | None = None,
+    lang: str = "zh",
+    *,
+    rules=None,
+    sections: Sequence[str] | None = None,
+    builders: Sequence[SectionBuilder] | None = None,
+    progress: Callable[[str], None] | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
+    """The annual fund operation analysis of `region` (code or name; default: the top region) and its
+    subtree for `year` (default: the latest year with an annual ledger row) in `lang` (zh | en).
+
+    ``sections`` keeps only the named sections (ids of SECTIONS: summary, indicators, trend, warnings,
+    settlement); ``builders`` replaces the list of builders. ``rules``: warning rules (default: shipped).
+    Raises ReportError when the region is unknown or no section has data.
+    """
+    t = Catalog(lang)
+    code = resolve_region(wh, region)
+    tree = subtree(wh, code)
+    if year is None:
+        year = latest_year(wh, list(tree.region_code))
+    ctx = ReportContext(wh, code, int(year), t, rules=rules, regions=tree)
+    chosen = list(builders if builders is not None else SECTIONS)
+    if sections is not None:
+        known = {b.__name__ for b in chosen}
+        unknown = sorted(set(sections) - known)
+        if unknown:
+            raise ReportError(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
+        chosen = [b for b in chosen if b.__name__ in set(sections)]
+    built = []
+    for b in chosen:
+        if progress:
+            progress(b.__name__)
+        s = b(ctx)
+        if s is not None:
+            built.append(s)
+    if not built:
+        raise ReportError(f"no data for {ctx.region_name} ({code}) in {year} in the sections asked for "
+                          f"({', '.join(b.__name__ for b in chosen)})")
+    for i, s in enumerate(built):
+        s.title = t.section_number(i) + s.title
+    n_below = len(tree) - 1
+    scope = (t("report.scope", region=ctx.region_name, code=code, n=n_below) if n_below
+             else t("report.scope_leaf", region=ctx.region_name, code=code))
+    when = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    meta = [scope, t("report.generated", date=when, version=_version()), t("report.unit_note"), t("report.sources")]
+    return Report(
+        lang=lang,
+        title=t("report.title", region=ctx.region_name, year=year),
+        region_code=code,
+        region_name=ctx.region_name,
+        year=int(year),
+        meta_lines=meta,
+        sections=built,
+        labels={"contents": t("report.contents"), "chart_data": t("report.sheet_chart_data"),
+                "chart_data_note": t("report.chart_data_note"), "title_short": t("report.title_short", year=year),
+                "region": t("report.region"), "year": t("report.year")},
+    )
