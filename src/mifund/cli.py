@@ -637,17 +637,21 @@ def policy_harmonise_cmd(
 
 # -- parts with command modules of their own (each registers one sub-app) ------------------------------
 def _register_parts() -> None:
+    from mifund.accounts.cli import app as accounts_app
     from mifund.disparity.cli import app as disparity_app
     from mifund.disparity.cli import transfers_app
     from mifund.pooling.cli import app as pooling_app
     from mifund.projection.cli import app as project_app
     from mifund.reports.cli import report_cmd
+    from mifund.supervision.cli import app as supervise_app
 
     app.command("report")(report_cmd)
     app.add_typer(project_app, name="project")
     app.add_typer(pooling_app, name="pooling")
     app.add_typer(disparity_app, name="disparity")
     app.add_typer(transfers_app, name="transfers")
+    app.add_typer(supervise_app, name="supervise")
+    app.add_typer(accounts_app, name="accounts")
 
 
 _register_parts()

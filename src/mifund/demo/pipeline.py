@@ -57,6 +57,22 @@ def _project(wh, actor: str, paths: int = 500) -> str:
     return store_projection(wh, central, mc, actor=actor, seconds=time.perf_counter() - t)
 
 
+def _accounts(wh, path: Path) -> None:
+    """Every employee under the old and the new account rules: the pooled fund's gain, who gains and
+    loses, the idle balance — as a workbook."""
+    from mifund.accounts import load_account_rules
+    from mifund.accounts import simulate as simulate_accounts
+    from mifund.accounts.analysis import gains_losses, idle_balance, member_changes, pooled_summary
+    from mifund.accounts.workbook import write_workbook
+
+    city = wh.to_pandas(wh.table("regions").filter(lambda t: t.level == "city"))["region_code"].iloc[0]
+    sim = simulate_accounts(wh, load_account_rules(region_code=str(city)))
+    write_workbook(path, {"pooled_fund": pooled_summary(sim), "idle_balance": idle_balance(sim),
+                          "gains_losses": gains_losses(member_changes(sim))},
+                   {"gains_losses": {"category": "group", "values": ["net_gain_mean"], "split": "dimension",
+                                     "title": "Mean net gain from the new rules (yuan)"}})
+
+
 def _compare_pooling(wh) -> pd.DataFrame:
     """County pooling, adjustment fund and unified revenue and expenditure on the resident pooled fund's
     ledgers; the comparison must reconcile with the ledger (to the fen) or the demo stops."""
@@ -129,6 +145,12 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
                 sdf[c] = sdf[c].astype(float)
         summary = settlement_summary(sdf, wh.to_pandas(wh.table("enrollment")), wh.to_pandas(wh.table("claims")))
         done("settle the claims (three layers)")
+        from mifund.supervision.demo import demo_step
+
+        run.counts.update(demo_step(wh, data / "truth" / "labels.csv", out, actor=actor))
+        done("supervision: screen the claims, cases, evaluation against the planted labels")
+        _accounts(wh, out / "accounts.xlsx")
+        done("individual accounts: old vs new rules (2021 reform)")
         run.projection_run = _project(wh, actor)
         done("project the funds (cohort model, Monte Carlo)")
         run.pooling = _compare_pooling(wh)

@@ -60,6 +60,13 @@ def build_report(
         s = b(ctx)
         if s is not None:
             built.append(s)
+    ledger_sections = {"summary", "indicators", "trend", "warnings"}
+    asked = {b.__name__ for b in chosen}
+    if asked & ledger_sections and not any(s.id in ledger_sections for s in built):
+        # an annual report of a year the ledger does not cover is not a report: stored projection runs
+        # and screening results are not of a year, and alone they would make one look complete
+        raise ReportError(f"no data for {ctx.region_name} ({code}) in {year}: the fund ledger has no rows "
+                          f"for that year")
     if not built:
         raise ReportError(f"no data for {ctx.region_name} ({code}) in {year} in the sections asked for "
                           f"({', '.join(b.__name__ for b in chosen)})")

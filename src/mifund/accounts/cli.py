@@ -1,0 +1,260 @@
+"""`mifund accounts`: employee individual accounts before and after the 2021 reform (国办发〔2021〕14号).
+
+    mifund accounts simulate            # pooled fund's gain, account flows and idle balance, old vs new rules
+    mifund accounts compare             # who gains and who loses: by age band, category, chronic status, family
+    mifund accounts cover               # commercial cover: premiums, claims, loss ratio, out-of-pocket reduction
+    mifund accounts segments            # member risk segments (explicit bands or k-means)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from mifund.views.output import FORMATS, render, table_console
+
+app = typer.Typer(help="Employee individual accounts (个人账户): the 2021 reform, family sharing (家庭共济), "
+                       "commercial cover (社商合作).", no_args_is_help=True)
+err = Console(stderr=True)
+
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default $MIFUND_DB or ./mifund.duckdb)")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table (for people) | csv | json | xlsx (for machines)")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
+RulesOpt = Annotated[Path | None, typer.Option(
+    "--rules", help="Account-rule YAML file or directory (default: the shipped mifund/accounts/policies)")]
+RegionOpt = Annotated[str | None, typer.Option(
+    "--region", help="City whose rules apply (default: the warehouse's most common insured region's city)")]
+OpeningOpt = Annotated[str, typer.Option(
+    "--opening", help="Opening balances: ledger (the county's account balance from fund_ledger, shared by "
+                      "old-regime credits) | zero")]
+FamilyUseOpt = Annotated[float, typer.Option(
+    "--family-use", help="Share of the possible family sharing that families use (1 = all: an upper bound)")]
+YearOpt = Annotated[list[int] | None, typer.Option("--year", "-y", help="Simulate these years (default: all "
+                                                                         "enrolment years). Repeatable.")]
+
+PERCENT = {"loss_ratio", "loser_share", "dormant_share", "beyond_share", "cash_change_share", "oop_reduction_share",
+           "retired_share", "chronic_share", "oop_share_of_cost"}
+
+
+def _db(ctx: typer.Context, db: Path | None) -> Path:
+    from mifund.config import Settings, get_settings
+
+    if db is not None:
+        return db
+    root = ctx.find_root().obj if ctx is not None else None
+    return root.db if isinstance(root, Settings) else get_settings().db
+
+
+def _check(fmt: str, output: Path | None) -> None:
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+    if fmt == "xlsx" and output is None:
+        raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
+
+
+def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0):
+    """Open the warehouse read-only, load the rules, simulate both regimes (with progress)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from mifund.accounts.engine import simulate
+    from mifund.accounts.rules import AccountRulesError, load_account_rules
+    from mifund.storage import Warehouse
+
+    path = _db(ctx, db)
+    if not path.exists():
+        err.print(f"[red]No warehouse at {path}.[/] Run `mifund import …` or `mifund demo run` first.")
+        raise typer.Exit(2)
+    wh = Warehouse(path, read_only=True)
+    try:
+        if region is None:
+            e = wh.table("enrollment")
+            top = wh.to_pandas(e.group_by("region_code").aggregate(n=e.count()).order_by(e.count().desc()).limit(1))
+            if top.empty:
+                err.print("[red]The warehouse has no enrolment.[/]")
+                raise typer.Exit(2)
+            region = str(top.region_code.iloc[0])
+        try:
+            rules = load_account_rules(rules_path, region_code=region)
+        except AccountRulesError as e:
+            err.print(f"[red]Account rules:[/]\n{e}")
+            raise typer.Exit(2) from None
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                      transient=True) as prog:
+            task = prog.add_task("simulating accounts", total=None)
+            sim = simulate(wh, rules, years=years or None, opening=opening, family_use=family_use,
+                           progress=lambda s: prog.update(task, description=f"simulated {s}"))
+        return wh, rules, sim
+    except BaseException:
+        wh.close()
+        raise
+
+
+def _emit(tables: dict[str, pd.DataFrame], fmt: str, output: Path | None, *, charts: dict | None = None,
+          titles: dict[str, str] | None = None) -> None:
+    """One or more tables: Rich tables; csv/json of the first (or a file per table with a suffix);
+    xlsx: one sheet each, with native charts."""
+    titles = titles or {}
+    if fmt == "xlsx":
+        from mifund.accounts.workbook import write_workbook
+
+        write_workbook(output, tables, charts or {})
+        err.print(f"wrote {output}")
+        return
+    names = list(tables)
+    for i, name in enumerate(names):
+        out = output
+        if output is not None and i > 0:
+            out = output.with_name(f"{output.stem}_{name}{output.suffix}")
+        render(tables[name].round(4) if fmt != "table" else tables[name], fmt, output=out,
+               title=titles.get(name, name), percent_cols=PERCENT,
+               console=table_console() if fmt == "table" else None)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    ctx: typer.Context,
+    db: DbOpt = None,
+    rules: RulesOpt = None,
+    region: RegionOpt = None,
+    opening: OpeningOpt = "ledger",
+    year: YearOpt = None,
+    family_use: FamilyUseOpt = 1.0,
+    idle_years: Annotated[int | None, typer.Option(
+        "--idle-years", help="N for the idle balance: dormant = unused in the last N simulated years; "
+                             "beyond = balance above N years of the holder's use (default 3)")] = None,
+    members_out: Annotated[Path | None, typer.Option(
+        "--members-out", help="Also write the member table (person, year, regime) to this .parquet/.csv")] = None,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Simulate every member under the old and the new account rules: the pooled fund's extra income and
+    outpatient spending, account credits, spending and balances, and the idle balance."""
+    from mifund.accounts.analysis import idle_balance, pooled_summary
+
+    _check(fmt, output)
+    wh, rules_, sim = _run(ctx, db, rules, region, opening, year, family_use)
+    with wh:
+        summary = pooled_summary(sim)
+        long = summary.set_index("year").T.reset_index().rename(columns={"index": "measure"})
+        long.columns = [str(c) for c in long.columns]
+        idle = idle_balance(sim, idle_years)
+        if members_out is not None:
+            if members_out.suffix == ".csv":
+                sim.members.to_csv(members_out, index=False)
+            else:
+                sim.members.to_parquet(members_out, index=False)
+            err.print(f"wrote {members_out} ({len(sim.members):,} rows)")
+        _emit({"pooled_fund": long, "idle_balance": idle}, fmt, output,
+              titles={"pooled_fund": f"Old vs new account rules (transition {rules_.transition_date}), yuan",
+                      "idle_balance": "Idle balance in individual accounts at the end of the last year"})
+
+
+@app.command("compare")
+def compare_cmd(
+    ctx: typer.Context,
+    db: DbOpt = None,
+    rules: RulesOpt = None,
+    region: RegionOpt = None,
+    opening: OpeningOpt = "ledger",
+    year: YearOpt = None,
+    family_use: FamilyUseOpt = 1.0,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="age_band | category | chronic | family_type (repeatable; default all four)")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="Only employee or resident members")] = None,
+    family: Annotated[bool, typer.Option("--family/--no-family",
+                                         help="Also the family-sharing effect on families with a chronically "
+                                              "ill or elderly member")] = True,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Who gains and who loses from the new rules (net gain = balance change − cash change), by group."""
+    from mifund.accounts.analysis import DIMENSIONS, family_effect, gains_losses, member_changes
+
+    _check(fmt, output)
+    dims = by or list(DIMENSIONS)
+    bad = [d for d in dims if d not in DIMENSIONS]
+    if bad:
+        raise typer.BadParameter(f"--by must be among {', '.join(DIMENSIONS)}")
+    wh, _rules, sim = _run(ctx, db, rules, region, opening, year, family_use)
+    with wh:
+        ch = member_changes(sim)
+        tables = {"gains_losses": gains_losses(ch, dims, scheme=scheme)}
+        if family:
+            tables["family_effect"] = family_effect(ch if scheme is None else ch[ch.scheme == scheme])
+        charts = {"gains_losses": {"category": "group", "values": ["net_gain_mean"], "split": "dimension",
+                                   "title": "Mean net gain from the new rules (yuan)"},
+                  "family_effect": {"category": "family_kind", "values": ["cash_old_mean", "cash_new_mean"],
+                                    "title": "Family cash outlays, old vs new rules (yuan)"}}
+        _emit(tables, fmt, output, charts=charts,
+              titles={"gains_losses": "Net gain per member-year under the new rules (yuan)",
+                      "family_effect": "Family sharing: family cash outlays (yuan)"})
+
+
+@app.command("cover")
+def cover_cmd(
+    ctx: typer.Context,
+    products: Annotated[Path | None, typer.Option(
+        "--products", help="Product file (schema mifund.cover/1; default: the shipped illustrative example)")] = None,
+    db: DbOpt = None,
+    rules: RulesOpt = None,
+    region: RegionOpt = None,
+    opening: OpeningOpt = "ledger",
+    year: YearOpt = None,
+    by: Annotated[str, typer.Option("--by", help="Group for the detail table: age_band | category | chronic")] = "age_band",
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Commercial cover: premiums, claims it would pay on what the three layers leave, loss ratio and the
+    out-of-pocket reduction by group, for each product and take-up scenario side by side."""
+    from mifund.accounts.cover import CoverError, evaluate, load_cover
+
+    _check(fmt, output)
+    if by not in ("age_band", "category", "chronic"):
+        raise typer.BadParameter("--by is age_band, category or chronic")
+    try:
+        cover = load_cover(products)
+    except CoverError as e:
+        err.print(f"[red]Product file:[/]\n{e}")
+        raise typer.Exit(2) from None
+    wh, rules_, sim = _run(ctx, db, rules, region, opening, year)
+    with wh:
+        summary, groups = evaluate(sim, cover, wh, rules_, by=by)
+        _emit({"cover": summary, "cover_by_group": groups}, fmt, output,
+              charts={"cover": {"category": "scenario", "values": ["loss_ratio"], "split": "product",
+                                "title": "Loss ratio by product and scenario"}},
+              titles={"cover": f"{cover.name}: premiums, claims, loss ratio (yuan)",
+                      "cover_by_group": f"By {by}"})
+
+
+@app.command("segments")
+def segments_cmd(
+    ctx: typer.Context,
+    db: DbOpt = None,
+    rules: RulesOpt = None,
+    region: RegionOpt = None,
+    opening: OpeningOpt = "ledger",
+    year: YearOpt = None,
+    method: Annotated[str, typer.Option("--method", help="bands (explicit) | kmeans")] = "bands",
+    k: Annotated[int, typer.Option("--k", help="Clusters for kmeans")] = 6,
+    min_members: Annotated[int, typer.Option("--min-members", help="Smaller band segments go to 'other'")] = 20,
+    regime: Annotated[str, typer.Option("--regime", help="new | old")] = "new",
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Member risk segments: expected cost, account balance and unmet out-of-pocket of each."""
+    from mifund.accounts.analysis import segments
+
+    _check(fmt, output)
+    if method not in ("bands", "kmeans") or regime not in ("new", "old"):
+        raise typer.BadParameter("--method is bands or kmeans; --regime is new or old")
+    wh, _rules, sim = _run(ctx, db, rules, region, opening, year)
+    with wh:
+        seg = segments(sim, regime=regime, method=method, k=k, min_members=min_members)
+        _emit({"segments": seg}, fmt, output,
+              charts={"segments": {"category": "segment", "values": ["expected_cost", "unmet_out_of_pocket_mean"],
+                                   "title": "Expected cost and unmet out-of-pocket by segment (yuan)"}},
+              titles={"segments": f"Member segments ({method}, {regime} rules), yuan per member"})

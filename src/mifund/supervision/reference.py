@@ -1,0 +1,52 @@
+"""Slow, obviously correct pandas versions of some checks, one claim at a time: the yardstick of the
+property tests (tests/test_supervision_hypothesis.py) and the "naive pandas" side of the benchmark.
+Not used in screening."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def readmission(claims: pd.DataFrame, max_gap_days: int) -> set[tuple[str, str]]:
+    """(claim_id, related_claim_id) of both stays of each readmission within max_gap_days (same person,
+    provider and diagnosis; each stay compared with the stay just before it)."""
+    out = set()
+    c = claims[claims.visit_type == "inpatient"].sort_values(["admit_date", "discharge_date", "claim_id"])
+    for _, g in c.groupby(["person_id", "provider_id", "diagnosis_code"]):
+        prev = None
+        for row in g.itertuples():
+            if prev is not None:
+                gap = (row.admit_date - prev.discharge_date).days
+                if 0 <= gap <= max_gap_days:
+                    out.add((row.claim_id, prev.claim_id))
+                    out.add((prev.claim_id, row.claim_id))
+            prev = row
+    return out
+
+
+def daily_quantity(lines: pd.DataFrame, catalog: pd.DataFrame, tolerance: float = 0.0) -> set[tuple[str, int]]:
+    """(claim_id, line_no) of lines whose item's summed quantity that day on that claim exceeds the limit."""
+    limit = dict(zip(catalog.item_code, catalog.max_daily_quantity, strict=True))
+    totals: dict[tuple, float] = {}
+    for row in lines.itertuples():
+        k = (row.claim_id, row.item_code, row.service_date)
+        totals[k] = totals.get(k, 0.0) + row.quantity
+    out = set()
+    for row in lines.itertuples():
+        m = limit.get(row.item_code)
+        if m is not None and not pd.isna(m) and totals[(row.claim_id, row.item_code, row.service_date)] > m * (1 + tolerance):
+            out.add((row.claim_id, int(row.line_no)))
+    return out
+
+
+def duplicate_claims(claims: pd.DataFrame, match: list[str]) -> set[tuple[str, str]]:
+    """(duplicate, original) for every claim equal in `match` to an earlier claim_id (lines not compared)."""
+    out = set()
+    first: dict[tuple, str] = {}
+    for row in claims.sort_values("claim_id").itertuples():
+        k = tuple(getattr(row, m) for m in match)
+        if k in first:
+            out.add((row.claim_id, first[k]))
+        else:
+            first[k] = row.claim_id
+    return out

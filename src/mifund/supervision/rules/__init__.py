@@ -1,0 +1,1 @@
+"""The shipped supervision rules, one YAML file each (schema: mifund.supervision.spec)."""

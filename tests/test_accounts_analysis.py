@@ -1,0 +1,225 @@
+"""Gains and losses, idle balance, family effect, commercial cover and segments: by hand on the small
+hand-made city, and on the demo municipality's employees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from accounts_helpers import hand_city, write_rules
+from mifund.accounts.analysis import (
+    family_effect,
+    gains_losses,
+    idle_balance,
+    member_changes,
+    pooled_summary,
+    segments,
+)
+from mifund.accounts.cli import app
+from mifund.accounts.cover import CoverFile, Product, Scenario, buyers, covered_amounts, evaluate, load_cover
+from mifund.accounts.engine import Simulation, simulate
+from mifund.accounts.rules import load_account_rules
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    rules = load_account_rules(write_rules(tmp_path_factory.mktemp("rules")))
+    return rules, simulate(hand_city(), rules, opening="zero")
+
+
+def test_net_gains_by_hand(hand):
+    """A: balance 960 -> 0, cash unchanged: -960. B: cash 200 + 400 -> 0: +600. C: balance 1,800 -> 720:
+    -1,080. Together -1,440 = minus the pooled fund's net gain (1,800 extra income - 360 mutual aid)."""
+    _, sim = hand
+    ch = member_changes(sim).set_index("person_id")
+    assert ch.net_gain.to_dict() == {"A": -960.0, "B": 600.0, "C": -1080.0}
+    ps = pooled_summary(sim).iloc[0]
+    assert (ps.pooled_extra_income, ps.of_which_employer_share, ps.of_which_retirees) == (1800, 720, 1080)
+    assert (ps.pooled_extra_outpatient_spending, ps.pooled_net_gain, ps.members_net_gain) == (360, 1440, -1440)
+    assert ps.conservation_residual == 0
+    gl = gains_losses(ch.reset_index(), ["category"]).set_index("group")
+    assert gl.loc["in_service", "losers"] == 1 and gl.loc["resident_adult", "gainers"] == 1
+    assert gl.loc["retired", "net_gain_total"] == -1080
+
+
+def test_idle_balance_by_hand(hand):
+    """Old rules: C (1,800, never used) is dormant; A used 960 so nothing of his 960 lies beyond 3 years
+    of use, C's whole 1,800 does. New rules: A ends at 0, C holds 720, dormant."""
+    _, sim = hand
+    idle = idle_balance(sim, 1).set_index("regime")
+    assert idle.loc["old", "balance_total"] == 2760 and idle.loc["old", "dormant_balance"] == 1800
+    assert idle.loc["old", "dormant_holders"] == 1
+    assert idle.loc["new", "balance_total"] == 720 and idle.loc["new", "dormant_balance"] == 720
+    idle3 = idle_balance(sim, 3).set_index("regime")
+    assert idle3.loc["old", "balance_beyond_years_of_use"] == 1800
+
+
+def test_family_effect_by_hand(hand):
+    """Family F1 (A 50, B 48, no chronic claims): cash 2,940 + 600 = 3,540 before, 2,940 after."""
+    _, sim = hand
+    fe = family_effect(member_changes(sim)).set_index("family_kind")
+    assert fe.loc["neither", "families"] == 1
+    assert (fe.loc["neither", "cash_old_mean"], fe.loc["neither", "cash_new_mean"]) == (3540, 2940)
+    assert fe.loc["neither", "family_sharing_mean"] == 600
+
+
+def _cover_case():
+    """X, Y, Z each pay a premium of 100. The product covers the policy-scope remainder and the category-B
+    co-pay of inpatient claims, deductible 1,000, 50%, cap 600:
+      X: 1,500 + 500 covered (his 10,000 of self-paid items and 800 outpatient are not) -> (2,000 - 1,000) x 0.5 = 500
+      Y: 3,000 covered -> 1,000, capped at 600
+      Z: 500 covered -> below the deductible, 0
+    Premiums 300, claims 1,100: loss ratio 1,100 / 300 = 3.6667."""
+    comp = pd.DataFrame([
+        dict(person_id="X", visit_type="inpatient", claims=1, scope_part=1500.0, copay_part=500.0, self_part=10000.0),
+        dict(person_id="X", visit_type="outpatient", claims=3, scope_part=800.0, copay_part=0.0, self_part=0.0),
+        dict(person_id="Y", visit_type="inpatient", claims=1, scope_part=3000.0, copay_part=0.0, self_part=0.0),
+        dict(person_id="Z", visit_type="inpatient", claims=1, scope_part=400.0, copay_part=100.0, self_part=0.0),
+    ])
+    members = pd.DataFrame([
+        dict(person_id=p, year=2024, regime="new", scheme="employee", category="in_service", age=40,
+             region_code="990101", family_id=None, chronic=False, claims=1, account_holder=True, closing=1000.0,
+             out_of_pocket=oop, total=0.0)
+        for p, oop in [("X", 12800.0), ("Y", 3000.0), ("Z", 500.0)]
+    ])
+    sim = Simulation(members, [2024], "990100", dt.date(2022, 1, 1))
+    product = Product(name="p", premium=100, visit_types=["inpatient"], covers=["policy_scope", "copay_first"],
+                      deductible=1000, ratio=0.5, cap=600)
+    return comp, sim, product
+
+
+def test_cover_loss_ratio_by_hand():
+    comp, sim, product = _cover_case()
+    assert covered_amounts(comp, product).to_dict() == {"X": 2000.0, "Y": 3000.0, "Z": 500.0}
+    cover = CoverFile.model_validate({"schema": "mifund.cover/1", "name": "t", "products": [product.model_dump()],
+                                      "scenarios": [{"name": "all"}, {"name": "acct", "who": "account_holders",
+                                                                      "paid_from": "account"}]})
+    summary, groups = evaluate(sim, cover, None, None, components=comp)
+    row = summary.set_index("scenario").loc["all"]
+    assert (row.buyers, row.premiums, row.claims_paid, row.beneficiaries) == (3, 300, 1100, 2)
+    assert row.loss_ratio == pytest.approx(1100 / 300)
+    assert row.buyers_out_of_pocket - row.buyers_out_of_pocket_after == 1100
+    assert summary.set_index("scenario").loc["acct", "premiums_from_accounts"] == 300
+    assert groups.claims_paid.sum() == 2 * 1100
+
+
+def test_cover_take_up_is_reproducible_and_near_the_share():
+    members = pd.DataFrame({"person_id": [f"p{i}" for i in range(2000)], "scheme": "employee", "age": 40,
+                            "category": "in_service", "chronic": False, "account_holder": True, "closing": 0.0})
+    product = Product(name="p", premium=50, deductible=0, ratio=1)
+    sc = Scenario(name="s", take_up=0.3, seed=7)
+    a, b = buyers(members, product, sc), buyers(members, product, sc)
+    assert a.person_id.tolist() == b.person_id.tolist()
+    assert 0.26 < len(a) / 2000 < 0.34
+    assert set(buyers(members, product, Scenario(name="s", take_up=0.3, seed=8)).person_id) != set(a.person_id)
+
+
+def test_cover_file_rejects_unknown_keys(tmp_path):
+    from mifund.accounts.cover import CoverError
+
+    p = tmp_path / "c.yaml"
+    p.write_text("schema: mifund.cover/1\nname: x\nproducts:\n  - {name: a, premium: 1, deductible: 0, ratio: 0.5,"
+                 " cap: 10, colour: red}\n", encoding="utf-8")
+    with pytest.raises(CoverError, match=r"c.yaml:4: products.0.colour"):
+        load_cover(p)
+    assert len(load_cover().products) == 2  # the shipped example
+
+
+def test_segments_on_hand_city(hand):
+    _, sim = hand
+    seg = segments(sim, min_members=1)
+    assert seg.members.sum() == 3
+    top = seg.iloc[0]  # the costliest segment first: A alone, 500 + 400 + 10,000
+    assert (top.segment, top.expected_cost) == ("45-59 | in_service | False | adults_only | high", 10900)
+    assert top.unmet_out_of_pocket_mean == 2940 and top.account_balance_mean == 0
+
+
+# -- the demo municipality ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_sim(demo_small):
+    from mifund.storage import Warehouse
+
+    with Warehouse(demo_small.db, read_only=True) as wh:
+        rules = load_account_rules(region_code="360100")
+        return rules, simulate(wh, rules)
+
+
+@pytest.mark.slow
+def test_demo_gains_losses_and_idle_balance(demo_sim):
+    rules, sim = demo_sim
+    ps = pooled_summary(sim).iloc[0]
+    assert ps.conservation_residual == pytest.approx(0, abs=0.01)
+    assert ps.pooled_extra_income == pytest.approx(ps.of_which_employer_share + ps.of_which_retirees)
+    assert ps.pooled_extra_income > ps.pooled_extra_outpatient_spending > 0
+    ch = member_changes(sim)
+    emp = gains_losses(ch, scheme="employee")
+    assert set(emp.dimension) == {"age_band", "category", "chronic", "family_type"}
+    cat = emp[emp.dimension == "category"].set_index("group")
+    # in-service members lose the employer's share; retirees get mutual aid worth more to the sick
+    assert cat.loc["in_service", "loser_share"] > 0.9
+    assert cat.loc["retired", "net_gain_mean"] > cat.loc["in_service", "net_gain_mean"]
+    chronic = emp[emp.dimension == "chronic"].set_index("group")
+    assert chronic.loc["True", "net_gain_mean"] > chronic.loc["False", "net_gain_mean"]
+    idle = idle_balance(sim).set_index("regime")
+    for regime in ("old", "new"):
+        assert 0 < idle.loc[regime, "balance_beyond_years_of_use"] < idle.loc[regime, "balance_total"]
+    assert idle.loc["new", "balance_total"] < idle.loc["old", "balance_total"]
+    opening = sim.regime("new").opening.sum()  # the ledger's 2023 account balances, shared out
+    assert opening == pytest.approx(41_917_826.0, rel=0.05)
+
+
+def _hand_warehouse(tmp_path):
+    from mifund.storage import Warehouse
+
+    db = tmp_path / "hand.duckdb"
+    with Warehouse(db) as wh, wh.transaction():
+        for name, df in hand_city().items():
+            wh.append(name, df)
+    return db
+
+
+def test_cli_simulate_and_compare(tmp_path, hand):
+    db = _hand_warehouse(tmp_path)
+    rules = write_rules(tmp_path)
+    r = CliRunner().invoke(app, ["simulate", "--db", str(db), "--rules", str(rules), "--opening", "zero",
+                                 "--format", "json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    rows = json.loads(r.output[: r.output.index("]") + 1])
+    got = {x["measure"]: x["2024"] for x in rows}
+    assert got["pooled_extra_income"] == 1800 and got["pooled_extra_outpatient_spending"] == 360
+    out = tmp_path / "cmp.xlsx"
+    r = CliRunner().invoke(app, ["compare", "--db", str(db), "--rules", str(rules), "--format", "xlsx",
+                                 "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    with zipfile.ZipFile(out) as z:
+        assert any(n.startswith("xl/charts/chart") for n in z.namelist())
+    sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
+    assert set(sheets) == {"gains_losses", "family_effect"}
+    r = CliRunner().invoke(app, ["compare", "--db", str(db), "--by", "colour"])
+    assert r.exit_code != 0
+
+
+def test_cli_errors(tmp_path):
+    r = CliRunner().invoke(app, ["simulate", "--db", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 2 and "No warehouse" in r.output
+    assert CliRunner().invoke(app, ["--help"]).exit_code == 0
+    for cmd in ("simulate", "compare", "cover", "segments"):
+        assert CliRunner().invoke(app, [cmd, "--help"]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_cli_cover_on_demo(demo_small, tmp_path):
+    out = tmp_path / "cover.csv"
+    r = CliRunner().invoke(app, ["cover", "--db", str(demo_small.db), "--format", "csv", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    s = pd.read_csv(out)
+    assert len(s) == 6 and (s.premiums > 0).all()
+    assert ((s.loss_ratio - s.claims_paid / s.premiums).abs() < 1e-3).all()
+    assert (tmp_path / "cover_cover_by_group.csv").exists()
