@@ -14,7 +14,7 @@ DEMO_DB  := $(DEMO_DIR)/mifund.duckdb
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)

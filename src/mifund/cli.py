@@ -643,6 +643,7 @@ def _register_parts() -> None:
     from mifund.pooling.cli import app as pooling_app
     from mifund.projection.cli import app as project_app
     from mifund.reports.cli import report_cmd
+    from mifund.scale.cli import app as dataset_app
     from mifund.supervision.cli import app as supervise_app
 
     app.command("report")(report_cmd)
@@ -652,6 +653,7 @@ def _register_parts() -> None:
     app.add_typer(transfers_app, name="transfers")
     app.add_typer(supervise_app, name="supervise")
     app.add_typer(accounts_app, name="accounts")
+    app.add_typer(dataset_app, name="dataset")
 
 
 _register_parts()

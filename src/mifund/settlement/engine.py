@@ -247,10 +247,11 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         account_paid=t.acct.cast("int64"),
         out_of_pocket=(t.T - t.pooled - t.cat - t.asst - t.acct).cast("int64"),
     )
-    b = base.select("rn", "claim_id", "person_id", "yr", "policy_key", "valid_from", total_amount="T")
+    b = base.select("rn", "claim_id", "person_id", "yr", "policy_key", "valid_from", "region_code", "visit_group",
+                    total_amount="T")
     j = b.join(r, b.rn == r._rn)
     return j.select("claim_id", "person_id", "yr", "policy_key", "valid_from", *OUTPUT_COLUMNS[1:],
-                    "total_amount", "rn")
+                    "total_amount", "rn", "region_code", "visit_group")
 
 
 def fen_to_decimal(values) -> pa.Array:

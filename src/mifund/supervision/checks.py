@@ -453,6 +453,7 @@ def duplicate_enrolment(t: Tables, p: DuplicateEnrolmentParams) -> ir.Table:
         n=e.count(), n_kinds=ibis.struct({k: e[k] for k in p.by}).nunique(), rows=e.what.collect(),
     )
     h = g.filter((g["n"] > 1) & (g.n_kinds > 1))
-    ev = text("enrolled ", h["n"], " times in ", h.year, ": ", h.rows.join("; "))
+    # sorted: collect() has no order, and the evidence must read the same on every engine and run
+    ev = text("enrolled ", h["n"], " times in ", h.year, ": ", h.rows.sort().join("; "))
     day = ibis.date(h.year.cast("int32"), 1, 1)
     return out(h, service_date=day, amount_at_stake=0.0, severity=1.0, evidence=ev)
