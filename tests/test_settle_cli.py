@@ -70,6 +70,31 @@ def test_policy_compare_csv(tmp_path):
     assert any(line.startswith("990100,resident,resident_adult,1,5000.0,100.0,4410.0") for line in lines), lines
 
 
+def test_policy_compare_plot_across_real_regions(tmp_path):
+    """Nanchang against Jiamusi (the shipped real policies) as curves: a self-contained page whose chart
+    data are the table's figures."""
+    import json
+    import re
+
+    from mifund.cli import app as main_app
+
+    out = tmp_path / "cmp.html"
+    r = runner.invoke(main_app, ["policy", "compare", "--amounts", "5000,20000,100000", "--date", "2025-06-01",
+                                 "--plot", str(out), "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    page = out.read_text(encoding="utf-8")
+    assert "echarts" in page and not re.search(r'(src|href)="https?://', page)
+    options = [json.loads(m) for m in re.findall(r"setOption\((\{.*?\})\);\n", page)]
+    names = {s["name"] for o in options for s in o["series"]}
+    assert {"230800 三级 level 3", "360100 三级 level 3"} <= names
+    # Jiamusi resident, level 3, 20,000: out of pocket 700 + 19300 × 35 % = 7455
+    jms = next(o for o in options if o["title"]["text"].startswith("resident / resident_adult: out of pocket"))
+    line = next(s for s in jms["series"] if s["name"] == "230800 三级 level 3")
+    assert [20000.0, 7455.0] in line["data"]
+    r = runner.invoke(main_app, ["policy", "compare", "--plot", str(tmp_path / "x.png")])
+    assert r.exit_code != 0
+
+
 def test_policy_harmonise(tmp_path):
     from mifund.policy import load_policies
     from mifund.policy.compare import harmonise

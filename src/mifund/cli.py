@@ -589,8 +589,12 @@ def policy_compare_cmd(
     region: RegionOpt = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw the curves: a self-contained .html "
+                                              "(ECharts inlined, opens offline)")] = None,
 ) -> None:
-    """Out of pocket and fund payment for standard inpatient profiles, per region × scheme × category × level."""
+    """Out of pocket and fund payment for standard inpatient profiles, per region × scheme × category × level.
+
+    With --plot FILE.html: out-of-pocket and fund-share curves against the bill, one line per region × level."""
     import datetime as dt
 
     from mifund.policy.compare import compare_profiles
@@ -602,6 +606,12 @@ def policy_compare_cmd(
     df = compare_profiles(policies, [float(a) for a in amounts.split(",")], day=day, regions=region)
     render(df, fmt, output=output, title=f"Standard inpatient profiles on {day} (yuan)", console=console,
            sheet_name="compare")
+    if plot is not None:
+        from mifund.policy.plot import write_compare_html
+
+        if plot.suffix.lower() != ".html":
+            raise typer.BadParameter("--plot writes an .html file")
+        console.print(f"Plot: {write_compare_html(df, plot, day=str(day))}", highlight=False)
 
 
 @policy_app.command("harmonise")
