@@ -155,7 +155,13 @@ def test_handmade_findings_zh(handmade):
     rep = build_report(handmade, lang="zh")
     assert (rep.region_code, rep.year) == ("990100", 2024)  # the root and the latest year by default
     # no settlement in this warehouse: the section is left out, not faked
-    assert [s.id for s in rep.sections] == ["summary", "indicators", "trend", "warnings", "disparity"]
+    assert [s.id for s in rep.sections] == ["summary", "indicators", "trend", "warnings", "disparity", "pooling"]
+    # pooling modes replay the resident pooled ledgers: 2023 has no deficit, 2024 has A −30,000 and
+    # B −90,000 = 12.00 万元; county pooling covers both from the counties' own balances, unified from the city fund
+    pool = rep.table("pooling").data.set_index("mode")
+    assert pool.loc["县级统筹（各县自求平衡）", "deficit"] == 12.0
+    assert pool.loc["县级统筹（各县自求平衡）", "covered_own_balance"] == 12.0
+    assert pool.filter(like="统收统支", axis=0)["covered_pool"].tolist() == [12.0, 12.0]
     text = "\n".join(rep.section("summary").paragraphs)
     assert "居民医保统筹基金收入156.00万元，增长4.00%；支出168.00万元，增长21.74%；当期结余-12.00万元；" \
            "累计结存218.00万元，可支付15.6个月。" in text
@@ -191,7 +197,7 @@ def test_handmade_findings_en_and_county_subtree(handmade):
     with pytest.raises(ReportError, match="no data"):
         build_report(handmade, "990100", 2010)
     with pytest.raises(ReportError, match="unknown section"):
-        build_report(handmade, sections=["pooling"])
+        build_report(handmade, sections=["forecast"])
 
 
 def test_handmade_renders_both_formats(handmade, tmp_path):
@@ -466,7 +472,7 @@ def test_projection_and_supervision_sections_from_stored_rows(handmade, tmp_path
                                        ("split_admission", "2024-05-01", 10_000.0),
                                        ("over_quantity", "2023-12-31", 10_000.0)])]))
     rep = build_report(wh, lang="zh")
-    assert [s.id for s in rep.sections] == ["summary", "indicators", "trend", "warnings", "disparity", "projection",
+    assert [s.id for s in rep.sections] == ["summary", "indicators", "trend", "warnings", "disparity", "pooling", "projection",
                                                   "supervision"]
     text = "\n".join(rep.section("projection").paragraphs)
     assert "按baseline预测，居民医保统筹基金累计结存中央情景下于2026年转负；2027年耗尽概率97.00%。" == text

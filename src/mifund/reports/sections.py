@@ -562,5 +562,49 @@ def supervision(ctx: ReportContext) -> Section | None:
     return _section(ctx, "supervision", paragraphs=paras, tables=tables, charts=charts, note=t("note.supervision"))
 
 
-SECTIONS: list[SectionBuilder] = [summary, indicators, trend, warnings, disparity, projection, settlement,
-                                  supervision]
+# --------------------------------------------------------------------------------------------------
+# pooling modes (mifund.pooling: the counties' own ledgers replayed under each mode)
+# --------------------------------------------------------------------------------------------------
+_POOLING_COLS = ["deficit", "covered_own_balance", "covered_pool", "covered_county_treasury", "covered_city_treasury"]
+
+
+def pooling(ctx: ReportContext) -> Section | None:
+    if len(ctx.regions) < 3:  # a mode comparison needs a city with counties
+        return None
+    try:
+        from mifund.pooling.data import PoolingDataError, ledger_input
+        from mifund.pooling.params import load_modes, safety_line_months
+        from mifund.pooling.report import compare, run_modes
+    except ImportError:  # pragma: no cover - the pooling part is not installed
+        return None
+    mf = load_modes()
+    try:
+        inp, _ = ledger_input(ctx.wh, city=ctx.region_code, scheme="resident", fund="pooled", targets=mf.targets)
+    except (PoolingDataError, ValueError, KeyError):
+        return None
+    if len(inp.years) < 2:
+        return None
+    df = compare(run_modes(inp, mf), safety_line_months(mf))
+    t = ctx.t
+    labels = {k: (m.label_en if ctx.t.lang == "en" else m.label_zh) for k, m in mf.modes.items()}
+    data = df[["mode", *_POOLING_COLS, "share_years_below_safety_line"]].copy()
+    data["mode"] = [labels.get(m, m) for m in data["mode"]]
+    data = _to_wan(data, _POOLING_COLS)
+    scheme = _pair_label(ctx, "resident", "pooled")
+    first, last = min(inp.years), max(inp.years)
+    tab = Table("pooling", t("table.pooling", n=ctx.next_table(), scheme=scheme, first=first, last=last),
+                [Column("mode", t("col.mode"))] + [Column(c, t(f"col.{c}"), "wan") for c in _POOLING_COLS]
+                + [Column("share_years_below_safety_line", t("col.share_years_below_safety_line"), "pct")], data)
+    by = df.set_index("mode")
+    topup = by["covered_county_treasury"] + by["covered_city_treasury"]
+    para = t("finding.pooling", scheme=scheme, n=len(inp.regions), first=first, last=last,
+             deficit=_num(ctx, yuan_to_wan(float(by["deficit"].get("county", 0.0)))),
+             county_pooling=_num(ctx, yuan_to_wan(float(topup.get("county", 0.0)))),
+             unified=_num(ctx, yuan_to_wan(float(topup.get("unified_tiered", 0.0)))),
+             below_county=fmt_pct(by["share_years_below_safety_line"].get("county")),
+             below_unified=fmt_pct(by["share_years_below_safety_line"].get("unified_tiered")))
+    return _section(ctx, "pooling", paragraphs=[para], tables=[tab], note=t("note.pooling"))
+
+
+SECTIONS: list[SectionBuilder] = [summary, indicators, trend, warnings, disparity, pooling, projection,
+                                  settlement, supervision]
