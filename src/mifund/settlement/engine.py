@@ -140,13 +140,15 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     # pass 1: admission number, policy-scope sums by visit group, running maxima of the caps
     t = keep(t, "v", "P", "CF", "T", "cross",
-             adm_n=inp.cast("int64").sum().over(w),
-             cum_p_o=ibis.ifelse(out_, t.P, 0).sum().over(w),
-             cum_p_c=ibis.ifelse(chr_, t.P, 0).sum().over(w),
+             adm_n=inp.cast("int64").sum().over(w).cast("int64"),
+             cum_p_o=ibis.ifelse(out_, t.P, 0).sum().over(w).cast("int64"),
+             cum_p_c=ibis.ifelse(chr_, t.P, 0).sum().over(w).cast("int64"),
              tcap_o=ibis.ifelse(out_, t.tcap, 0).max().over(w),
              tcap_c=ibis.ifelse(chr_, t.tcap, 0).max().over(w),
-             pcap_m=t.pcap.max().over(w), ccap_m=t.ccap.max().over(w),
-             acap_m=t.a_cap.max().over(w), xcap_m=t.acct_cap.max().over(w))
+             # a cap the same on every claim of the person-year (the plan knows) is its own running maximum
+             **{name: (t[col] if const[cp] else t[col].max().over(w))
+                for name, col, cp in (("pcap_m", "pcap", "pcap"), ("ccap_m", "ccap", "ccap"),
+                                      ("acap_m", "a_cap", "a_cap"), ("xcap_m", "acct_cap", "acct_cap"))})
     caps = ["tcap_o", "tcap_c", "pcap_m", "ccap_m", "acap_m", "xcap_m"]
     # deductible and the basic layer before caps
     t = par(t, "ded", "rep_from", "ded_rep", "xred", "xded",
@@ -172,9 +174,9 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
 
     # visit-group caps (outpatient, chronic outpatient)
     t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "raw_b",
-             cum_r_i=ibis.ifelse(inp, t.raw_b, 0).sum().over(w),
-             cum_r_o=ibis.ifelse(out_, t.raw_b, 0).sum().over(w),
-             cum_r_c=ibis.ifelse(chr_, t.raw_b, 0).sum().over(w))
+             cum_r_i=ibis.ifelse(inp, t.raw_b, 0).sum().over(w).cast("int64"),
+             cum_r_o=ibis.ifelse(out_, t.raw_b, 0).sum().over(w).cast("int64"),
+             cum_r_c=ibis.ifelse(chr_, t.raw_b, 0).sum().over(w).cast("int64"))
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     if const["tcap_o"] and const["tcap_c"]:
         so, s_o = capped_const(t.cum_r_o, t.tcap_o, t.raw_b)
@@ -206,14 +208,14 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     t = keep(t, *carry, pooled=pooled)
     # catastrophic: on the year's cumulative policy-scope amount left after the basic layer
     t = par(t, "cat_el")
-    t = keep(t, *carry, "pooled", "cat_el", cum_x=ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0).sum().over(w))
+    t = keep(t, *carry, "pooled", "cat_el", cum_x=ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0).sum().over(w).cast("int64"))
     t = par(t, "cth", *[f"c{x}{k}" for k in range(NCAT) for x in "twr"])
     x_c = ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0)
     g1 = _bands(t, "c", NCAT, _lmax(t.cum_x - t.cth, 0))
     g0 = _bands(t, "c", NCAT, _lmax(t.cum_x - x_c - t.cth, 0))
     carry = [c for c in carry if c != "ccap_m"] + ["pooled"]
     t = keep(t, *carry, "ccap_m", raw_c=ibis.ifelse(t.cat_el == 1, _hu(g1 - g0), 0))
-    t = keep(t, *carry, "ccap_m", "raw_c", cum_rc=t.raw_c.sum().over(w))
+    t = keep(t, *carry, "ccap_m", "raw_c", cum_rc=t.raw_c.sum().over(w).cast("int64"))
     cat, _ = (capped_const if const["ccap"] else lambda *a: capped_general(t, *a))(t.cum_rc, t.ccap_m, t.raw_c)
     carry = [c for c in carry if c != "acap_m"]
     t = keep(t, *carry, "acap_m", cat=cat)
@@ -222,7 +224,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     if plan["assist"]:
         t = par(t, "a_el", "a_bp")
         t = keep(t, *carry, "acap_m", raw_a=ibis.ifelse(t.a_el == 1, _hu(t.a_bp * (t.P - t.pooled - t.cat)), 0))
-        t = keep(t, *carry, "acap_m", "raw_a", cum_ra=t.raw_a.sum().over(w))
+        t = keep(t, *carry, "acap_m", "raw_a", cum_ra=t.raw_a.sum().over(w).cast("int64"))
         asst, _ = (capped_const if const["a_cap"] else lambda *a: capped_general(t, *a))(t.cum_ra, t.acap_m, t.raw_a)
         t = keep(t, *[c for c in carry if c != "xcap_m"], "xcap_m", asst=asst)
     else:
@@ -233,7 +235,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         t = par(t, "acct_bp", "acct_sp")
         q = t.P - t.pooled - t.cat - t.asst + t.CF + ibis.ifelse(t.acct_sp == 1, t.T - t.P - t.CF, 0)
         t = keep(t, *carry, "xcap_m", raw_x=_hu(t.acct_bp * q))
-        t = keep(t, *carry, "xcap_m", "raw_x", cum_rx=t.raw_x.sum().over(w))
+        t = keep(t, *carry, "xcap_m", "raw_x", cum_rx=t.raw_x.sum().over(w).cast("int64"))
         acct, _ = (capped_const if const["acct_cap"] else lambda *a: capped_general(t, *a))(t.cum_rx, t.xcap_m, t.raw_x)
         t = keep(t, *carry, acct=acct)
     else:
