@@ -432,8 +432,29 @@ def make_claims(rng, persons: pd.DataFrame, prov: ProviderIndex, diag: Diagnoses
             "total_fen": np.maximum(np.round(total * 100), 1000).astype(np.int64),
         }))
     cl = pd.concat(parts, ignore_index=True)
+    _out_of_own_stays(cl)
     cl = cl.sort_values(["p", "end_day", "visit"], kind="stable").reset_index(drop=True)
     return cl
+
+
+def _out_of_own_stays(cl: pd.DataFrame) -> None:
+    """Visits are drawn independently of stays, but a person in hospital does not also see a clinic or
+    buy drugs elsewhere between admission and discharge day (that is a phantom stay, which abuse.py
+    plants on purpose): a visit drawn strictly inside one of the person's own stays moves to the days
+    after that discharge (the same number of days after it as it was after the admission). No random
+    draw: the rest of the seed's streams are unchanged."""
+    inp = cl.visit.to_numpy() == INPATIENT
+    if not inp.any() or inp.all():
+        return
+    stays = pd.DataFrame({"p": cl.p.to_numpy()[inp], "s": (cl.end_day - cl.los).to_numpy()[inp],
+                          "e": cl.end_day.to_numpy()[inp]})
+    other = cl.loc[~inp, ["p", "end_day"]].reset_index()
+    m = other.merge(stays, on="p")
+    m = m[(m.end_day > m.s) & (m.end_day < m.e)]
+    if m.empty:
+        return
+    m = m.sort_values(["index", "e"]).drop_duplicates("index", keep="last")  # inside two stays: the later one
+    cl.loc[m["index"].to_numpy(), "end_day"] = np.minimum(m.e + (m.end_day - m.s), _DAYS - 1).to_numpy()
 
 
 def make_lines(rng, cl: pd.DataFrame, persons: pd.DataFrame, cat: Catalog) -> pd.DataFrame:

@@ -147,10 +147,16 @@ def evaluate(labels: pd.DataFrame, hits: pd.DataFrame, all_claims: pd.Series,
         k = max(1, int(y.sum()))
         top = set(profiles.sort_values("score", ascending=False).provider_id.head(k))
         for kind, g in pv.groupby("kind"):
+            if kind == "upcoding_provider" and "upcoding_suspect" in profiles.columns:
+                # the explicit upcoding screen (case-mix and cost index far above the peers')
+                flagged = set(profiles.provider_id[profiles.upcoding_suspect.astype(bool)])
+                rule = "profile: case-mix z ≥ 5 and cost z ≥ 1"
+            else:
+                flagged, rule = top, f"profile score, top {k}"
+            true = len(set(g.provider_id) & flagged)
             rows.append({"level": "provider", "kind": kind, "labelled": g.provider_id.nunique(),
-                         "found": len(set(g.provider_id) & top), "rules": f"profile score, top {k}",
-                         "flagged": k, "true_flags": len(set(pv.provider_id) & top),
-                         "precision": len(set(pv.provider_id) & top) / k, "judged": True})
+                         "found": true, "rules": rule, "flagged": len(flagged), "true_flags": true,
+                         "precision": true / len(flagged) if flagged else np.nan, "judged": True})
         for col in ("score", "max_abs_z"):
             for m, v in _ranking_metrics(y, profiles[col].to_numpy(float), (k, 5, 10)).items():
                 metrics.append(("provider", f"{m} ({col})", v))

@@ -69,6 +69,7 @@ def provider_features(t: Tables, *, readmission_days: int = 30) -> ibis.Table:
         class_c_share=ibis.ifelse(j.line_amount > 0, j.class_c.fill_null(0) / j.line_amount,
                                   ibis.null("float64")).round(4),
         cases_per_day=(j.cases / j.days).round(3),
+        stays=j.stays.fill_null(0), readmits=j.readmits.fill_null(0),
     )
 
 
@@ -83,6 +84,28 @@ def robust_z(x: pd.Series, groups: pd.Series) -> pd.Series:
     left = z.isna() & x.notna()
     z[left] = ((x - med) / mean_ad.replace(0, np.nan))[left]
     return z
+
+
+def readmission_z(df: pd.DataFrame) -> pd.Series:
+    """How surprising a provider's readmissions are, as a z-score: the Poisson tail probability of at
+    least its number of readmissions given its stays and its peer group's pooled rate, turned into a
+    standard normal quantile (one-sided, 0 at or below expectation). A robust z of the raw rate would make 1 readmission in 6 stays an extreme
+    outlier wherever most peers have none (zero median and MAD); the tail probability weighs the count
+    by the stays behind it."""
+    from scipy.stats import norm, poisson
+
+    peer = df.groupby("peer_group")[["readmits", "stays"]].transform("sum")
+    rate = (peer.readmits / peer.stays.where(peer.stays > 0)).fillna(0.0).to_numpy(float)
+    lam = np.maximum(df.stays.to_numpy(float) * rate, 1e-9)
+    k = df.readmits.to_numpy(float)
+    p = poisson.sf(k - 1, lam)  # P(X >= k)
+    # one-sided: fewer readmissions than peers is no evidence of anything (z = 0)
+    z = np.clip(norm.isf(np.clip(p, 1e-300, 1.0)), 0.0, 10.0)
+    return pd.Series(np.where(df.stays.to_numpy() > 0, z, np.nan), index=df.index)
+
+
+UPCODING_CASE_MIX_Z = 5.0  # case-mix index this many robust SDs above the peers' ...
+UPCODING_COST_Z = 1.0      # ... with a cost index above the peers' too: suspected upcoding (高套编码)
 
 
 def provider_profiles(source, *, min_peers: int = 5, top: int = 3, seed: int = 0,
@@ -100,7 +123,7 @@ def provider_profiles(source, *, min_peers: int = 5, top: int = 3, seed: int = 0
     df.loc[size < min_peers, "peer_group"] = "any " + df.type.astype(str)
     zcols = []
     for feat in FEATURES:
-        z = robust_z(df[feat].astype(float), df.peer_group)
+        z = readmission_z(df) if feat == "readmission_rate" else robust_z(df[feat].astype(float), df.peer_group)
         df[f"z_{feat}"] = z.round(3)
         zcols.append(f"z_{feat}")
     Z = df[zcols].fillna(0.0).clip(-50, 50).to_numpy()
@@ -110,6 +133,10 @@ def provider_profiles(source, *, min_peers: int = 5, top: int = 3, seed: int = 0
     else:
         df["score"] = 0.0
     df["max_abs_z"] = np.abs(Z).max(axis=1).round(3)
+    # the explicit screen for upcoding: diagnoses far more severe than the peers' (case-mix index) and
+    # billed above them (cost index); the score above ranks every kind of oddity, this names one
+    df["upcoding_suspect"] = ((df.z_case_mix_index >= UPCODING_CASE_MIX_Z)
+                              & (df.z_cost_index >= UPCODING_COST_Z)).fillna(False)
     order = np.argsort(-np.abs(Z), axis=1)[:, :top]
     df["drivers"] = [", ".join(f"{FEATURES[k]} z={Z[i, k]:+.1f}" for k in order[i] if abs(Z[i, k]) >= 1)
                      for i in range(len(df))]
