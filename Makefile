@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.install-stamp
 DEMO_DIR ?= demo
 SIZE ?= small
 SEED ?= 1
+PORT ?= 8000
 DEMO_DB  := $(DEMO_DIR)/mifund.duckdb
 
 .PHONY: install browser test test-fast demo bench lint clean
@@ -37,7 +38,9 @@ demo: install
 	$(BIN)/mifund demo run --size $(SIZE) --seed $(SEED) --out $(DEMO_DIR)
 	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund indicators --region 360100 --year 2024 --scheme resident
 	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund warnings --year 2024 --level red --level orange
-	@echo "Report: $(DEMO_DIR)/fund_report.xlsx   Warehouse: $(DEMO_DB)   Dashboard: not built yet (issue #9)"
+	@echo "Report: $(DEMO_DIR)/annual_report_zh.html (and _en, .xlsx; fund_report.xlsx)   Warehouse: $(DEMO_DB)"
+	@echo "Dashboard: http://127.0.0.1:$(PORT)/  (logins above; Ctrl-C stops it)"
+	$(BIN)/mifund serve --db $(DEMO_DB) --host 127.0.0.1 --port $(PORT)
 
 bench: install
 	$(BIN)/python bench/run.py

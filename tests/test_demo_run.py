@@ -20,6 +20,9 @@ def test_demo_run_end_to_end(tmp_path, monkeypatch):
     r = runner.invoke(app, ["demo", "run", "--size", "small", "--seed", "3", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "Report:" in r.output and "fund_report.xlsx" in r.output
+    assert "Dashboard: mifund serve --db" in r.output and "login admin /" in r.output
+    for f in ("annual_report_zh.html", "annual_report_en.xlsx", "accounts.xlsx", "supervision_evaluation.csv"):
+        assert (out / f).exists(), f
     # every claim is settled, and the parts add up to the total (exactly, in fen)
     settled = pq.read_table(out / "settled.parquet").to_pandas()
     claims = pq.read_table(out / "data" / "claims.parquet")

@@ -386,6 +386,9 @@ def demo_run(
     for r in run.annual_reports:
         console.print(f"Annual report: {r}")
     console.print(f"Report: {run.report}")
+    console.print(f"Dashboard: mifund serve --db {run.db}  →  http://127.0.0.1:8000/  (make demo serves it)")
+    for u in run.demo_users:
+        console.print(f"  login {u['username']} / {u['password']}  ({u['role']}, {u['region_code']})", highlight=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -655,6 +658,8 @@ def _register_parts() -> None:
     from mifund.reports.cli import report_cmd
     from mifund.scale.cli import app as dataset_app
     from mifund.supervision.cli import app as supervise_app
+    from mifund.users.cli import app as users_app
+    from mifund.web.cli import serve
 
     app.command("report")(report_cmd)
     app.add_typer(project_app, name="project")
@@ -664,6 +669,8 @@ def _register_parts() -> None:
     app.add_typer(supervise_app, name="supervise")
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(dataset_app, name="dataset")
+    app.add_typer(users_app, name="users")
+    app.command("serve")(serve)
 
 
 _register_parts()

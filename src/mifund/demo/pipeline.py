@@ -29,6 +29,7 @@ class DemoRun:
     projection_run: str | None = None
     pooling: pd.DataFrame | None = None
     annual_reports: list[Path] = field(default_factory=list)
+    demo_users: list[dict] = field(default_factory=list)
 
 
 def settlement_summary(settled: pd.DataFrame, enrollment: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
@@ -151,6 +152,10 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
         done("supervision: screen the claims, cases, evaluation against the planted labels")
         _accounts(wh, out / "accounts.xlsx")
         done("individual accounts: old vs new rules (2021 reform)")
+        from mifund.users import create_demo_users
+
+        run.demo_users = create_demo_users(wh, actor=actor)
+        done("demo logins for the dashboard")
         run.projection_run = _project(wh, actor)
         done("project the funds (cohort model, Monte Carlo)")
         run.pooling = _compare_pooling(wh)

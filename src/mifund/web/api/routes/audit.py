@@ -1,0 +1,24 @@
+"""GET /api/v1/audit: the audit log (city administrator)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from mifund.web.deps import Svc, require
+from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.services import admin
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", responses=TABULAR_RESPONSES, summary="Audit log, newest first")
+def audit(user: require("read_audit"), svc: Svc,
+          limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+          offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+          action: Annotated[str | None, Query(max_length=40)] = None,
+          actor: Annotated[str | None, Query(max_length=64)] = None,
+          format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):
+    df, total = admin.audit_log(svc, user, limit=limit, offset=offset, action=action, actor=actor)
+    return tabular(df, format, "audit_log", meta={"total": total, "offset": offset})

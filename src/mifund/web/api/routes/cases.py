@@ -1,0 +1,57 @@
+"""/api/v1/cases: the supervision case queue, one case (hits, history), moves along the workflow."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from mifund.web.deps import Svc, check_csrf, require
+from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.services import cases
+from mifund.web.services.fund import records
+
+router = APIRouter(tags=["cases"])
+Status = Literal["open", "in_review", "confirmed", "dismissed", "recovered"]
+
+
+@router.get("/cases", responses=TABULAR_RESPONSES, summary="Supervision cases of your regions, by expected amount")
+def list_cases(
+    user: require("work_cases"), svc: Svc,
+    status: Annotated[list[Status] | None, Query(description="Statuses (repeatable)")] = None,
+    entity_type: Annotated[Literal["provider", "person"] | None, Query()] = None,
+    region: Annotated[str | None, Query(max_length=12)] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 200,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+):
+    df, total = cases.queue(svc, user, status=status, entity_type=entity_type, region=region, min_score=min_score,
+                            limit=limit)
+    return tabular(df, format, "cases", meta={"total": total})
+
+
+@router.get("/cases/{case_id}", summary="One case: its row, hits (evidence) and history")
+def get_case(case_id: Annotated[str, Path(max_length=80)], user: require("work_cases"), svc: Svc) -> dict:
+    c = cases.case(svc, user, case_id)
+    import pandas as pd
+
+    return {"case": records(pd.DataFrame([c["case"]]))[0], "hits": records(c["hits"]),
+            "history": records(c["history"]), "moves": c["moves"]}
+
+
+class Move(BaseModel):
+    model_config = {"extra": "forbid"}
+    to: Status
+    amount: float | None = Field(default=None, ge=0, le=1e12, description="Yuan confirmed or recovered")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/cases/{case_id}/move", summary="Move a case along the workflow (audited, with an event)")
+def move(case_id: Annotated[str, Path(max_length=80)], body: Move, request: Request, user: require("work_cases"),
+         svc: Svc) -> dict:
+    import pandas as pd
+
+    check_csrf(request, None)
+    new = cases.move(svc, user, case_id, body.to, amount=body.amount, note=body.note)
+    return {"case": records(pd.DataFrame([new]))[0]}

@@ -1,0 +1,15 @@
+"""GET /api/v1/claims/{claim_id}/explanation: every step of a claim's settlement."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from mifund.web.deps import Svc, require
+from mifund.web.services import claims
+
+router = APIRouter(tags=["settlement"])
+
+
+@router.get("/claims/{claim_id}/explanation", summary="Explanation of benefits for one claim (insured in your regions)")
+def explanation(claim_id: str = Path(max_length=64), *, user: require("explain_claims"), svc: Svc) -> dict:
+    return claims.explain(svc, user, claim_id)

@@ -1,0 +1,34 @@
+"""POST /api/v1/imports (files, validated exactly as `mifund import`), GET /api/v1/imports (batches)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+
+from mifund.web.deps import Svc, check_csrf, require
+from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.services import admin
+
+router = APIRouter(tags=["imports"])
+TABLES_PATTERN = "^(regions|population|fund_ledger|enrollment|providers|catalog|claims|claim_lines)$"
+
+
+@router.post("/imports", summary="Import data-contract files in one transaction (city administrator)")
+def post_import(
+    request: Request, user: require("import_data"), svc: Svc,
+    files: Annotated[list[UploadFile], File(description="csv, xlsx or parquet files")],
+    table: Annotated[str | None, Form(pattern=TABLES_PATTERN, description="Force the table (else recognised)")] = None,
+    unit: Annotated[str, Form(pattern="^(yuan|wan|yi)$")] = "yuan",
+    strict: Annotated[bool, Form()] = False,
+) -> dict:
+    check_csrf(request, None)
+    return admin.import_files(svc, user, [(f.filename or "upload", f.file) for f in files], table=table, unit=unit,
+                              strict=strict)
+
+
+@router.get("/imports", responses=TABULAR_RESPONSES, summary="Recent import batches")
+def list_imports(user: require("import_data"), svc: Svc,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                 format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):
+    return tabular(admin.import_batches(svc, user, limit), format, "import_batches")

@@ -1,0 +1,32 @@
+"""GET /api/v1/projections: stored projection results (central path, percentiles) of your regions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from mifund.web.deps import CurrentUser, Svc
+from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.services import projection
+
+router = APIRouter(tags=["projections"])
+
+
+@router.get("/projections/runs", responses=TABULAR_RESPONSES, summary="Stored projection runs, newest first")
+def runs(user: CurrentUser, svc: Svc, format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):
+    return tabular(projection.runs(svc), format, "projection_runs")
+
+
+@router.get("/projections", responses=TABULAR_RESPONSES,
+            summary="Projected income, expenditure, balance and its percentiles by year (your regions only)")
+def results(
+    user: CurrentUser, svc: Svc,
+    region: Annotated[str | None, Query(max_length=12)] = None,
+    scheme: Annotated[Literal["employee", "resident"] | None, Query()] = None,
+    run_id: Annotated[str | None, Query(max_length=64, description="Default: every stored run")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+):
+    if format != "json":
+        svc.require(user, "export")
+    return tabular(projection.results(svc, user, region=region, scheme=scheme, run_id=run_id), format, "projections")

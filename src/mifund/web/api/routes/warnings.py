@@ -1,0 +1,27 @@
+"""GET /api/v1/warnings: early warnings with their reasons (zh and en) and thresholds' sources."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from mifund.web.deps import CurrentUser, Svc
+from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.services import fund
+
+router = APIRouter(tags=["warnings"])
+
+
+@router.get("/warnings", responses=TABULAR_RESPONSES, summary="Early warnings (your regions only)")
+def warnings(
+    user: CurrentUser, svc: Svc,
+    region: Annotated[str | None, Query(max_length=12)] = None,
+    year: Annotated[list[int] | None, Query()] = None,
+    level: Annotated[list[Literal["red", "orange", "yellow", "blue"]] | None, Query(description="Levels (repeatable)")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+):
+    if format != "json":
+        svc.require(user, "export")
+    df = fund.warnings(svc, user, region=region, years=year, levels=level)
+    return tabular(df, format, f"warnings_{region or 'all'}")

@@ -1,0 +1,63 @@
+"""/cases: the supervision case queue with filters; /cases/{id}: evidence, history and the workflow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse
+
+from mifund.web.deps import Svc, check_csrf, render, require
+from mifund.web.errors import WebError
+from mifund.web.nav import NavItem
+from mifund.web.services import cases
+from mifund.web.services.fund import records
+
+router = APIRouter()
+NAV = [NavItem("nav_cases", "/cases", "work_cases", 45)]
+
+
+@router.get("/cases")
+def queue(request: Request, user: require("work_cases"), svc: Svc,
+          status: Annotated[str, Query(max_length=20)] = "open",
+          entity_type: Annotated[str, Query(max_length=10)] = "",
+          region: Annotated[str, Query(max_length=12)] = ""):
+    st = [status] if status in cases.STATUSES else None
+    df, total = cases.queue(svc, user, status=st, entity_type=entity_type or None, region=region or None)
+    regs = svc.filter_regions(user, svc.regions())
+    return render(request, "cases.html", {"rows": records(df), "total": total, "status": status,
+                                          "entity_type": entity_type, "region": region, "statuses": cases.STATUSES,
+                                          "regions": records(regs)}, user=user)
+
+
+@router.get("/cases/{case_id}")
+def one(request: Request, case_id: str, user: require("work_cases"), svc: Svc):
+    return _case_page(request, case_id, user, svc)
+
+
+def _case_page(request: Request, case_id: str, user, svc, error: str | None = None):
+    c = cases.case(svc, user, case_id)
+    import pandas as pd
+
+    return render(request, "case.html", {"c": records(pd.DataFrame([c["case"]]))[0], "hits": records(c["hits"].head(200)),
+                                         "n_hits": len(c["hits"]), "history": records(c["history"]),
+                                         "moves": c["moves"], "error": error}, user=user,
+                  status_code=422 if error else 200)
+
+
+@router.post("/cases/{case_id}/move")
+def move(request: Request, case_id: str, user: require("work_cases"), svc: Svc,
+         csrf_token: Annotated[str, Form(max_length=100)], to: Annotated[str, Form(max_length=20)],
+         amount: Annotated[str, Form(max_length=30)] = "", note: Annotated[str, Form(max_length=2000)] = ""):
+    check_csrf(request, csrf_token)
+    try:
+        value = float(amount) if amount.strip() else None
+    except ValueError:
+        return _case_page(request, case_id, user, svc, error=f"amount: {amount!r} is not a number")
+    try:
+        cases.move(svc, user, case_id, to, amount=value, note=note)
+    except WebError as e:
+        if e.status != 422:
+            raise
+        return _case_page(request, case_id, user, svc, error=e.message)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)

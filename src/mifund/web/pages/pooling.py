@@ -1,0 +1,33 @@
+"""/pooling: pooling-mode comparison on the city's historic ledgers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from mifund.web.deps import CurrentUser, Svc, render
+from mifund.web.errors import WebError
+from mifund.web.nav import NavItem
+from mifund.web.services import pooling
+from mifund.web.services.fund import records
+
+router = APIRouter()
+NAV = [NavItem("nav_pooling", "/pooling", "view_figures", 33)]
+
+
+@router.get("/pooling")
+def page(request: Request, user: CurrentUser, svc: Svc, city: Annotated[str, Query(max_length=12)] = "",
+         scheme: Annotated[str, Query(pattern="^(resident|employee)$")] = "resident"):
+    cities = pooling.cities(svc, user)
+    rows, error = [], None
+    if cities:
+        city = city or cities[0]
+        try:
+            rows = records(pooling.compare(svc, user, city, scheme))
+        except WebError as e:
+            if e.status == 403:
+                raise
+            error = e.message
+    return render(request, "pooling.html", {"cities": cities, "city": city, "scheme": scheme, "rows": rows,
+                                            "error": error}, user=user)
