@@ -79,3 +79,23 @@ def test_disparity_and_transfers_cli(demo_small, tmp_path):
     assert r.exit_code == 0, r.output
     s = {x["rule"]: x for x in json.loads(r.output)}
     assert s["min_below_line"]["regions_below_line"] == min(x["regions_below_line"] for x in s.values())
+
+
+def test_modes_on_projection_paths(demo_small):
+    """Paths from the projection module (the packaged baseline's cohort model and shocks) drive the
+    pooling modes: the counties' projected income and expenditure, money conserved across modes."""
+    from mifund.pooling.data import projection_input
+
+    mf = load_modes()
+    with Warehouse(demo_small.db, read_only=True) as wh:
+        hist, led = ledger_input(wh, scheme="resident", fund="pooled", targets=mf.targets)
+        inp = projection_input(wh, hist, n_paths=40, horizon=6, seed=3, targets=mf.targets)
+    assert inp.income.shape == (40, 9, 6) and inp.years[0] == int(led.year.max()) + 1
+    opening = led[led.year == led.year.max()].set_index("region_code").balance_end.reindex(inp.regions)
+    np.testing.assert_allclose(inp.opening_balance, opening.to_numpy(float), rtol=1e-9)
+    res = run_modes(inp, mf)
+    assert (conservation(inp, res).difference < 0.01).all()
+    r = runner.invoke(pooling_app, ["compare", "--db", str(demo_small.db), "--from-projection", "default",
+                                    "--paths", "30", "--horizon", "5"])
+    assert r.exit_code == 0, r.output
+    assert "30 paths from the projection (default)" in r.output and "Money conserved across modes: True" in r.output

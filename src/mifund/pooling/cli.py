@@ -44,8 +44,8 @@ def _check(fmt: str, output: Path | None) -> None:
         raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
 
 
-def _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed):
-    from mifund.pooling.data import PoolingDataError, ledger_input, monte_carlo_input
+def _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed, scenario=None):
+    from mifund.pooling.data import PoolingDataError, ledger_input, monte_carlo_input, projection_input
     from mifund.pooling.params import load_modes, safety_line_months
     from mifund.storage import Warehouse
 
@@ -57,6 +57,10 @@ def _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed):
     try:
         with Warehouse(path, read_only=True) as wh:
             inp, led = ledger_input(wh, city=city, scheme=scheme, fund=fund, targets=mf.targets)
+            if scenario is not None:
+                inp = projection_input(wh, inp, scheme=scheme, fund=fund, scenario=scenario,
+                                       n_paths=max(paths, 1), horizon=horizon, seed=seed, targets=mf.targets)
+                return mf, safety_line_months(mf), inp, led
     except PoolingDataError as e:
         err.print(f"[red]{e}[/]")
         raise typer.Exit(1) from e
@@ -126,6 +130,9 @@ def compare_cmd(
     only: Annotated[list[str] | None, typer.Option("--mode", "-m", help="Only these modes. Repeatable.")] = None,
     paths: PathsOpt = 0, horizon: HorizonOpt = 10, seed: SeedOpt = 1, confidence: ConfOpt = 0.95,
     fmt: FormatOpt = "table", output: OutputOpt = None,
+    scenario: Annotated[str | None, typer.Option(
+        "--from-projection", help="Paths from the projection module under this scenario file ('default' for "
+        "the packaged baseline) instead of the ledger's own growth model; with --paths, --horizon")] = None,
 ) -> None:
     """All modes side by side on the same counties: deficits and who covered them, treasury top-ups, the
     probability of breaching the safety line, the reserve needed, and the check that money is conserved
@@ -143,7 +150,9 @@ def compare_cmd(
     from mifund.views.output import render
 
     _check(fmt, output)
-    mf, line, inp, led = _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed)
+    mf, line, inp, led = _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed, scenario)
+    if scenario is not None:
+        paths = max(paths, 1)
     try:
         res = run_modes(inp, mf, only)
     except KeyError as e:
@@ -159,7 +168,8 @@ def compare_cmd(
         _write_xlsx(output, sheets, ("compare", "mode", "treasury_topups"))
         return
     title = (f"Pooling modes — {scheme}/{fund}, {inp.years[0]}–{inp.years[-1]}, "
-             f"{'historical ledger' if paths == 0 else f'{paths} paths'}; safety line {line:g} months")
+             f"{'historical ledger' if paths == 0 else f'{paths} paths'}"
+             f"{' from the projection (' + scenario + ')' if scenario else ''}; safety line {line:g} months")
     if fmt == "table":
         render(summary.set_index("mode").T.reset_index().rename(columns={"index": "figure"}), fmt, title=title)
         ok = (cons.difference < 0.01).all()

@@ -151,3 +151,35 @@ def paths_input(df: pd.DataFrame, opening: dict[str, float], insured: dict[str, 
     ins = np.ones((len(codes), len(yrs))) if insured is None else np.repeat(
         np.array([insured[c] for c in codes], dtype=float)[:, None], len(yrs), axis=1)
     return with_targets(inp, targets, ins)
+
+
+def projection_input(wh, hist: PoolingInput, *, scheme: str = "resident", fund: str = "pooled",
+                     scenario: str | None = None, n_paths: int = 500, horizon: int = 10, seed: int = 1,
+                     targets: Targets | None = None) -> PoolingInput:
+    """The counties' Monte Carlo paths from the projection module (cohort model, the scenario's correlated
+    shocks) instead of this module's own growth model: each path's projected income and expenditure of
+    the counties' `scheme` fund, from their balances at the end of the ledger's last year."""
+    from mifund.projection.base import base_from_warehouse
+    from mifund.projection.engine import project
+    from mifund.projection.scenario import load_scenario
+
+    s = load_scenario(scenario, paths=n_paths, years=horizon, seed=seed)
+    base = base_from_warehouse(wh, region_codes=list(hist.regions), schemes=[scheme])
+    u = base.units.reset_index(drop=True)
+    keep = (u.scheme == scheme) & (u.fund == fund) & u.region_code.astype(str).isin(hist.regions)
+    if not keep.any():
+        raise PoolingDataError(f"the projection has no {scheme}/{fund} units for the counties {hist.regions}")
+    p = project(base, s)
+    idx = np.flatnonzero(keep.to_numpy())
+    codes = u.region_code.astype(str).to_numpy()[idx]
+    P, T = p.income.shape[0], len(p.years)
+    df = pd.DataFrame({
+        "path": np.repeat(np.arange(P), len(idx) * T),
+        "region_code": np.tile(np.repeat(codes, T), P),
+        "year": np.tile(np.asarray(p.years), P * len(idx)),
+        "income_total": p.income[:, idx, :].reshape(-1),
+        "expenditure_total": p.expenditure[:, idx, :].reshape(-1),
+    })
+    opening = dict(zip(codes, base.balance[idx], strict=True))
+    insured = dict(zip(codes, p.insured[0, idx, 0], strict=True))
+    return paths_input(df, opening, insured, targets, names=hist.names)
