@@ -86,3 +86,17 @@ def source(claims: list[dict], persons: list[dict]) -> dict:
     cl = pd.DataFrame(claims)
     cl["policy_scope_amount"] = cl["policy_scope_amount"].astype("float64")
     return {"claims": cl, "enrollment": pd.DataFrame(persons), "providers": PROVIDERS}
+
+
+def run_engine_and_reference(policies, claims: list[dict], persons: list[dict]) -> dict[str, dict[str, float]]:
+    """Settle with the engine and the reference, insist they agree to the fen, return yuan per claim."""
+    from mifund.settlement import settle_fen
+    from mifund.settlement.reference import reference_inputs, settle_reference
+
+    src = source(claims, persons)
+    eng = settle_fen(src, policies).set_index("claim_id")
+    ref = {r["claim_id"]: r for r in settle_reference(reference_inputs(src, policies), policies)}
+    for cid, row in eng.iterrows():
+        for col in eng.columns:
+            assert int(row[col]) == ref[cid][col], (cid, col, int(row[col]), ref[cid][col])
+    return {cid: {c: int(v) / 100 for c, v in row.items()} for cid, row in eng.iterrows()}

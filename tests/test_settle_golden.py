@@ -15,8 +15,7 @@ import pytest
 
 from mifund.policy import load_policies
 from mifund.settlement import SettlementError, person_year_totals, settle, settle_fen
-from mifund.settlement.reference import reference_inputs, settle_reference
-from settle_helpers import claim, person, source, write_policy
+from settle_helpers import claim, person, run_engine_and_reference, source, write_policy
 
 
 @pytest.fixture
@@ -26,13 +25,7 @@ def policies(tmp_path):
 
 
 def _run(policies, claims, persons):
-    src = source(claims, persons)
-    eng = settle_fen(src, policies).set_index("claim_id")
-    ref = {r["claim_id"]: r for r in settle_reference(reference_inputs(src, policies), policies)}
-    for cid, row in eng.iterrows():
-        for col in eng.columns:
-            assert int(row[col]) == ref[cid][col], (cid, col, int(row[col]), ref[cid][col])
-    return {cid: {c: int(v) / 100 for c, v in row.items()} for cid, row in eng.iterrows()}
+    return run_engine_and_reference(policies, claims, persons)
 
 
 def test_deductible_band_and_catastrophic_threshold_crossed_mid_year(policies):

@@ -15,9 +15,7 @@ from pathlib import Path
 import pytest
 
 from mifund.policy import load_policies
-from mifund.settlement import settle_fen
-from mifund.settlement.reference import reference_inputs, settle_reference
-from settle_helpers import claim, person, source
+from settle_helpers import claim, person, run_engine_and_reference
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,13 +31,7 @@ def policies(tmp_path):
 
 
 def _run(policies, claims, persons):
-    src = source(claims, persons)
-    eng = settle_fen(src, policies).set_index("claim_id")
-    ref = {r["claim_id"]: r for r in settle_reference(reference_inputs(src, policies), policies)}
-    for cid, row in eng.iterrows():
-        for col in eng.columns:
-            assert int(row[col]) == ref[cid][col], (cid, col, int(row[col]), ref[cid][col])
-    return {cid: {c: int(v) / 100 for c, v in row.items()} for cid, row in eng.iterrows()}
+    return run_engine_and_reference(policies, claims, persons)
 
 
 def jms(pid, **kw):
