@@ -432,9 +432,26 @@ def make_claims(rng, persons: pd.DataFrame, prov: ProviderIndex, diag: Diagnoses
             "total_fen": np.maximum(np.round(total * 100), 1000).astype(np.int64),
         }))
     cl = pd.concat(parts, ignore_index=True)
+    _after_birth(cl, persons)
     _out_of_own_stays(cl)
     cl = cl.sort_values(["p", "end_day", "visit"], kind="stable").reset_index(drop=True)
     return cl
+
+
+def _after_birth(cl: pd.DataFrame, persons: pd.DataFrame) -> None:
+    """A baby born in the claim year has no claim before its birth (nor an admission before it): a day
+    drawn before the birth moves into the rest of the year, deterministically (no random draw)."""
+    born = (persons.birth_date.to_numpy().astype("datetime64[D]") - _YEAR_START).astype(int)[cl.p.to_numpy()]
+    los = cl.los.to_numpy()
+    earliest = born + los  # the discharge day that puts the admission on the birth day
+    end = cl.end_day.to_numpy()
+    bad = (born > 0) & (end < earliest)
+    if not bad.any():
+        return
+    span = np.maximum(_DAYS - earliest[bad], 1)
+    new_end = np.minimum(earliest[bad] + end[bad] % span, _DAYS - 1)
+    cl.loc[bad, "end_day"] = new_end
+    cl.loc[bad, "los"] = np.minimum(los[bad], np.maximum(new_end - born[bad], 0))
 
 
 def _out_of_own_stays(cl: pd.DataFrame) -> None:
