@@ -77,7 +77,7 @@ def settlement_inputs(source, policies, *, year: int | None = None, claims=None,
     k = prepare_relation(tables["claims"], tables["enrollment"], tables["providers"], pmap, params, year=year)
     # the parameter row of each claim (left join: a bad row stays, to be reported) and the integer
     # settlement order; materialised once, so the validation and the settlement read the same rows
-    k = with_order_keys(with_parameter_ids(k, params, how="left"))
+    k = with_order_keys(with_parameter_ids(k, params, how="left"), distributed=con.name != "duckdb")
     k = _materialise(con, k)
     raise_problems(con, problems_of(k), source=source_name)
     prepared = k.filter(k.pid.notnull()).select(*PREPARED_COLUMNS, "valid_from", "pid", "g", "rn")
@@ -110,7 +110,7 @@ def settle_arrow(source, policies, *, year: int | None = None, claims=None, sour
     con, prepared, params = settlement_inputs(source, policies, year=year, claims=claims, source_name=source_name)
     expr = settle_expr(prepared, params)
     cols = OUTPUT_COLUMNS + ["person_id", "yr", "policy_key", "valid_from", "total_amount"]
-    return con.to_pyarrow(expr.order_by("rn").select(*cols))
+    return con.to_pyarrow(expr.order_by(["g", "rn"]).select(*cols))
 
 
 def settle(source, policies, *, year: int | None = None, claims=None, detail: bool = False,

@@ -84,11 +84,22 @@ def cap_plan(params: ir.Table) -> dict:
     return {"const": const, "assist": bool((df["a_el"] * df["a_bp"]).any()), "account": bool(df["acct_bp"].any())}
 
 
-def with_order_keys(prepared: ir.Table) -> ir.Table:
-    """Add g (the person-year, dense int) and rn (the settlement order, int): every later window then
-    partitions and orders by two integers instead of strings and dates."""
+def with_order_keys(prepared: ir.Table, *, distributed: bool = False) -> ir.Table:
+    """Add g (the person-year) and rn (the settlement order within it): every later window partitions by
+    g and orders by rn.
+
+    On one machine (DuckDB) both are integers from a global rank, so the windows sort two narrow
+    integers instead of strings and dates. A global rank has no partition, and a distributed engine
+    (Spark) would run it as a single task holding every claim; there ``distributed=True`` makes g the
+    person-year as a string key and rn the row number within it, both computed partition by partition.
+    The pair (g, rn) identifies a claim either way."""
     if "g" in prepared.columns and "rn" in prepared.columns:
         return prepared
+    if distributed:
+        return prepared.mutate(
+            g=prepared.person_id.cast("string") + "|" + prepared.yr.cast("string"),
+            rn=ibis.row_number().over(group_by=KEY, order_by=ORDER).cast("int64"),
+        )
     return prepared.mutate(
         g=ibis.dense_rank().over(order_by=KEY).cast("int64"),
         rn=ibis.row_number().over(order_by=KEY + ORDER).cast("int64"),
@@ -241,7 +252,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     else:
         t = keep(t, *carry, acct=ZERO)
     r = t.select(
-        _rn="rn",
+        _g="g", _rn="rn",
         deductible_applied=t.ded_fen.cast("int64"),
         pooled_fund_paid=t.pooled.cast("int64"),
         catastrophic_paid=t.cat.cast("int64"),
@@ -249,11 +260,11 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         account_paid=t.acct.cast("int64"),
         out_of_pocket=(t.T - t.pooled - t.cat - t.asst - t.acct).cast("int64"),
     )
-    b = base.select("rn", "claim_id", "person_id", "yr", "policy_key", "valid_from", "region_code", "visit_group",
+    b = base.select("g", "rn", "claim_id", "person_id", "yr", "policy_key", "valid_from", "region_code", "visit_group",
                     total_amount="T")
-    j = b.join(r, b.rn == r._rn)
+    j = b.join(r, [b.g == r._g, b.rn == r._rn])
     return j.select("claim_id", "person_id", "yr", "policy_key", "valid_from", *OUTPUT_COLUMNS[1:],
-                    "total_amount", "rn", "region_code", "visit_group")
+                    "total_amount", "g", "rn", "region_code", "visit_group")
 
 
 def fen_to_decimal(values) -> pa.Array:

@@ -66,6 +66,7 @@ def spark_session(*, master: str | None = None, remote: str | None = None, app_n
     if not remote:  # a local session keeps its managed tables out of the working directory
         conf["spark.sql.warehouse.dir"] = str(Path(tempfile.gettempdir()) / "mifund-spark-warehouse")
         conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={tempfile.gettempdir()}"
+        conf["spark.driver.memory"] = "2g"  # local mode: the driver is the executor
     conf.update(_conf_from_env())
     conf.update({k: str(v) for k, v in (config or {}).items()})
     for k, v in conf.items():
