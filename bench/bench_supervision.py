@@ -229,23 +229,37 @@ def main(argv=None) -> int:
     ap.add_argument("--lines", type=int, default=1_000_000, help="claim lines (the issue's figure: 50000000)")
     ap.add_argument("--no-naive", action="store_true", help="skip the pandas side (it needs the tables in memory)")
     ap.add_argument("--dir", type=Path, default=None, help="where to put the warehouse (default: a temp dir)")
+    ap.add_argument("--chunk-lines", type=int, default=5_000_000,
+                    help="with --no-naive: generate and load this many lines at a time (bounded memory)")
     a = ap.parse_args(argv)
     from mifund.storage import Warehouse
     from mifund.supervision import load_rules, screen
 
     rules = load_rules()
-    t0 = time.perf_counter()
-    data = generate(a.lines)
-    n_lines = len(data["claim_lines"])
-    print(f"generated {n_lines:,} lines, {len(data['claims']):,} claims in {time.perf_counter() - t0:.1f} s",
-          flush=True)
     tmp = a.dir or Path(tempfile.mkdtemp(prefix="bench_supervision_"))
     db = tmp / "bench.duckdb"
     db.unlink(missing_ok=True)
+    chunk = a.chunk_lines if a.no_naive else a.lines  # the pandas side needs every table in memory
+    n_chunks = max(1, -(-a.lines // chunk))
+    t0 = time.perf_counter()
+    n_lines = n_claims = 0
     with Warehouse(db) as wh:
-        with wh.transaction():
-            for name, df in data.items():
-                wh.append(name, df)
+        for k in range(n_chunks):
+            data = generate(min(chunk, a.lines - k * chunk), seed=7 + k)
+            if n_chunks > 1:  # ids unique across chunks; providers and catalogue are the same in every chunk
+                for name, cols in (("claims", ("claim_id", "person_id")), ("claim_lines", ("claim_id",)),
+                                   ("enrollment", ("person_id",))):
+                    for c in cols:
+                        data[name][c] = f"K{k}." + data[name][c].astype(str)
+                if k:
+                    data = {n: d for n, d in data.items() if n not in ("providers", "catalog")}
+            with wh.transaction():
+                for name, df in data.items():
+                    wh.append(name, df)
+            n_lines += len(data["claim_lines"])
+            n_claims += len(data["claims"])
+            print(f"  chunk {k + 1}/{n_chunks}: {n_lines:,} lines so far", flush=True)
+        print(f"generated {n_lines:,} lines, {n_claims:,} claims in {time.perf_counter() - t0:.1f} s", flush=True)
         t0 = time.perf_counter()
         res = screen(wh, rules)
         secs = time.perf_counter() - t0
