@@ -73,3 +73,58 @@ def run(scale: float) -> list[dict]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
+
+
+def main() -> None:
+    """The out-of-core run: `python bench/bench_scale.py --claims 100000000` writes a dataset in chunks
+    (bounded memory) and settles it on DuckDB only, spilling to disk as needed."""
+    import argparse
+    import resource
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--claims", type=int, default=100_000_000)
+    ap.add_argument("--chunk", type=int, default=5_000_000)
+    ap.add_argument("--dir", type=Path, default=None)
+    a = ap.parse_args()
+    sys.path.insert(0, str(HERE))
+    from bench_settle import generate
+
+    from mifund.policy import load_policies
+    from mifund.scale import settle_dataset
+    from mifund.storage.engines import connect
+
+    root = a.dir or Path(tempfile.mkdtemp(prefix="mifund-bench-100m-"))
+    data = root / "data"
+    t0 = time.perf_counter()
+    n = 0
+    for k in range(-(-a.claims // a.chunk)):
+        src = generate(min(a.chunk, a.claims - n), seed=100 + k)
+        for name, cols in (("claims", ("claim_id", "person_id")), ("enrollment", ("person_id",))):
+            for c in cols:
+                src[name][c] = f"K{k}." + src[name][c].astype(str)
+        for name, df in src.items():
+            d = data / name
+            if name == "providers":
+                if k:
+                    continue
+                d.mkdir(parents=True, exist_ok=True)
+                pq.write_table(pa.Table.from_pandas(df, preserve_index=False), d / "part-0.parquet")
+                continue
+            if name == "claims":
+                d = d / "part_year=2025"
+            d.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.Table.from_pandas(df, preserve_index=False), d / f"part-{k}.parquet")
+        n += len(src["claims"])
+        print(f"  wrote {n:,} claims ({time.perf_counter() - t0:.0f} s)", flush=True)
+    gen_s = time.perf_counter() - t0
+    con = connect("duckdb")
+    t0 = time.perf_counter()
+    run_ = settle_dataset(con, data, load_policies(ROOT / "policies"), out=root / "settled")
+    secs = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    print(f"dataset written in {gen_s:.0f} s; DuckDB settled {run_.claims:,} claims in {secs:.1f} s = "
+          f"{run_.claims / secs:,.0f} claims/s; peak RSS {rss:.1f} GB; output {root / 'settled'}")
+
+
+if __name__ == "__main__":
+    main()
