@@ -300,6 +300,8 @@ def test_disparity_equal_weights_match_pysal_and_a_county_sees_none(client, toke
     # the Lorenz curve runs from (0, 0) to (1, 1), convex, and its area gives the Gini
     lz = d["lorenz"]
     assert lz[0] == [0, 0] and lz[-1] == pytest.approx([1, 1])
+    # trapezoids under the curve the API returns (the page draws these points), against the Gini the
+    # API computes separately from the values: a curve built from unsorted or unweighted points fails
     area = sum((b[0] - a[0]) * (a[1] + b[1]) for a, b in zip(lz, lz[1:], strict=False))
     assert 1 - area == pytest.approx(row["gini"], rel=1e-9)
     # a county analyst sees one county only: nothing to compare, and no other county's figures
