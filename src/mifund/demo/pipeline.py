@@ -58,7 +58,12 @@ def _project(wh, actor: str, paths: int = 500) -> str:
     return store_projection(wh, central, mc, actor=actor, seconds=time.perf_counter() - t)
 
 
-def _accounts(wh, path: Path) -> None:
+def _city(wh) -> str:
+    """The demo municipality's city code (its one region of level `city`)."""
+    return str(wh.to_pandas(wh.table("regions").filter(lambda t: t.level == "city"))["region_code"].iloc[0])
+
+
+def _accounts(wh, path: Path, city: str) -> None:
     """Every employee under the old and the new account rules: the pooled fund's gain, who gains and
     loses, the idle balance — as a workbook."""
     from mifund.accounts import load_account_rules
@@ -66,8 +71,7 @@ def _accounts(wh, path: Path) -> None:
     from mifund.accounts.analysis import gains_losses, idle_balance, member_changes, pooled_summary
     from mifund.accounts.workbook import write_workbook
 
-    city = wh.to_pandas(wh.table("regions").filter(lambda t: t.level == "city"))["region_code"].iloc[0]
-    sim = simulate_accounts(wh, load_account_rules(region_code=str(city)))
+    sim = simulate_accounts(wh, load_account_rules(region_code=city))
     write_workbook(path, {"pooled_fund": pooled_summary(sim), "idle_balance": idle_balance(sim),
                           "gains_losses": gains_losses(member_changes(sim))},
                    {"gains_losses": {"category": "group", "values": ["net_gain_mean"], "split": "dimension",
@@ -150,7 +154,8 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
 
         run.counts.update(demo_step(wh, data / "truth" / "labels.csv", out, actor=actor))
         done("supervision: screen the claims, cases, evaluation against the planted labels")
-        _accounts(wh, out / "accounts.xlsx")
+        city = _city(wh)
+        _accounts(wh, out / "accounts.xlsx", city)
         done("individual accounts: old vs new rules (2021 reform)")
         from mifund.users import create_demo_users
 
@@ -162,9 +167,8 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
         done("compare pooling modes")
         from mifund.reports import build_report, write_html, write_xlsx
 
-        city = wh.to_pandas(wh.table("regions").filter(lambda t: t.level == "city"))["region_code"].iloc[0]
         for lang in ("zh", "en"):
-            rep = build_report(wh, str(city), None, lang)
+            rep = build_report(wh, city, None, lang)
             write_xlsx(rep, out / f"annual_report_{lang}.xlsx")
             write_html(rep, out / f"annual_report_{lang}.html")
             run.annual_reports += [out / f"annual_report_{lang}.xlsx", out / f"annual_report_{lang}.html"]
