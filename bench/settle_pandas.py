@@ -57,11 +57,14 @@ def settle_pandas(prepared: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
     inp, out, chr_ = vg == "inpatient", vg == "outpatient", vg == "chronic_outpatient"
     P, CF, T = (df[c].to_numpy().astype(np.int64) for c in ("P", "CF", "T"))
     cross = df["cross"].to_numpy().astype(bool)
-    prm = {c: df[c].to_numpy().astype(np.int64) for c in ("ded", "ded_rep", "rep_from", "xred", "xded", "tcap",
-                                                            "pcap", "ccap", "a_cap", "acct_cap", "cat_el", "cth",
+    prm = {c: df[c].to_numpy().astype(np.int64) for c in ("ded", "ded_rep", "rep_from", "rep_aged", "rep_lt",
+                                                            "rep_ge", "xred", "xded", "tcap", "pcap", "ccap", "a_cap", "acct_cap", "cat_el", "cth",
                                                             "a_el", "a_bp", "acct_bp", "acct_sp")}
     # pass 1: admission number, scope sums per visit group, running maxima of the caps
     adm_n = cum(inp.astype(np.int64))
+    age = df["age"].to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        age_ok = (prm["rep_aged"] == 0) | (age < prm["rep_lt"]) | (age >= prm["rep_ge"])
     cum_p_o, cum_p_c = cum(np.where(out, P, 0)), cum(np.where(chr_, P, 0))
     tcap_o, tcap_c = cum(np.where(out, prm["tcap"], 0), "max"), cum(np.where(chr_, prm["tcap"], 0), "max")
     pcap_m, ccap_m = cum(prm["pcap"], "max"), cum(prm["ccap"], "max")
@@ -69,7 +72,7 @@ def settle_pandas(prepared: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
     # deductible and the basic layer before caps
     cum_own = np.select([out, chr_], [cum_p_o, cum_p_c], 0)
     ded_due = np.where(cross & (prm["xded"] >= 0), prm["xded"],
-                       np.where((prm["rep_from"] > 0) & (adm_n >= prm["rep_from"]), prm["ded_rep"], prm["ded"]))
+                       np.where((prm["rep_from"] > 0) & (adm_n >= prm["rep_from"]) & age_ok, prm["ded_rep"], prm["ded"]))
     ded = np.where(inp, np.minimum(ded_due, P), np.minimum(np.maximum(prm["ded"] - (cum_own - P), 0), P))
     raw_b = _hu(_bands(df, "b", NBANDS, P - ded, np.where(cross, prm["xred"], 0)))
     # visit-group caps
@@ -87,7 +90,7 @@ def settle_pandas(prepared: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
     cum_x = cum(x_c)
     g1 = _bands(df, "c", NCAT, np.maximum(cum_x - prm["cth"], 0))
     g0 = _bands(df, "c", NCAT, np.maximum(cum_x - x_c - prm["cth"], 0))
-    raw_c = np.where(prm["cat_el"] == 1, _hu(g1 - g0), 0)
+    raw_c = np.where(prm["cat_el"] == 1, _hu(g1) - _hu(g0), 0)
     cat = capped(cum(raw_c), ccap_m, raw_c)
     # assistance
     raw_a = np.where(prm["a_el"] == 1, _hu(prm["a_bp"] * (P - pooled - cat)), 0)

@@ -75,8 +75,11 @@ def claim(cid, person, day, total, *, provider="L1", visit="inpatient", self_pay
                 cross_region=cross)
 
 
-def person(pid, year=2024, *, region="990102", scheme="resident", category="resident_adult", special=None):
-    return dict(person_id=pid, year=year, region_code=region, scheme=scheme, category=category, special_group=special)
+def person(pid, year=2024, *, region="990102", scheme="resident", category="resident_adult", special=None, born=None):
+    d = dict(person_id=pid, year=year, region_code=region, scheme=scheme, category=category, special_group=special)
+    if born is not None:
+        d["birth_date"] = dt.date.fromisoformat(born) if isinstance(born, str) else born
+    return d
 
 
 PROVIDERS = pd.DataFrame([dict(provider_id=f"L{k}", level=k) for k in (1, 2, 3)])
@@ -85,7 +88,10 @@ PROVIDERS = pd.DataFrame([dict(provider_id=f"L{k}", level=k) for k in (1, 2, 3)]
 def source(claims: list[dict], persons: list[dict]) -> dict:
     cl = pd.DataFrame(claims)
     cl["policy_scope_amount"] = cl["policy_scope_amount"].astype("float64")
-    return {"claims": cl, "enrollment": pd.DataFrame(persons), "providers": PROVIDERS}
+    en = pd.DataFrame(persons)
+    if "birth_date" in en.columns:  # a person without one: NaT (unknown age), not NaN
+        en["birth_date"] = pd.to_datetime(en["birth_date"]).dt.date
+    return {"claims": cl, "enrollment": en, "providers": PROVIDERS}
 
 
 def run_engine_and_reference(policies, claims: list[dict], persons: list[dict]) -> dict[str, dict[str, float]]:

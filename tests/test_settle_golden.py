@@ -86,6 +86,23 @@ def test_round_half_up_per_layer(policies):
     assert r["h1"]["pooled_fund_paid"] == 0.05 and round(r["h1"]["out_of_pocket"], 2) == 100.00
 
 
+def test_catastrophic_rounds_the_cumulative_benefit_not_each_claim(policies):
+    # The catastrophic benefit is defined on the year's cumulative base, so the cumulative benefit is
+    # rounded and a claim pays rounded-after − rounded-before: no fen of drift per claim.
+    r = _run(policies, [
+        claim("k0", "K", "2024-01-10", 60000, provider="L1"),
+        *[claim(f"k{i}", "K", f"2024-0{i + 1}-10", 0.01, provider="L1") for i in (1, 2, 3)],
+    ], [person("K")])
+    # k0: deductible 100; 20000 × 90 % + 39900 × 95 % = 55905, above the pooled cap 50000 → 50000;
+    #     catastrophic base 60000 − 50000 = 10000: exactly the threshold, nothing yet
+    assert r["k0"]["pooled_fund_paid"] == 50000 and r["k0"]["catastrophic_paid"] == 0
+    # k1–k3: 0.01 each, all deductible (0.01 < 50), the pooled cap is spent: the base grows 0.01 a claim.
+    # Cumulative benefit 60 % × 0.01 = 0.006 → 0.01; × 0.02 = 0.012 → 0.01; × 0.03 = 0.018 → 0.02,
+    # so the claims pay 0.01, 0, 0.01 (rounding each claim would pay 0.01 three times: 0.03 for 0.018)
+    assert [r[f"k{i}"]["catastrophic_paid"] for i in (1, 2, 3)] == [0.01, 0, 0.01]
+    assert [r[f"k{i}"]["out_of_pocket"] for i in (1, 2, 3)] == [0, 0.01, 0]
+
+
 def test_outpatient_annual_deductible_and_cap_and_cross_region(policies):
     r = _run(policies, [
         claim("o1", "D", "2024-01-05", 150, visit="outpatient"),

@@ -18,8 +18,8 @@ money = st.integers(0, 3000).map(lambda x: x * 10)
 ratio = st.integers(0, 100).map(lambda x: round(x / 100, 2))
 
 
-def _v(a, b=None):
-    later = "" if b is None else f", {D1}: {b}"
+def _vd(a, b=None, d1=D1):
+    later = "" if b is None else f", {d1}: {b}"
     return "{values: {" + f"{D0}: {a}{later}" + "}}"
 
 
@@ -30,10 +30,19 @@ def _cap(x):
 @st.composite
 def policies(draw):
     scheme = draw(st.sampled_from(["employee", "resident"]))
+    # the second version starts mid-year (counters carry across it; the engine's running maxima and sums
+    # are needed) or on 1 January after the claims (every parameter constant in the person-year: the
+    # engine's closed forms without window passes are used); both must equal the reference
+    d1 = draw(st.sampled_from([D1, "2025-01-01"]))
+    _v = lambda a, b=None: _vd(a, b, d1)  # noqa: E731
     lv = lambda: "\n".join(f"    level_{k}: {_v(draw(money), draw(money))}" for k in (1, 2, 3))  # noqa: E731
     r1, r2 = draw(ratio), draw(ratio)
     inc = draw(st.integers(0, int(min(1 - r1, 1 - r2) * 100))) / 100
     bt = draw(st.integers(1, 500)) * 100
+    # the repeat-admission rule for everyone, or only under / from some age (or both)
+    bounds = draw(st.sampled_from([(), ("under",), ("from",), ("under", "from")]))
+    ages = "".join(["    ages:\n"] * bool(bounds) + [
+        f"      {b}: {_v(draw(st.integers(0, 30) if b == 'under' else st.integers(20, 90)))}\n" for b in bounds])
     ccap = draw(st.one_of(st.none(), money.map(lambda x: x * 10)))
     if draw(st.booleans()):
         cross = f"cross_region_reduction: {_v(draw(ratio))}"
@@ -50,7 +59,7 @@ inpatient:
   repeat_admission:
     from_admission: {_v(draw(st.integers(1, 4)))}
     deductible_factor: {_v(draw(ratio))}
-  ratio:
+{ages}  ratio:
     default: {_v(r1, r2)}
   bands:
     brackets:
@@ -95,7 +104,9 @@ def claims_for(draw, scheme):
     n_people = draw(st.integers(1, 3))
     cats = ["in_service", "retired"] if scheme == "employee" else ["resident_adult", "student"]
     people = [person(f"P{i}", scheme=scheme, category=draw(st.sampled_from(cats)),
-                     special=draw(st.sampled_from([None, "low_income", "extreme_poverty"]))) for i in range(n_people)]
+                     special=draw(st.sampled_from([None, "low_income", "extreme_poverty"])),
+                     born=draw(st.one_of(st.none(), st.dates(dt.date(1930, 1, 1), dt.date(2023, 12, 31)))))
+              for i in range(n_people)]
     out = []
     for i in range(draw(st.integers(1, 8))):
         day = dt.date(2024, 1, 1) + dt.timedelta(days=draw(st.sampled_from([0, 30, 166, 167, 200, 365])))

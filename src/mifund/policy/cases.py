@@ -4,7 +4,8 @@ A policy file may end with worked examples that whoever writes the file computes
 
     tests:
       - name: level-3 admission of 20,000
-        person: {category: resident_adult}            # region_code defaults to the file's, scheme too
+        person: {category: resident_adult}            # region_code defaults to the file's, scheme too;
+                                                        # birth_date where a rule depends on age
         claims:
           - {id: c1, date: 2018-03-10, level: 3, total: 20000}
           - {id: c2, date: 2018-05-01, level: 2, total: 30000, cross_region: true}
@@ -41,6 +42,7 @@ class CasePerson(_Strict):
     category: Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
     special_group: Literal[tuple(SPECIAL_GROUPS)] | None = None  # type: ignore[valid-type]
     region_code: str | None = None
+    birth_date: dt.date | None = None  # for age-dependent rules; unknown when left out
 
 
 class CaseClaim(_Strict):
@@ -93,7 +95,8 @@ def _settle_case(policies: PolicySet, scheme: str, region: str, person: CasePers
             "policy_scope_amount": yuan(c.policy_scope), "cross_region": c.cross_region} for c in claims]),
         "enrollment": pd.DataFrame([{
             "person_id": "CASE", "year": y, "region_code": person.region_code or region, "scheme": scheme,
-            "category": person.category, "special_group": person.special_group} for y in years]),
+            "category": person.category, "special_group": person.special_group,
+            "birth_date": person.birth_date} for y in years]),
         "providers": pd.DataFrame([{"provider_id": f"L{k}", "level": k} for k in (1, 2, 3)]),
     }
     src["claims"]["policy_scope_amount"] = src["claims"]["policy_scope_amount"].astype("float64")

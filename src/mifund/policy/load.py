@@ -211,12 +211,13 @@ class Policy:
             rules = None
         base = (visit_group,)
         if rules is None:
-            r.update(ded=0, ded_rep=0, rep_from=0, xred=0, xded=-1, tcap=BIG)
+            r.update(ded=0, ded_rep=0, rep_from=0, rep_aged=0, rep_lt=0, rep_ge=0, xred=0, xded=-1, tcap=BIG)
             bands = [(0, 0)]
         else:
             dp = base + ("deductible",) + (() if isinstance(rules.deductible, Param) else (f"level_{level}",))
             r["ded"] = _fen(val(level_param(rules.deductible, level), dp), dp)
             r["ded_rep"], r["rep_from"] = r["ded"], 0
+            r["rep_aged"], r["rep_lt"], r["rep_ge"] = 0, 0, 0  # no age condition: everyone
             if rules.repeat_admission is not None and visit_group == "inpatient":
                 ra = rules.repeat_admission
                 p = base + ("repeat_admission",)
@@ -226,6 +227,12 @@ class Policy:
                     raise _ValueProblem(p + ("deductible_factor",), f"factor {f} is above 1")
                 r["rep_from"] = int(n)
                 r["ded_rep"] = int((Decimal(r["ded"]) * f).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+                if ra.ages is not None:
+                    ap = p + ("ages",)
+                    lt = val(ra.ages.under, ap + ("under",), required=False)
+                    ge = val(ra.ages.from_, ap + ("from",), required=False)
+                    # age < rep_lt or age >= rep_ge qualifies; a bound left out never does
+                    r["rep_aged"], r["rep_lt"], r["rep_ge"] = 1, int(lt or 0), int(ge) if ge is not None else 1000
             key = sg if sg in rules.ratio else category if category in rules.ratio else "default"
             if key not in rules.ratio:
                 raise _ValueProblem(base + ("ratio",), f"no ratio for category {category!r} and no 'default'")

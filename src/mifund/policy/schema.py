@@ -35,7 +35,7 @@ class Reference(Strict):
 
 
 class Metadata(Strict):
-    unit: Literal["yuan", "ratio", "count", "factor"] | None = None
+    unit: Literal["yuan", "ratio", "count", "factor", "years"] | None = None
     label: str | None = None
     reference: list[Reference] = []
     note: str | None = None
@@ -129,11 +129,29 @@ class Scale(Strict):
     metadata: Metadata | None = None
 
 
+class RepeatAgeCondition(Strict):
+    """Who the repeat-admission rule is for, by age in whole years on the discharge date: those under
+    ``under`` or aged ``from`` and over (either may be left out). E.g. Nanchang's residents: children
+    under 6 and people aged 70+. An insured person whose birth date is not known does not qualify."""
+
+    under: Param | None = None
+    from_: Param | None = Field(None, alias="from")
+    metadata: Metadata | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self):
+        if self.under is None and self.from_ is None:
+            raise ValueError("give 'under', 'from' or both")
+        return self
+
+
 class RepeatAdmission(Strict):
-    """Deductible for the n-th and later admissions of a year: deductible × factor (0 = waived)."""
+    """Deductible for the n-th and later admissions of a year: deductible × factor (0 = waived),
+    optionally only for some ages."""
 
     from_admission: Param
     deductible_factor: Param
+    ages: RepeatAgeCondition | None = None
     metadata: Metadata | None = None
 
 

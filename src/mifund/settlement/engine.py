@@ -3,7 +3,10 @@
 Rules (the reference settler in ``reference.py`` does exactly the same, claim by claim):
 
 * Money is integer fen; ratios are integer basis points (1/10000). Every layer of every claim is
-  rounded half up to the fen once (``(x + 5000) // 10000`` of a basis-point-fen amount);
+  rounded half up to the fen once (``(x + 5000) // 10000`` of a basis-point-fen amount), except the
+  catastrophic layer, whose benefit is defined on the year's cumulative base: there the cumulative
+  benefit is rounded and a claim pays rounded-after − rounded-before, so the year's catastrophic total
+  is exactly the rounded benefit of the year's base (no drift of a fen per claim);
   ``out_of_pocket`` takes the remainder, so the parts sum to ``total_amount`` exactly.
 * Per person and calendar year (of the discharge date) claims are settled in
   (discharge_date, claim_id) order. Each claim takes the policy version in force on its discharge
@@ -11,14 +14,15 @@ Rules (the reference settler in ``reference.py`` does exactly the same, claim by
   whatever the version.
 * Basic pooled fund. Policy-scope amount P (given, else total − self_pay − copay_first).
   Inpatient: deductible per admission by provider level, ``deductible × factor`` from the n-th
-  admission of the year; outpatient / chronic outpatient: an annual deductible (what is still due).
+  admission of the year (optionally only for those under / from given ages on the discharge date);
+  outpatient / chronic outpatient: an annual deductible (what is still due).
   The amount above the deductible is paid band by band (ratio by category or special group × level,
   plus the band's increase), less ``cross_region_reduction`` points for a cross-region claim (or, with
   ``cross_region_ratio``, that flat ratio; ``cross_region_deductible`` replaces an admission's deductible). Then
   the visit group's annual cap (outpatient, chronic outpatient), then the pooled fund's annual cap.
 * Catastrophic: on the year's cumulative policy-scope amount left after the basic layer (eligible
-  visit types only) above the threshold; tiered rates; this claim pays F(cum after) − F(cum before)
-  under the version in force; special groups: own threshold, rate increase, cap (null = none).
+  visit types only) above the threshold; tiered rates; this claim pays hu(F(cum after)) −
+  hu(F(cum before)) under the version in force; special groups: own threshold, rate increase, cap (null = none).
 * Assistance (special groups): ratio × what is left of P, annual cap.
 * Account: share × (what is left of P + copay_first [+ the self-paid rest if ``covers_self_pay``]),
   annual cap.
@@ -30,11 +34,14 @@ Rules (the reference settler in ``reference.py`` does exactly the same, claim by
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
-from mifund.policy.load import NBANDS, NCAT
+from mifund.policy.load import BIG, NBANDS, NCAT
 
 OUTPUT_COLUMNS = ["claim_id", "deductible_applied", "pooled_fund_paid", "catastrophic_paid",
                   "assistance_paid", "account_paid", "out_of_pocket"]
@@ -65,23 +72,54 @@ def _bands(t: ir.Table, prefix: str, n: int, amount, reduce_bp=None):
     return total
 
 
-# Caps whose value never changes within a person-year (same policy, category and special group; any
-# version, provider level) need no running minimum: S_i = min(cum_i, C). Which ones hold is read from
-# the parameter table, so the expression stays exact for any policy.
+# Plan: which window passes a given parameter table can do without. A cap whose value cannot change
+# within a person-year (same policy, category and special group; versions that change it only start on
+# 1 January) needs no running minimum: S_i = min(cum_i, C). A cap that is "none" (BIG) wherever its
+# layer can pay needs no running sum at all. Catastrophic bands that cannot change within a person-year
+# make the layer's running sum a closed form (F of the cumulative base, see settle_expr). Each fact is
+# read from the parameter table, so the expression stays exact for any policy; the window passes are
+# the cost of a settlement (each one re-sorts the claims), and most policies need few of them.
 _CAP_GROUPS = {"pcap": None, "ccap": None, "a_cap": None, "acct_cap": None,
                "tcap_o": "outpatient", "tcap_c": "chronic_outpatient"}
+_PLAN_KEYS = ["policy_key", "category", "special_group"]
+
+
+def _boundary_years(df) -> list[int]:
+    """Calendar years in which some version starts or ends: the only years two versions can share."""
+    ys = {d.year for d in df["valid_from"]}
+    ys |= {(d - pd.Timedelta(days=1)).year for d in pd.to_datetime(df["valid_to"]) if d.year < 9999}
+    return sorted(ys)
+
+
+def constant_in_person_year(df, cols: list[str], keys: list[str] = _PLAN_KEYS) -> bool:
+    """True if `cols` take one set of values for every person-year: within each group of `keys`, all
+    rows in force during any one calendar year agree on them (whatever the provider level or visit)."""
+    if len(df) == 0:
+        return True
+    vf = pd.to_datetime(df["valid_from"])
+    vt = pd.to_datetime(df["valid_to"].astype(str).str.replace("9999-12-31", "2262-04-11"))
+    for y in _boundary_years(df):
+        live = df[(vf <= pd.Timestamp(y, 12, 31)) & (vt > pd.Timestamp(y, 1, 1))]
+        if (live[keys + cols].drop_duplicates().groupby(keys).size() > 1).any():
+            return False
+    return True
 
 
 def cap_plan(params: ir.Table) -> dict:
-    """Which caps are constant per (policy, category, special group), and which layers are never used."""
+    """What the parameter table lets settle_expr skip: constant caps, absent caps, constant catastrophic
+    bands, layers never used."""
     df = params.to_pandas()
-    keys = ["policy_key", "category", "special_group"]
-    const = {}
+    const, none = {}, {}
     for cap, vg in _CAP_GROUPS.items():
         sub = df if vg is None else df[df["visit_group"] == vg]
-        col = "tcap" if vg else cap
-        const[cap] = bool(len(sub) == 0 or (sub.groupby(keys)[col].nunique() <= 1).all())
-    return {"const": const, "assist": bool((df["a_el"] * df["a_bp"]).any()), "account": bool(df["acct_bp"].any())}
+        const[cap] = constant_in_person_year(sub, ["tcap" if vg else cap])
+    # a cap is absent where every row on which its layer can pay has the cap at BIG
+    none["a_cap"] = bool((df.loc[(df["a_el"] * df["a_bp"]) > 0, "a_cap"] >= BIG).all())
+    none["acct_cap"] = bool((df.loc[df["acct_bp"] > 0, "acct_cap"] >= BIG).all())
+    cat_cols = ["cth"] + [f"c{x}{k}" for k in range(NCAT) for x in "twr"]
+    return {"const": const, "none": none,
+            "cat_const": constant_in_person_year(df[df["cat_el"] == 1], cat_cols),
+            "assist": bool((df["a_el"] * df["a_bp"]).any()), "account": bool(df["acct_bp"].any())}
 
 
 def with_order_keys(prepared: ir.Table, *, distributed: bool = False) -> ir.Table:
@@ -137,6 +175,12 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     wp = ibis.window(group_by="g", order_by="rn", rows=(None, -1))
     ZERO = ibis.literal(0, "int64")
 
+    def csum(x):
+        """Running sum over the person-year, as BIGINT: DuckDB sums BIGINT into HUGEINT (128-bit), and every
+        later expression would then run in 128-bit arithmetic. Ibis drops a cast to the type it already
+        believes the value has (its SUM of int64 is int64), so the Cast node is built directly."""
+        return ops.Cast(x.sum().over(w), to=dt.int64).to_expr()
+
     def par(t, *cols):
         q = params.select("pid", *cols).rename(_pid="pid")
         return t.join(q, t.pid == q._pid).drop("_pid")
@@ -145,15 +189,15 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         return t.select("g", "rn", "pid", *cols, **exprs)
 
     vg = base.visit_group
-    t = base.select("g", "rn", "pid", "P", "CF", "T", "cross",
+    t = base.select("g", "rn", "pid", "P", "CF", "T", "cross", "age",
                     v=ibis.cases((vg == "inpatient", 0), (vg == "outpatient", 1), else_=2).cast("int8"))
     t = par(t, "tcap", "pcap", "ccap", "a_cap", "acct_cap")
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     # pass 1: admission number, policy-scope sums by visit group, running maxima of the caps
-    t = keep(t, "v", "P", "CF", "T", "cross",
-             adm_n=inp.cast("int64").sum().over(w).cast("int64"),
-             cum_p_o=ibis.ifelse(out_, t.P, 0).sum().over(w).cast("int64"),
-             cum_p_c=ibis.ifelse(chr_, t.P, 0).sum().over(w).cast("int64"),
+    t = keep(t, "v", "P", "CF", "T", "cross", "age",
+             adm_n=csum(inp.cast("int64")),
+             cum_p_o=csum(ibis.ifelse(out_, t.P, 0)),
+             cum_p_c=csum(ibis.ifelse(chr_, t.P, 0)),
              tcap_o=ibis.ifelse(out_, t.tcap, 0).max().over(w),
              tcap_c=ibis.ifelse(chr_, t.tcap, 0).max().over(w),
              # a cap the same on every claim of the person-year (the plan knows) is its own running maximum
@@ -162,12 +206,13 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
                                       ("acap_m", "a_cap", "a_cap"), ("xcap_m", "acct_cap", "acct_cap"))})
     caps = ["tcap_o", "tcap_c", "pcap_m", "ccap_m", "acap_m", "xcap_m"]
     # deductible and the basic layer before caps
-    t = par(t, "ded", "rep_from", "ded_rep", "xred", "xded",
+    t = par(t, "ded", "rep_from", "ded_rep", "rep_aged", "rep_lt", "rep_ge", "xred", "xded",
             *[f"b{x}{k}" for k in range(NBANDS) for x in "twr"])
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     cum_p_own = ibis.cases((out_, t.cum_p_o), (chr_, t.cum_p_c), else_=0)
+    age_ok = (t.rep_aged == 0) | ((t.age < t.rep_lt) | (t.age >= t.rep_ge)).fill_null(False)
     ded_due = ibis.cases((t.cross & (t.xded >= 0), t.xded),
-                         ((t.rep_from > 0) & (t.adm_n >= t.rep_from), t.ded_rep), else_=t.ded)
+                         ((t.rep_from > 0) & (t.adm_n >= t.rep_from) & age_ok, t.ded_rep), else_=t.ded)
     ded = ibis.ifelse(inp, _lmin(ded_due, t.P), _lmin(_lmax(t.ded - (cum_p_own - t.P), 0), t.P))
     red = ibis.ifelse(t.cross, t.xred, 0)
     t = keep(t, "v", "P", "CF", "T", *caps, ded_fen=ded,
@@ -185,9 +230,9 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
 
     # visit-group caps (outpatient, chronic outpatient)
     t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "raw_b",
-             cum_r_i=ibis.ifelse(inp, t.raw_b, 0).sum().over(w).cast("int64"),
-             cum_r_o=ibis.ifelse(out_, t.raw_b, 0).sum().over(w).cast("int64"),
-             cum_r_c=ibis.ifelse(chr_, t.raw_b, 0).sum().over(w).cast("int64"))
+             cum_r_i=csum(ibis.ifelse(inp, t.raw_b, 0)),
+             cum_r_o=csum(ibis.ifelse(out_, t.raw_b, 0)),
+             cum_r_c=csum(ibis.ifelse(chr_, t.raw_b, 0)))
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     if const["tcap_o"] and const["tcap_c"]:
         so, s_o = capped_const(t.cum_r_o, t.tcap_o, t.raw_b)
@@ -219,14 +264,19 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     t = keep(t, *carry, pooled=pooled)
     # catastrophic: on the year's cumulative policy-scope amount left after the basic layer
     t = par(t, "cat_el")
-    t = keep(t, *carry, "pooled", "cat_el", cum_x=ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0).sum().over(w).cast("int64"))
+    t = keep(t, *carry, "pooled", "cat_el", cum_x=csum(ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0)))
     t = par(t, "cth", *[f"c{x}{k}" for k in range(NCAT) for x in "twr"])
     x_c = ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0)
     g1 = _bands(t, "c", NCAT, _lmax(t.cum_x - t.cth, 0))
     g0 = _bands(t, "c", NCAT, _lmax(t.cum_x - x_c - t.cth, 0))
     carry = [c for c in carry if c != "ccap_m"] + ["pooled"]
-    t = keep(t, *carry, "ccap_m", raw_c=ibis.ifelse(t.cat_el == 1, _hu(g1 - g0), 0))
-    t = keep(t, *carry, "ccap_m", "raw_c", cum_rc=t.raw_c.sum().over(w).cast("int64"))
+    if plan["cat_const"]:
+        # the bands are the same on every eligible claim of the person-year, so the layer's running sum
+        # telescopes: Σ (hu(F(cum_j)) − hu(F(cum_j − x_j))) = hu(F(cum_i)); no window pass
+        t = keep(t, *carry, "ccap_m", raw_c=ibis.ifelse(t.cat_el == 1, _hu(g1) - _hu(g0), 0), cum_rc=_hu(g1))
+    else:
+        t = keep(t, *carry, "ccap_m", raw_c=ibis.ifelse(t.cat_el == 1, _hu(g1) - _hu(g0), 0))
+        t = keep(t, *carry, "ccap_m", "raw_c", cum_rc=csum(t.raw_c))
     cat, _ = (capped_const if const["ccap"] else lambda *a: capped_general(t, *a))(t.cum_rc, t.ccap_m, t.raw_c)
     carry = [c for c in carry if c != "acap_m"]
     t = keep(t, *carry, "acap_m", cat=cat)
@@ -235,8 +285,11 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     if plan["assist"]:
         t = par(t, "a_el", "a_bp")
         t = keep(t, *carry, "acap_m", raw_a=ibis.ifelse(t.a_el == 1, _hu(t.a_bp * (t.P - t.pooled - t.cat)), 0))
-        t = keep(t, *carry, "acap_m", "raw_a", cum_ra=t.raw_a.sum().over(w).cast("int64"))
-        asst, _ = (capped_const if const["a_cap"] else lambda *a: capped_general(t, *a))(t.cum_ra, t.acap_m, t.raw_a)
+        if plan["none"]["a_cap"]:
+            asst = t.raw_a
+        else:
+            t = keep(t, *carry, "acap_m", "raw_a", cum_ra=csum(t.raw_a))
+            asst, _ = (capped_const if const["a_cap"] else lambda *a: capped_general(t, *a))(t.cum_ra, t.acap_m, t.raw_a)
         t = keep(t, *[c for c in carry if c != "xcap_m"], "xcap_m", asst=asst)
     else:
         t = keep(t, *carry, asst=ZERO)
@@ -246,8 +299,11 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         t = par(t, "acct_bp", "acct_sp")
         q = t.P - t.pooled - t.cat - t.asst + t.CF + ibis.ifelse(t.acct_sp == 1, t.T - t.P - t.CF, 0)
         t = keep(t, *carry, "xcap_m", raw_x=_hu(t.acct_bp * q))
-        t = keep(t, *carry, "xcap_m", "raw_x", cum_rx=t.raw_x.sum().over(w).cast("int64"))
-        acct, _ = (capped_const if const["acct_cap"] else lambda *a: capped_general(t, *a))(t.cum_rx, t.xcap_m, t.raw_x)
+        if plan["none"]["acct_cap"]:
+            acct = t.raw_x
+        else:
+            t = keep(t, *carry, "xcap_m", "raw_x", cum_rx=csum(t.raw_x))
+            acct, _ = (capped_const if const["acct_cap"] else lambda *a: capped_general(t, *a))(t.cum_rx, t.xcap_m, t.raw_x)
         t = keep(t, *carry, acct=acct)
     else:
         t = keep(t, *carry, acct=ZERO)

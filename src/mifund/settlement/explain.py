@@ -23,6 +23,7 @@ def explain_claim(con, prepared, policies, claim_id: str) -> list[str]:
         r["cross"] = bool(r["cross"])
         for k in ("T", "SP", "CF", "P", "yr", "provider_level"):
             r[k] = int(r[k])
+        r["age"] = None if pd.isna(r.get("age")) else int(r["age"])
     settled = settle_reference(rows, policies, explain=True)
     claim = next(r for r in rows if r["claim_id"] == claim_id)
     res = next(r for r in settled if r["claim_id"] == claim_id)
@@ -33,7 +34,8 @@ def explain_claim(con, prepared, policies, claim_id: str) -> list[str]:
     out = [
         f"Claim {claim_id}: person {pid}, discharged {claim['discharge_date']}, {claim['visit_group']}, "
         f"provider level {claim['provider_level']}{', cross-region' if claim['cross'] else ''}",
-        f"Insured: category {claim['category']}, special group {claim['special_group']}",
+        f"Insured: category {claim['category']}, special group {claim['special_group']}, "
+        f"age {claim['age'] if claim['age'] is not None else 'unknown'}",
         f"Policy {ex['policy']} ({pol.name}), version in force from {ex['version']}; source: {refs}",
         f"Earlier claims this year (settled first): {', '.join(earlier) or 'none'}",
         f"Amounts: total {_y(claim['T'])} = self-paid {_y(claim['SP'])} + category-B co-pay {_y(claim['CF'])} "
@@ -43,6 +45,11 @@ def explain_claim(con, prepared, policies, claim_id: str) -> list[str]:
     if claim["visit_group"] == "inpatient":
         out.append(f"   admission no. {ex['admission_no']} this year; deductible due {_y(ex['deductible_due'])}; "
                    f"applied {_y(res['deductible_applied'])}")
+        if prm["rep_from"]:
+            who = "everyone" if not prm["rep_aged"] else " or ".join(
+                [f"under {prm['rep_lt']}"] * bool(prm["rep_lt"]) + [f"aged {prm['rep_ge']}+"] * (prm["rep_ge"] < 1000))
+            out.append(f"   repeat-admission rule: from admission no. {prm['rep_from']} the deductible is "
+                       f"{_y(prm['ded_rep'])}, for {who}")
     else:
         out.append(f"   annual deductible {_y(ex['deductible_due'])}, policy scope earlier this year "
                    f"{_y(ex['scope_before'])}; applied {_y(res['deductible_applied'])}")
@@ -66,7 +73,8 @@ def explain_claim(con, prepared, policies, claim_id: str) -> list[str]:
     out.append("2. Catastrophic illness insurance")
     if prm["cat_el"]:
         out.append(f"   cumulative policy-scope burden this year {_y(ex['cat_base_before'])} → {_y(ex['cat_base_after'])}; "
-                   f"threshold {_y(prm['cth'])}; raw {_y(ex['cat_raw'])}; cap {_y(ex['cat_cap'])}: headroom "
+                   f"threshold {_y(prm['cth'])}; benefit on the cumulative (rounded) less what earlier claims "
+                   f"had: {_y(ex['cat_raw'])}; cap {_y(ex['cat_cap'])}: headroom "
                    f"{_y(ex['cat_headroom_before'])} → {_y(ex['cat_headroom_after'])}")
     else:
         out.append("   not applicable (layer off for this visit type or policy version)")

@@ -66,7 +66,7 @@ def parameter_table(policies: PolicySet) -> ir.Table:
 
 
 PREPARED_COLUMNS = ["claim_id", "person_id", "yr", "discharge_date", "visit_group", "provider_level", "cross",
-                    "T", "SP", "CF", "P", "category", "special_group", "policy_key", "region_code"]
+                    "T", "SP", "CF", "P", "category", "special_group", "policy_key", "region_code", "age"]
 
 
 def prepare_claims(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, pmap: ir.Table,
@@ -107,8 +107,9 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     w = ibis.window(group_by=[enrollment.person_id, enrollment.year],
                     order_by=[enrollment.scheme, enrollment.region_code])
     enrollment = enrollment.mutate(_k=ibis.row_number().over(w)).filter(lambda t: t._k == 0).drop("_k")
+    birth = enrollment.birth_date.cast("date") if "birth_date" in enrollment.columns else ibis.null("date")
     e = enrollment.select(
-        e_person=enrollment.person_id.cast("string"), e_year=enrollment.year.cast("int64"),
+        e_person=enrollment.person_id.cast("string"), e_year=enrollment.year.cast("int64"), birth=birth,
         region_code=enrollment.region_code.cast("string"), scheme=enrollment.scheme.cast("string"),
         category=enrollment.category.cast("string"),
         special_group=enrollment.special_group.cast("string").fill_null("none"),
@@ -119,7 +120,10 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     j = j.left_join(pv, j.provider_id == pv.p_id)
     j = j.left_join(pmap, [j.region_code == pmap.region_code, j.scheme == pmap.scheme]).drop(
         "region_code_right", "scheme_right")
-    j = j.mutate(P=j.P_given.fill_null(j.T - j.SP - j.CF),
+    # age in whole years on the discharge date (NULL where the birth date is not known)
+    dd, bd = j.discharge_date, j.birth
+    age = (dd.year() - bd.year() - ibis.ifelse(dd.month() * 100 + dd.day() < bd.month() * 100 + bd.day(), 1, 0))
+    j = j.mutate(P=j.P_given.fill_null(j.T - j.SP - j.CF), age=age.cast("int64"),
                  provider_level=j.provider_level.fill_null(1),
                  special_group=ibis.ifelse(j.special_group.isin(["low_income", "extreme_poverty", "relapse_risk",
                                                                  "disabled"]), j.special_group, "none"))

@@ -28,6 +28,13 @@ def _scale(prm: dict, prefix: str, n: int, amount: int, reduce_bp: int = 0) -> i
     return total
 
 
+def _age_qualifies(prm: dict, age) -> bool:
+    """The repeat-admission rule's age condition (none: everyone; an unknown age never qualifies)."""
+    if not prm["rep_aged"]:
+        return True
+    return age is not None and (age < prm["rep_lt"] or age >= prm["rep_ge"])
+
+
 def settle_reference(claims: list[dict], policies, *, explain: bool = False) -> list[dict]:
     """Settle prepared claims; returns one dict per claim (fen). With explain=True each dict also holds
     the parameters and counters used (for `mifund settle explain`)."""
@@ -53,7 +60,7 @@ def settle_reference(claims: list[dict], policies, *, explain: bool = False) -> 
             s["adm"] += 1
             if c["cross"] and prm["xded"] >= 0:
                 d = prm["xded"]
-            elif prm["rep_from"] and s["adm"] >= prm["rep_from"]:
+            elif prm["rep_from"] and s["adm"] >= prm["rep_from"] and _age_qualifies(prm, c.get("age")):
                 d = prm["ded_rep"]
             else:
                 d = prm["ded"]
@@ -83,7 +90,7 @@ def settle_reference(claims: list[dict], policies, *, explain: bool = False) -> 
         before, s["cumX"] = s["cumX"], s["cumX"] + x
         g1 = _scale(prm, "c", NCAT, max(s["cumX"] - prm["cth"], 0))
         g0 = _scale(prm, "c", NCAT, max(before - prm["cth"], 0))
-        craw = _hu(g1 - g0) if prm["cat_el"] else 0
+        craw = (_hu(g1) - _hu(g0)) if prm["cat_el"] else 0  # the cumulative benefit is what is rounded
         s["ccap"] = max(s["ccap"], prm["ccap"])
         head = max(s["ccap"] - s["cat"], 0)
         cat = min(craw, head)
@@ -128,4 +135,5 @@ def reference_inputs(source, policies, **kw) -> list[dict]:
         r["cross"] = bool(r["cross"])
         for k in ("T", "SP", "CF", "P", "yr", "provider_level"):
             r[k] = int(r[k])
+        r["age"] = None if pd.isna(r["age"]) else int(r["age"])
     return rows
