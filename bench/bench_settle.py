@@ -103,3 +103,15 @@ def run(scale: float) -> list[dict]:
         {"name": "bare DuckDB sort + cumulative sum (naive column: the settlement; ratio = settlement time / bare)",
          "rows": n, "seconds": bsecs, "rows_per_s": n / bsecs, "naive_rows_per_s": n / secs, "ratio": secs / bsecs},
     ]
+
+
+if __name__ == "__main__":
+    # by hand, beyond make bench: `python bench/bench_settle.py --claims 10000000` (recorded in NOTES.md)
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--claims", type=int, default=1_000_000)
+    a = ap.parse_args()
+    for r in run(a.claims / 1_000_000):
+        print(f"{r['name']}: {r['rows']:,} rows in {r['seconds']:.2f} s = {r['rows_per_s']:,.0f} rows/s; "
+              f"naive {r['naive_rows_per_s']:,.0f} rows/s; ratio {r['ratio']:.1f}x", flush=True)

@@ -59,7 +59,8 @@ def test_child_values_replace_parent_from_their_first_year(tmp_path):
 
 def test_life_table_that_does_not_decrease_is_refused(tmp_path):
     good = (Path(__file__).resolve().parents[1] / "src/mifund/projection/data/life_table.yaml").read_text()
-    bad = good.replace("M: [100000, 99181, 99072", "M: [100000, 99181, 99272")
+    bad = good.replace("M: [100000, 99051, 98877", "M: [100000, 99051, 99277")
+    assert bad != good
     p = _write(tmp_path, bad, "lt.yaml")
     with pytest.raises(ScenarioError) as e:
         load_life_table(p)
