@@ -35,7 +35,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: install
-	$(BIN)/mifund demo run --size $(SIZE) --seed $(SEED) --out $(DEMO_DIR)
+	$(BIN)/mifund demo run --size $(SIZE) --seed $(SEED) --out $(DEMO_DIR) --port $(PORT)
 	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund indicators --region 360100 --year 2024 --scheme resident
 	MIFUND_DB=$(DEMO_DB) $(BIN)/mifund warnings --year 2024 --level red --level orange
 	@echo "Report: $(DEMO_DIR)/annual_report_zh.html (and _en, .xlsx; fund_report.xlsx)   Warehouse: $(DEMO_DB)"

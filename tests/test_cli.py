@@ -97,6 +97,25 @@ def test_read_commands_without_warehouse_say_so(env):
     assert r.exit_code == 2 and "No warehouse" in r.output
 
 
+def test_every_part_reads_the_main_db_option(env):
+    """`mifund --db FILE <part> …` means FILE for every part (mifund.cli_options), not $MIFUND_DB."""
+    root = env / "root.duckdb"
+    for args in (["users", "list"], ["supervise", "cases"], ["accounts", "simulate"], ["pooling", "compare"],
+                 ["disparity", "measure"], ["project", "backtest"], ["dataset", "export", str(env / "ds")],
+                 ["report"], ["serve"], ["indicators"]):
+        r = runner.invoke(app, ["--db", str(root), *args])
+        assert r.exit_code == 2 and "No warehouse" in r.output, (args, r.output)
+        assert "root.duckdb" in r.output.replace("\n", ""), (args, r.output)
+
+
+def test_format_checked_before_work(env):
+    for args in (["users", "list"], ["supervise", "rules"], ["dataset", "screen", str(env)], ["indicators"]):
+        r = runner.invoke(app, [*args, "--format", "xlsx"])
+        assert r.exit_code == 2 and "--format xlsx needs --output" in r.output, (args, r.output)
+        r = runner.invoke(app, [*args, "--format", "html"])
+        assert r.exit_code == 2 and "--format must be one of" in r.output, (args, r.output)
+
+
 def test_template_filled_in_excel_imports(env):
     """The bilingual template, filled as an analyst would (drop-down labels, Chinese headers), imports."""
     run("import", "--sample", "national")

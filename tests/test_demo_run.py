@@ -17,10 +17,11 @@ def test_demo_run_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     runner = CliRunner()
     out = tmp_path / "demo"
-    r = runner.invoke(app, ["demo", "run", "--size", "small", "--seed", "3", "--out", str(out)])
+    r = runner.invoke(app, ["demo", "run", "--size", "small", "--seed", "3", "--out", str(out), "--port", "8123"])
     assert r.exit_code == 0, r.output
     assert "Report:" in r.output and "fund_report.xlsx" in r.output
     assert "Dashboard: mifund serve --db" in r.output and "login admin /" in r.output
+    assert "--port 8123" in r.output and "http://127.0.0.1:8123/" in r.output  # the port `make demo` serves on
     for f in ("annual_report_zh.html", "annual_report_en.xlsx", "accounts.xlsx", "supervision_evaluation.csv"):
         assert (out / f).exists(), f
     # every claim is settled, and the parts add up to the total (exactly, in fen)

@@ -93,3 +93,8 @@ def test_county_error_points_at_county_file(tmp_path):
     with pytest.raises(PolicyError) as e:
         load_policies(tmp_path)
     assert f"{county}:8" in str(e.value)
+
+
+def test_a_missing_policy_path_is_named(tmp_path):
+    with pytest.raises(PolicyError, match="no such policy file or directory"):
+        load_policies(tmp_path / "nope")

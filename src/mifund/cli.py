@@ -9,9 +9,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from mifund.config import Settings, get_settings
+from mifund.cli_options import (
+    DbOpt,
+    FormatOpt,
+    OutputOpt,
+    UserOpt,
+    check_format,
+    err,
+    open_warehouse,
+    settings,
+)
+from mifund.config import get_settings
 from mifund.views.output import table_console
 
 app = typer.Typer(
@@ -28,13 +37,10 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(db_app, name="db")
 
 console = table_console()
-err = Console(stderr=True)
 
 UNITS = {"yuan": 1.0, "wan": 1e4, "yi": 1e8}
 UNIT_ZH = {"yuan": "元", "wan": "万元", "yi": "亿元"}
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table (for people) | csv | json | xlsx (for machines)")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
 RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Region code; its subtree is included. Repeatable.")]
 YearOpt = Annotated[list[int] | None, typer.Option("--year", "-y", help="Year. Repeatable.")]
 SchemeOpt = Annotated[list[str] | None, typer.Option("--scheme", "-s", help="employee | resident | total. Repeatable.")]
@@ -44,33 +50,10 @@ FundOpt = Annotated[list[str] | None, typer.Option("--fund", help="pooled | acco
 @app.callback()
 def _main(
     ctx: typer.Context,
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default ./mifund.duckdb, or $MIFUND_DB)")] = None,
-    user: Annotated[str | None, typer.Option("--user", help="Name recorded in the audit log (default $MIFUND_USER or login)")] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
 ) -> None:
     ctx.obj = get_settings(db=db, user=user)
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    return ctx.obj if isinstance(ctx.obj, Settings) else get_settings()
-
-
-def _check_format(fmt: str, output: Path | None) -> None:
-    from mifund.views.output import FORMATS
-
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
-    if fmt == "xlsx" and output is None:
-        raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
-
-
-def _open(ctx: typer.Context, *, read_only: bool = False):
-    from mifund.storage import Warehouse
-
-    s = _settings(ctx)
-    if read_only and not s.db.exists():
-        err.print(f"[red]No warehouse at {s.db}.[/] Run `mifund import …` first (or set --db / MIFUND_DB).")
-        raise typer.Exit(2)
-    return Warehouse(s.db, read_only=read_only)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -100,9 +83,9 @@ def import_cmd(
         raise typer.BadParameter("--unit must be yuan, wan or yi")
     if not paths and not sample:
         raise typer.BadParameter("give files or directories to import, or --sample national")
-    s = _settings(ctx)
+    s = settings(ctx)
     key = load_or_create_id_key(s)
-    with _open(ctx) as wh, Progress(
+    with open_warehouse(ctx, read_only=False, create=True) as wh, Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True,
     ) as bar:
@@ -151,9 +134,9 @@ def ledger_template(
     from mifund.ledger.template import write_ledger_template
 
     regions = None
-    s = _settings(ctx)
+    s = settings(ctx)
     if s.db.exists():
-        with _open(ctx, read_only=True) as wh:
+        with open_warehouse(ctx) as wh:
             regions = wh.to_pandas(wh.table("regions"))
     write_ledger_template(out, regions=regions if regions is not None and len(regions) else None)
     console.print(f"Template written to {out}")
@@ -204,10 +187,10 @@ def indicators_cmd(
     from mifund.ledger.indicators import cagr, compute_indicators
     from mifund.views.output import render
 
-    _check_format(fmt, output)
+    check_format(fmt, output)
     if unit and unit not in UNITS:
         raise typer.BadParameter("--unit must be yuan, wan or yi")
-    with _open(ctx, read_only=True) as wh:
+    with open_warehouse(ctx) as wh:
         df = compute_indicators(wh, regions=region, years=None if cagr_span else year, schemes=scheme, funds=fund, monthly=monthly)
     if cagr_span:
         try:
@@ -258,13 +241,13 @@ def warnings_cmd(
     from mifund.ledger.warnings import evaluate, load_rules
     from mifund.views.output import render
 
-    _check_format(fmt, output)
+    check_format(fmt, output)
     try:
         rule_set = load_rules(rules)
     except Exception as e:  # a bad rules file: say which key, don't dump a trace
         err.print(f"[red]Invalid warning rules:[/] {e}")
         raise typer.Exit(2) from None
-    with _open(ctx, read_only=True) as wh:
+    with open_warehouse(ctx) as wh:
         ind = compute_indicators(wh, regions=region, schemes=scheme)
     w = evaluate(ind, rule_set)
     if year:
@@ -292,7 +275,7 @@ def db_info(ctx: typer.Context) -> None:
     from mifund.contract import TABLES
     from mifund.views.output import render
 
-    with _open(ctx, read_only=True) as wh:
+    with open_warehouse(ctx) as wh:
         rows = [{"table": n, "rows": wh.count(n)} for n in (*TABLES, "audit_log", "import_batches")]
         console.print(f"{wh.path}: schema version {wh.schema_version()}")
     render(pd.DataFrame(rows), "table", console=console)
@@ -308,8 +291,8 @@ def db_audit(
     """The audit log: every import and every replaced record with old and new values, who and when."""
     from mifund.views.output import render
 
-    _check_format(fmt, output)
-    with _open(ctx, read_only=True) as wh:
+    check_format(fmt, output)
+    with open_warehouse(ctx) as wh:
         t = wh.table("audit_log")
         df = wh.to_pandas(t.order_by(t.audit_id.desc()).limit(limit))
     render(df, fmt, output=output, title="Audit log 审计日志", console=console, sheet_name="audit_log")
@@ -354,6 +337,8 @@ def demo_run(
     size: Annotated[str, typer.Option("--size", help="small | medium | large")] = "small",
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 1,
     out: Annotated[Path, typer.Option("--out", help="Directory for the data, warehouse, report")] = Path("demo"),
+    port: Annotated[int, typer.Option("--port", help="Port of the dashboard address printed at the end "
+                                      "(`make demo` passes its PORT and serves there)")] = 8000,
 ) -> None:
     """The whole pipeline on the synthetic municipality: generate, import, indicators, warnings, settle, report.
 
@@ -364,7 +349,7 @@ def demo_run(
 
     if size not in SIZES:
         raise typer.BadParameter(f"--size must be one of {', '.join(SIZES)}")
-    s = _settings(ctx)
+    s = settings(ctx)
     with err.status("generating the synthetic municipality …") as status:
         run = run_demo(out, size=size, seed=seed, actor=s.user,
                        step=lambda name: status.update(f"done: {name} …"))
@@ -386,7 +371,8 @@ def demo_run(
     for r in run.annual_reports:
         console.print(f"Annual report: {r}")
     console.print(f"Report: {run.report}")
-    console.print(f"Dashboard: mifund serve --db {run.db}  →  http://127.0.0.1:8000/  (make demo serves it)")
+    console.print(f"Dashboard: mifund serve --db {run.db} --port {port}  →  http://127.0.0.1:{port}/  "
+                  "(make demo serves it)")
     for u in run.demo_users:
         console.print(f"  login {u['username']} / {u['password']}  ({u['role']}, {u['region_code']})", highlight=False)
 
@@ -425,9 +411,7 @@ def _settle_sources(ctx, claims: str, enrollment: Path | None, providers: Path |
     if claims != "warehouse" and enrollment is not None and providers is not None:
         return ({"claims": _read_table_file(Path(claims)), "enrollment": _read_table_file(enrollment),
                  "providers": _read_table_file(providers)}, None, None)
-    if writable:
-        _open(ctx, read_only=True).close()  # the same "no warehouse" error as a read-only open
-    wh = _open(ctx, read_only=not writable)
+    wh = open_warehouse(ctx, read_only=not writable)  # no warehouse: the same error for writing as for reading
     if claims == "warehouse" and enrollment is None and providers is None:
         return wh, None, wh
     src = {n: wh.table(n) for n in ("claims", "enrollment", "providers")}
@@ -522,8 +506,8 @@ def settle_cmd(
             from mifund.settlement.store import store_settlement
 
             if wh is None:  # claims, enrolment and providers all from files: store in the warehouse anyway
-                wh = _open(ctx)
-            run_id = store_settlement(wh, result, actor=_settings(ctx).user, policy_source=str(policy))
+                wh = open_warehouse(ctx, read_only=False, create=True)
+            run_id = store_settlement(wh, result, actor=settings(ctx).user, policy_source=str(policy))
     except SettlementError as e:
         err.print(f"[red bold]Nothing settled:[/]\n{e}")
         raise typer.Exit(1) from None
@@ -603,7 +587,7 @@ def policy_compare_cmd(
     from mifund.policy.compare import compare_profiles
     from mifund.views.output import render
 
-    _check_format(fmt, output)
+    check_format(fmt, output)
     policies = _load_policies_or_exit(policy)
     day = dt.date.fromisoformat(on) if on else dt.date.today()
     df = compare_profiles(policies, [float(a) for a in amounts.split(",")], day=day, regions=region)
@@ -633,7 +617,7 @@ def policy_harmonise_cmd(
     from mifund.settlement import SettlementError
     from mifund.views.output import render
 
-    _check_format(fmt, output)
+    check_format(fmt, output)
     before, after = _load_policies_or_exit(from_dir), _load_policies_or_exit(to_dir)
     src, _, wh = _settle_sources(ctx, claims, None, None)
     try:

@@ -13,17 +13,13 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 
-from mifund.views.output import FORMATS, render, table_console
+from mifund.cli_options import DbOpt, FormatOpt, OutputOpt, check_format, err, open_warehouse
+from mifund.views.output import render, table_console
 
 app = typer.Typer(help="Employee individual accounts (个人账户): the 2021 reform, family sharing (家庭共济), "
                        "commercial cover (社商合作).", no_args_is_help=True)
-err = Console(stderr=True)
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default $MIFUND_DB or ./mifund.duckdb)")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table (for people) | csv | json | xlsx (for machines)")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
 RulesOpt = Annotated[Path | None, typer.Option(
     "--rules", help="Account-rule YAML file or directory (default: the shipped mifund/accounts/policies)")]
 RegionOpt = Annotated[str | None, typer.Option(
@@ -40,35 +36,14 @@ PERCENT = {"loss_ratio", "loser_share", "dormant_share", "beyond_share", "cash_c
            "retired_share", "chronic_share", "oop_share_of_cost"}
 
 
-def _db(ctx: typer.Context, db: Path | None) -> Path:
-    from mifund.config import Settings, get_settings
-
-    if db is not None:
-        return db
-    root = ctx.find_root().obj if ctx is not None else None
-    return root.db if isinstance(root, Settings) else get_settings().db
-
-
-def _check(fmt: str, output: Path | None) -> None:
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
-    if fmt == "xlsx" and output is None:
-        raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
-
-
 def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0):
     """Open the warehouse read-only, load the rules, simulate both regimes (with progress)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from mifund.accounts.engine import simulate
     from mifund.accounts.rules import AccountRulesError, load_account_rules
-    from mifund.storage import Warehouse
 
-    path = _db(ctx, db)
-    if not path.exists():
-        err.print(f"[red]No warehouse at {path}.[/] Run `mifund import …` or `mifund demo run` first.")
-        raise typer.Exit(2)
-    wh = Warehouse(path, read_only=True)
+    wh = open_warehouse(ctx, db, hint="Run `mifund import …` or `mifund demo run` first.")
     try:
         if region is None:
             e = wh.table("enrollment")
@@ -135,7 +110,7 @@ def simulate_cmd(
     outpatient spending, account credits, spending and balances, and the idle balance."""
     from mifund.accounts.analysis import idle_balance, pooled_summary
 
-    _check(fmt, output)
+    check_format(fmt, output)
     wh, rules_, sim = _run(ctx, db, rules, region, opening, year, family_use)
     with wh:
         summary = pooled_summary(sim)
@@ -174,7 +149,7 @@ def compare_cmd(
     """Who gains and who loses from the new rules (net gain = balance change − cash change), by group."""
     from mifund.accounts.analysis import DIMENSIONS, family_effect, gains_losses, member_changes
 
-    _check(fmt, output)
+    check_format(fmt, output)
     dims = by or list(DIMENSIONS)
     bad = [d for d in dims if d not in DIMENSIONS]
     if bad:
@@ -212,7 +187,7 @@ def cover_cmd(
     out-of-pocket reduction by group, for each product and take-up scenario side by side."""
     from mifund.accounts.cover import CoverError, evaluate, load_cover
 
-    _check(fmt, output)
+    check_format(fmt, output)
     if by not in ("age_band", "category", "chronic"):
         raise typer.BadParameter("--by is age_band, category or chronic")
     try:
@@ -248,7 +223,7 @@ def segments_cmd(
     """Member risk segments: expected cost, account balance and unmet out-of-pocket of each."""
     from mifund.accounts.analysis import segments
 
-    _check(fmt, output)
+    check_format(fmt, output)
     if method not in ("bands", "kmeans") or regime not in ("new", "old"):
         raise typer.BadParameter("--method is bands or kmeans; --regime is new or old")
     wh, _rules, sim = _run(ctx, db, rules, region, opening, year)

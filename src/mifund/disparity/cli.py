@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from mifund.cli_options import DbOpt, FormatOpt, OutputOpt, check_format, err, open_warehouse, write_sheets
 from mifund.disparity.data import INDICATORS
 
 app = typer.Typer(help="Regional disparity (地区差异) of an indicator: population-weighted Williamson CV, Gini, "
@@ -16,39 +16,18 @@ app = typer.Typer(help="Regional disparity (地区差异) of an indicator: popul
 transfers_app = typer.Typer(help="Fiscal transfers (财政补助分配): allocate a budget by rule; effect on disparity and "
                             "on months of payment capacity; the allocation leaving fewest regions below the safety line.",
                             no_args_is_help=True)
-err = Console(stderr=True)
 
 
 @transfers_app.callback()
 def _transfers() -> None:
     """Fiscal transfers: allocation rules and the optimal allocation."""
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default $MIFUND_DB or ./mifund.duckdb)")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
 SchemeOpt = Annotated[str, typer.Option("--scheme", "-s", help="employee | resident | total")]
 FundOpt = Annotated[str, typer.Option("--fund", help="pooled | account | combined | total")]
 IndOpt = Annotated[str, typer.Option("--indicator", "-i", help=" | ".join(INDICATORS))]
 LevelOpt = Annotated[str, typer.Option("--level", help="Regions compared: county | city | province")]
 WeightOpt = Annotated[str, typer.Option("--weight", "-w", help="population | insured | equal")]
 GroupOpt = Annotated[str, typer.Option("--group", help="Decompose Theil by: parent (e.g. counties in cities) | none")]
-
-
-def _open(ctx, db):
-    from mifund.pooling.cli import _db
-    from mifund.storage import Warehouse
-
-    path = _db(ctx, db)
-    if not path.exists():
-        err.print(f"[red]No warehouse at {path}.[/] (set --db / MIFUND_DB)")
-        raise typer.Exit(2)
-    return Warehouse(path, read_only=True)
-
-
-def _check(fmt, output):
-    from mifund.pooling.cli import _check as check
-
-    check(fmt, output)
 
 
 @app.command("measure")
@@ -63,8 +42,8 @@ def measure_cmd(
     from mifund.disparity.data import disparity_by_year, indicator_frame
     from mifund.views.output import render
 
-    _check(fmt, output)
-    with _open(ctx, db) as wh:
+    check_format(fmt, output)
+    with open_warehouse(ctx, db) as wh:
         try:
             frame = indicator_frame(wh, indicator, scheme=scheme, fund=fund, level=level, weight=weight, years=years)
         except ValueError as e:
@@ -74,9 +53,7 @@ def measure_cmd(
         raise typer.Exit(1)
     df = disparity_by_year(frame, "parent_code" if group == "parent" else None)
     if fmt == "xlsx":
-        from mifund.pooling.cli import _write_xlsx
-
-        _write_xlsx(output, {"disparity": df, "regions": frame}, ("disparity", "year", "gini"))
+        write_sheets(output, {"disparity": df, "regions": frame}, ("disparity", "year", "gini"))
         return
     zh, en = INDICATORS[indicator]
     render(df, fmt, output=output, title=f"{zh} {en} — {scheme}/{fund}, {level} regions, weighted by {weight}")
@@ -94,8 +71,8 @@ def lorenz_cmd(
     from mifund.disparity.measures import lorenz
     from mifund.views.output import render
 
-    _check(fmt, output)
-    with _open(ctx, db) as wh:
+    check_format(fmt, output)
+    with open_warehouse(ctx, db) as wh:
         frame = indicator_frame(wh, indicator, scheme=scheme, fund=fund, level=level, weight=weight)
     frame = frame.dropna(subset=["value", "weight"])
     year = int(frame.year.max()) if year is None else year
@@ -136,16 +113,14 @@ def allocate_cmd(
     from mifund.pooling.params import load_modes, safety_line_months
     from mifund.views.output import render
 
-    _check(fmt, output)
+    check_format(fmt, output)
     line = safety_line if safety_line is not None else safety_line_months(load_modes())
-    with _open(ctx, db) as wh:
+    with open_warehouse(ctx, db) as wh:
         frame = transfer_frame(wh, city=city, scheme=scheme, fund=fund, year=year)
     regions, summary = evaluate(frame, budget, safety_line=line, rules=load_transfer_rules(rules_file))
     if fmt == "xlsx":
-        from mifund.pooling.cli import _write_xlsx
-
-        _write_xlsx(output, {"rules": summary, "regions": regions, "inputs": frame},
-                    ("rules", "rule", "regions_below_line"))
+        write_sheets(output, {"rules": summary, "regions": regions, "inputs": frame},
+                     ("rules", "rule", "regions_below_line"))
         return
     title = f"Transfers of {budget:,.0f} yuan, {scheme}/{fund} {int(frame.year.max())}; safety line {line:g} months"
     render(regions if detail else summary, fmt, output=output, title=title)

@@ -403,8 +403,10 @@ def load_policies(paths: str | Path | Iterable[str | Path]) -> PolicySet:
         p = Path(p)
         if p.is_dir():
             files += sorted(f for f in p.glob("*.yaml") if f.name != "TEMPLATE.yaml" and not f.name.startswith("_"))
-        else:
+        elif p.exists():
             files.append(p)
+        else:
+            raise PolicyError([f"{p}: no such policy file or directory"])
     raw: dict[tuple[str, str], tuple[dict, dict, Path]] = {}
     problems: list[str] = []
     for f in files:

@@ -8,14 +8,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from mifund.cli_options import (
+    DbOpt,
+    FormatOpt,
+    OutputOpt,
+    check_format,
+    err,
+    require_warehouse,
+    warehouse_path,
+    write_sheets,
+)
+
 app = typer.Typer(help="Municipal pooling modes (统筹模式): county pooling, adjustment fund (调剂金), unified "
                   "revenue and expenditure (统收统支); who covers deficits, cross-subsidies, incentives.",
                   no_args_is_help=True)
-err = Console(stderr=True)
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default $MIFUND_DB or ./mifund.duckdb)")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
 CityOpt = Annotated[str | None, typer.Option("--city", help="City region code (default: the only city)")]
 SchemeOpt = Annotated[str, typer.Option("--scheme", "-s", help="employee | resident")]
 FundOpt = Annotated[str, typer.Option("--fund", help="pooled | combined (the fund that is pooled)")]
@@ -26,33 +33,12 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (with --paths)
 ConfOpt = Annotated[float, typer.Option("--confidence", help="Confidence of the reserve figure (e.g. 0.95)")]
 
 
-def _db(ctx: typer.Context, db: Path | None) -> Path:
-    from mifund.config import Settings, get_settings
-
-    if db is not None:
-        return db
-    obj = ctx.obj if ctx is not None else None
-    return obj.db if isinstance(obj, Settings) else get_settings().db
-
-
-def _check(fmt: str, output: Path | None) -> None:
-    from mifund.views.output import FORMATS
-
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
-    if fmt == "xlsx" and output is None:
-        raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
-
-
 def _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed, scenario=None):
     from mifund.pooling.data import PoolingDataError, ledger_input, monte_carlo_input, projection_input
     from mifund.pooling.params import load_modes, safety_line_months
     from mifund.storage import Warehouse
 
-    path = _db(ctx, db)
-    if not path.exists():
-        err.print(f"[red]No warehouse at {path}.[/] Import a ledger first (or set --db / MIFUND_DB).")
-        raise typer.Exit(2)
+    path = require_warehouse(warehouse_path(ctx, db), "Import a ledger first (or set --db / MIFUND_DB).")
     mf = load_modes(modes)
     try:
         with Warehouse(path, read_only=True) as wh:
@@ -71,24 +57,6 @@ def _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed, scenario=N
     return mf, safety_line_months(mf), inp, led
 
 
-def _write_xlsx(output: Path, sheets: dict, chart: tuple[str, str, str] | None = None) -> None:
-    """Several sheets; chart = (sheet, category column, value column) for a native bar chart."""
-    import pandas as pd
-
-    with pd.ExcelWriter(output, engine="xlsxwriter") as xw:
-        for name, df in sheets.items():
-            df.to_excel(xw, sheet_name=name, index=False)
-            xw.sheets[name].freeze_panes(1, 0)
-        if chart:
-            sheet, cat, val = chart
-            df = sheets[sheet]
-            ci, vi, n = df.columns.get_loc(cat), df.columns.get_loc(val), len(df)
-            ch = xw.book.add_chart({"type": "column"})
-            ch.add_series({"name": val, "categories": [sheet, 1, ci, n, ci], "values": [sheet, 1, vi, n, vi]})
-            ch.set_title({"name": f"{val} by {cat}"})
-            xw.sheets[sheet].insert_chart(n + 3, 1, ch)
-
-
 @app.command("simulate")
 def simulate_cmd(
     ctx: typer.Context,
@@ -104,15 +72,15 @@ def simulate_cmd(
     from mifund.pooling.report import county_years, cross_subsidy
     from mifund.views.output import render
 
-    _check(fmt, output)
+    check_format(fmt, output)
     mf, line, inp, _ = _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed)
     if mode not in mf.modes:
         raise typer.BadParameter(f"unknown mode {mode!r}; known: {', '.join(mf.modes)}")
     res = simulate(inp, mf.modes[mode], mode)
     df = county_years(res, line, inp.names)
     if fmt == "xlsx":
-        _write_xlsx(output, {"county_years": df, "cross_subsidy": cross_subsidy(res, inp.names)},
-                    ("cross_subsidy", "region_name", "net_cross_subsidy"))
+        write_sheets(output, {"county_years": df, "cross_subsidy": cross_subsidy(res, inp.names)},
+                     ("cross_subsidy", "region_name", "net_cross_subsidy"))
         return
     if fmt == "table":
         df = df[["region_code", "region_name", "year", "income", "expenditure", "paid_to_pool", "received_from_pool",
@@ -149,7 +117,7 @@ def compare_cmd(
     )
     from mifund.views.output import render
 
-    _check(fmt, output)
+    check_format(fmt, output)
     mf, line, inp, led = _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed, scenario)
     if scenario is not None:
         paths = max(paths, 1)
@@ -165,7 +133,7 @@ def compare_cmd(
                   "incentives": incentives(inp, mf, list(res))}
         if paths == 0:
             sheets["reconcile_ledger"] = reconcile_with_ledger(res, led)
-        _write_xlsx(output, sheets, ("compare", "mode", "treasury_topups"))
+        write_sheets(output, sheets, ("compare", "mode", "treasury_topups"))
         return
     title = (f"Pooling modes — {scheme}/{fund}, {inp.years[0]}–{inp.years[-1]}, "
              f"{'historical ledger' if paths == 0 else f'{paths} paths'}"
@@ -197,7 +165,7 @@ def incentives_cmd(
     from mifund.pooling.report import incentives
     from mifund.views.output import render
 
-    _check(fmt, output)
+    check_format(fmt, output)
     mf, _, inp, _ = _inputs(ctx, db, city, scheme, fund, modes, 0, 0, 0)
     df = incentives(inp, mf, only)
     render(df, fmt, output=output, title="Incentives: effect on the county's own position (yuan)",

@@ -7,41 +7,27 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from mifund.config import get_settings
-from mifund.views.output import FORMATS, render, table_console
+from mifund.cli_options import (
+    DbOpt,
+    FormatOpt,
+    OutputOpt,
+    check_format,
+    err,
+    open_warehouse,
+    settings,
+    write_sheets,
+)
+from mifund.views.output import render, table_console
 
 app = typer.Typer(help="Fund sustainability projection (基金可持续性预测): cohort model, Monte Carlo, "
                   "scenarios, backtest.", no_args_is_help=True)
-err = Console(stderr=True)
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default $MIFUND_DB or ./mifund.duckdb)")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
 SampleOpt = Annotated[str | None, typer.Option("--sample", help="Project a built-in data set instead of the warehouse: national")]
 RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Region code (exact). Repeatable.")]
 SchemeOpt = Annotated[list[str] | None, typer.Option("--scheme", "-s", help="employee | resident. Repeatable.")]
+SAMPLE_HINT = "Import data first, or use --sample national."
 PERCENT = {"p_below_safety_line", "p_exhausted", "share", "cumulative", "p_depleted", "support_ratio_pct"}
-
-
-def _db(ctx: typer.Context, db: Path | None) -> Path:
-    if db is not None:
-        return db
-    obj = getattr(ctx, "obj", None) or getattr(getattr(ctx, "parent", None), "obj", None)
-    return getattr(obj, "db", None) or get_settings().db
-
-
-def _user(ctx: typer.Context) -> str:
-    obj = getattr(ctx, "obj", None)
-    return getattr(obj, "user", None) or get_settings().user
-
-
-def _check(fmt: str, output: Path | None) -> None:
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
-    if fmt == "xlsx" and output is None:
-        raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
 
 
 def _scenario(path: Path | None, **over):
@@ -64,27 +50,12 @@ def _base(ctx, db, sample, scenario, regions, schemes):
             f = national_sample_frames()
             return build_base(f["fund_ledger"], population=f["population"], regions=f["regions"],
                               base_year=scenario.base_year, region_codes=regions, schemes=schemes)
-        from mifund.storage import Warehouse
-
-        path = _db(ctx, db)
-        if not Path(path).exists():
-            err.print(f"[red]No warehouse at {path}.[/] Import data first, or use --sample national.")
-            raise typer.Exit(2)
-        with Warehouse(path, read_only=True) as wh:
+        with open_warehouse(ctx, db, hint=SAMPLE_HINT) as wh:
             return base_from_warehouse(wh, base_year=scenario.base_year, curve=scenario.expenditure_curve,
                                        region_codes=regions, schemes=schemes)
     except ValueError as e:
         err.print(f"[red]Cannot build the starting point:[/] {e}")
         raise typer.Exit(2) from None
-
-
-def _write_xlsx(sheets: dict, output: Path) -> None:
-    import pandas as pd
-
-    with pd.ExcelWriter(output, engine="xlsxwriter") as xw:
-        for name, df in sheets.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
-            xw.sheets[name[:31]].freeze_panes(1, 0)
 
 
 @app.command("run")
@@ -113,7 +84,7 @@ def run_cmd(
     from mifund.projection import summary as S
     from mifund.projection.engine import project
 
-    _check(fmt, output)
+    check_format(fmt, output)
     if show not in ("central", "bands", "risk", "depletion", "tornado"):
         raise typer.BadParameter("--show must be central, bands, risk, depletion or tornado")
     s = _scenario(scenario, paths=paths, years=years, seed=seed)
@@ -158,13 +129,12 @@ def run_cmd(
         err.print(f"charts written to {charts}")
     if store:
         from mifund.projection.store import store_projection
-        from mifund.storage import Warehouse
 
-        with Warehouse(_db(ctx, db)) as wh:
-            run_id = store_projection(wh, central, mc, actor=_user(ctx), seconds=seconds)
+        with open_warehouse(ctx, db, read_only=False, create=True) as wh:
+            run_id = store_projection(wh, central, mc, actor=settings(ctx).user, seconds=seconds)
         err.print(f"stored as run {run_id}")
     if fmt == "xlsx":
-        _write_xlsx({**tables, "notes": __import__("pandas").DataFrame({"note": base.notes})}, output)
+        write_sheets(output, {**tables, "notes": __import__("pandas").DataFrame({"note": base.notes})})
         err.print(f"wrote {output}")
         return
     title = (f"{s.name}: {show} — base {base.base_year}, {len(central.years)} years, "
@@ -196,13 +166,13 @@ def compare_cmd(
     from mifund.projection.scenario import diff
     from mifund.projection.summary import compare
 
-    _check(fmt, output)
+    check_format(fmt, output)
     sa, sb = _scenario(a, paths=paths, years=years), _scenario(b, paths=paths, years=years)
     base = _base(ctx, db, sample, sa, region, scheme)
     d = pd.DataFrame(diff(sa, sb))
     res = compare(base, sa, sb, horizon=min(10, sa.years))
     if fmt == "xlsx":
-        _write_xlsx({"compare": res, "diff": d}, output)
+        write_sheets(output, {"compare": res, "diff": d})
         return
     if fmt == "table":
         render(d if not d.empty else pd.DataFrame({"key": ["(no difference)"]}), fmt,
@@ -225,19 +195,13 @@ def backtest_cmd(
     """Score GM(1,1), ETS, ARIMA, drift and the cohort model on the ledger: MAPE of k-year-ahead forecasts."""
     from mifund.projection.forecast import backtest
 
-    _check(fmt, output)
+    check_format(fmt, output)
     if sample == "national":
         from mifund.projection.base import national_sample_frames
 
         ledger = national_sample_frames()["fund_ledger"]
     else:
-        from mifund.storage import Warehouse
-
-        path = _db(ctx, db)
-        if not Path(path).exists():
-            err.print(f"[red]No warehouse at {path}.[/]")
-            raise typer.Exit(2)
-        with Warehouse(path, read_only=True) as wh:
+        with open_warehouse(ctx, db, hint=SAMPLE_HINT) as wh:
             led = wh.table("fund_ledger")
             ledger = wh.to_pandas(led.filter(led.month.isnull()))
     errors, summary = backtest(ledger, k=k, region_codes=region)
@@ -245,7 +209,7 @@ def backtest_cmd(
         err.print(f"[yellow]No ledger series long enough (need 5 fit years + {k}, consecutive).[/]")
         raise typer.Exit(1)
     if fmt == "xlsx":
-        _write_xlsx({"mape": summary, "forecasts": errors}, output)
+        write_sheets(output, {"mape": summary, "forecasts": errors})
         return
     render(errors if detail else summary.rename(columns={"mape": "mape_pct", "max_ape": "max_ape_pct"}), fmt,
            output=output, title=f"Backtest: fit to T-{k}, MAPE of 1..{k}-year-ahead forecasts",

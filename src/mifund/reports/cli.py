@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from mifund.cli_options import DbOpt, err, require_warehouse, warehouse_path
 
 app = typer.Typer(
     help="The annual fund operation analysis report (基金运行分析报告): Excel (native charts) or one "
@@ -16,9 +17,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-err = Console(stderr=True)
 OUT_KINDS = {".xlsx": "xlsx", ".html": "html", ".htm": "html"}
-FORMATS = ("table", "csv", "json", "xlsx")
 
 
 @app.command("report")
@@ -35,7 +34,7 @@ def report_cmd(
                                                       "summary, indicators, trend, warnings, disparity, projection, settlement, supervision")] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Your warning-rule YAML (overrides the shipped "
                                                "defaults)")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default ./mifund.duckdb, or $MIFUND_DB)")] = None,
+    db: DbOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="What is printed: table (findings and key figures, "
                                      "for people) | csv | json (key figures, for machines) | xlsx (= --out "
                                      "FILE.xlsx)")] = "table",
@@ -49,11 +48,11 @@ def report_cmd(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from mifund.config import Settings, get_settings
     from mifund.reports.build import build_report
     from mifund.reports.context import ReportError
     from mifund.reports.i18n import LANGS
     from mifund.storage import Warehouse
+    from mifund.views.output import FORMATS
 
     if lang not in LANGS:
         raise typer.BadParameter(f"--lang must be one of {', '.join(LANGS)}")
@@ -64,11 +63,7 @@ def report_cmd(
         raise typer.BadParameter("--out must end in .xlsx or .html")
     if fmt == "xlsx" and kind != "xlsx":
         raise typer.BadParameter("--format xlsx needs --out FILE.xlsx")
-    parent = ctx.find_root().obj if ctx.find_root() is not ctx else None
-    settings = get_settings(db=db) if db is not None or not isinstance(parent, Settings) else parent
-    if not settings.db.exists():
-        err.print(f"[red]No warehouse at {settings.db}.[/] Run `mifund import …` first (or set --db / MIFUND_DB).")
-        raise typer.Exit(2)
+    path = require_warehouse(warehouse_path(ctx, db))
     rule_set = None
     if rules is not None:
         from mifund.ledger.warnings import load_rules
@@ -78,7 +73,7 @@ def report_cmd(
         except Exception as e:  # a bad rules file: say which key, don't dump a trace
             err.print(f"[red]Invalid warning rules:[/] {e}")
             raise typer.Exit(2) from None
-    with Warehouse(settings.db, read_only=True) as wh, Progress(
+    with Warehouse(path, read_only=True) as wh, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as bar:
         task = bar.add_task("report")

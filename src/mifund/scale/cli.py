@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from mifund.cli_options import FormatOpt, OutputOpt, check_format, open_warehouse
 from mifund.views.output import table_console
 
 app = typer.Typer(help="Province scale (省级): settle, screen and aggregate Parquet datasets partitioned by year, "
@@ -19,8 +20,6 @@ EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (default) or sp
 MasterOpt = Annotated[str | None, typer.Option("--spark-master", help="Spark master URL (default local[*], or "
                                                 "$MIFUND_SPARK_MASTER), e.g. spark://head:7077, yarn")]
 RemoteOpt = Annotated[str | None, typer.Option("--spark-remote", help="Spark Connect URL, sc://host:15002")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="File for --format xlsx (or csv/json)")]
 
 
 def _con(engine: str, master: str | None, remote: str | None):
@@ -32,13 +31,6 @@ def _con(engine: str, master: str | None, remote: str | None):
         raise typer.BadParameter(str(e)) from None
 
 
-def _db(ctx: typer.Context) -> Path:
-    from mifund.config import get_settings
-
-    obj = getattr(ctx, "obj", None) or getattr(getattr(ctx, "parent", None), "obj", None)
-    return getattr(obj, "db", None) or get_settings().db
-
-
 @app.command("export")
 def export_cmd(
     ctx: typer.Context,
@@ -47,13 +39,9 @@ def export_cmd(
 ) -> None:
     """Write the warehouse's tables as Parquet datasets partitioned by year (claims by discharge year, claim
     lines with their claim, enrolment by year), the layout a Spark cluster reads."""
-    from mifund.storage import Warehouse
     from mifund.storage.engines import export_warehouse
 
-    db = _db(ctx)
-    if not Path(db).exists():
-        raise typer.BadParameter(f"no warehouse at {db}")
-    with Warehouse(db, read_only=True) as wh:
+    with open_warehouse(ctx) as wh:
         paths = export_warehouse(wh, out, table or None)
     for n, p in paths.items():
         files = len(list(Path(p).rglob("*.parquet")))
@@ -79,6 +67,7 @@ def settle_cmd(
     from mifund.settlement import SettlementError
     from mifund.views.output import render
 
+    check_format(fmt, output)
     try:
         policies = load_policies(policy)
     except PolicyError as e:
@@ -115,6 +104,7 @@ def screen_cmd(
     from mifund.scale import screen_dataset
     from mifund.views.output import render
 
+    check_format(fmt, output)
     with console.status(f"starting {engine} …"):
         con = _con(engine, master, remote)
     with console.status(f"screening {data} on {engine} …"):

@@ -7,52 +7,25 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 
-from mifund.views.output import FORMATS, render, table_console
+from mifund.cli_options import (
+    DbOpt,
+    FormatOpt,
+    OutputOpt,
+    UserOpt,
+    check_format,
+    err,
+    open_warehouse,
+    settings,
+)
+from mifund.views.output import render, table_console
 
 app = typer.Typer(help="Intelligent supervision (智能监管): rule screening, cases, provider profiling, "
                   "duplicate enrolment, evaluation against labels.", no_args_is_help=True)
 console = table_console()
-err = Console(stderr=True)
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default ./mifund.duckdb, or $MIFUND_DB)")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="Name for the audit log (default $MIFUND_USER or login)")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (required for xlsx)")]
 RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule files or directories (a rule with a shipped id replaces it). Repeatable.")]
 OnlyOpt = Annotated[list[str] | None, typer.Option("--rule", help="Run only this rule id. Repeatable.")]
-
-
-def _check(fmt: str, output: Path | None) -> None:
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
-    if fmt == "xlsx" and output is None:
-        raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
-
-
-def get_settings(db: Path | None = None, user: str | None = None):
-    """Settings from --db/--user here, else from the main `mifund --db/--user` options, else the environment."""
-    import click
-
-    from mifund.config import Settings
-    from mifund.config import get_settings as base
-
-    ctx = click.get_current_context(silent=True)
-    root = ctx.find_root().obj if ctx else None
-    if isinstance(root, Settings):
-        return base(db=db or root.db, user=user or root.user)
-    return base(db=db, user=user)
-
-
-def _open(db: Path | None, *, read_only: bool):
-    from mifund.storage import Warehouse
-
-    s = get_settings(db=db)
-    if not s.db.exists():
-        err.print(f"[red]No warehouse at {s.db}.[/] Import data first (or set --db / MIFUND_DB).")
-        raise typer.Exit(2)
-    return Warehouse(s.db, read_only=read_only)
 
 
 def _rules(rules: list[Path] | None, only: list[str] | None):
@@ -88,7 +61,7 @@ def _screen(wh, rules, allow_bad_input: bool):
 @app.command("rules")
 def rules_cmd(rules: RulesOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None) -> None:
     """List the rules (id, names, check, parameters, case grouping, weight)."""
-    _check(fmt, output)
+    check_format(fmt, output)
     rs = _rules(rules, None)
     df = pd.DataFrame([{"id": r.id, "kind": r.kind, "name_zh": r.name_zh, "name_en": r.name_en, "check": r.check,
                         "params": r.parsed.model_dump_json(), "case_by": r.case_by, "weight": r.weight,
@@ -98,17 +71,17 @@ def rules_cmd(rules: RulesOpt = None, fmt: FormatOpt = "table", output: OutputOp
 
 @app.command("screen")
 def screen_cmd(
-    db: DbOpt = None, user: UserOpt = None, rules: RulesOpt = None, rule: OnlyOpt = None,
+    ctx: typer.Context, db: DbOpt = None, user: UserOpt = None, rules: RulesOpt = None, rule: OnlyOpt = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="Write hits and cases to the warehouse")] = True,
     allow_bad_input: Annotated[bool, typer.Option("--allow-bad-input", help="Leave out claim lines with unknown claims or dates outside their claim (reported) instead of stopping")] = False,
     top: Annotated[int, typer.Option("--top", help="Hits to show (table format)")] = 20,
     fmt: FormatOpt = "table", output: OutputOpt = None,
 ) -> None:
     """Run the rules over the warehouse; store the hits and roll them up into cases (one transaction)."""
-    _check(fmt, output)
+    check_format(fmt, output)
     rs = _rules(rules, rule)
-    s = get_settings(db=db, user=user)
-    with _open(db, read_only=not store) as wh:
+    s = settings(ctx, db, user)
+    with open_warehouse(ctx, db, read_only=not store) as wh:
         res = _screen(wh, rs, allow_bad_input)
         run_id = None
         if store:
@@ -137,6 +110,7 @@ def screen_cmd(
 
 @app.command("cases")
 def cases_cmd(
+    ctx: typer.Context,
     db: DbOpt = None,
     status: Annotated[list[str] | None, typer.Option("--status", help="open | in_review | confirmed | dismissed | recovered. Repeatable.")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="provider | person")] = None,
@@ -146,8 +120,8 @@ def cases_cmd(
     """Cases ranked by expected amount (score x suspected amount), then score."""
     from mifund.supervision.store import cases
 
-    _check(fmt, output)
-    with _open(db, read_only=True) as wh:
+    check_format(fmt, output)
+    with open_warehouse(ctx, db) as wh:
         df = cases(wh, status=status, entity_type=entity)
     if top:
         df = df.head(top)
@@ -156,6 +130,7 @@ def cases_cmd(
 
 @app.command("case")
 def case_cmd(
+    ctx: typer.Context,
     case_id: Annotated[str, typer.Argument(help="Case id, e.g. P:SYN3601020001 (provider) or R:<person_id>")],
     action: Annotated[str | None, typer.Argument(help="show (default) | move")] = None,
     to: Annotated[str | None, typer.Argument(help="For move: in_review | confirmed | dismissed | recovered | open")] = None,
@@ -167,19 +142,19 @@ def case_cmd(
     `case ID move recovered --amount 1234.5`."""
     from mifund.supervision.store import CaseError, case_history, case_hits, get_case, move_case
 
-    _check(fmt, output)
+    check_format(fmt, output)
     action = action or "show"
     if action not in ("show", "move"):
         raise typer.BadParameter("action must be show or move")
-    s = get_settings(db=db, user=user)
+    s = settings(ctx, db, user)
     try:
         if action == "move":
             if not to:
                 raise typer.BadParameter("move needs a status: in_review | confirmed | dismissed | recovered | open")
-            with _open(db, read_only=False) as wh:
+            with open_warehouse(ctx, db, read_only=False) as wh:
                 new = move_case(wh, case_id, to, actor=s.user, amount=amount, note=note)
             err.print(f"case {case_id} is now [bold]{new['status']}[/]")
-        with _open(db, read_only=True) as wh:
+        with open_warehouse(ctx, db) as wh:
             case = get_case(wh, case_id)
             hits, hist = case_hits(wh, case_id), case_history(wh, case_id)
     except CaseError as e:
@@ -197,27 +172,27 @@ def case_cmd(
 
 
 @app.command("recovered")
-def recovered_cmd(db: DbOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None) -> None:
+def recovered_cmd(ctx: typer.Context, db: DbOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None) -> None:
     """Suspected, confirmed and recovered funds by region and rule."""
     from mifund.supervision.store import recovered_report
 
-    _check(fmt, output)
-    with _open(db, read_only=True) as wh:
+    check_format(fmt, output)
+    with open_warehouse(ctx, db) as wh:
         df = recovered_report(wh)
     render(df, fmt, output=output, title="Recovered funds by region and rule 追回基金", console=console)
 
 
 @app.command("providers")
 def providers_cmd(
-    db: DbOpt = None, top: Annotated[int, typer.Option("--top", help="Providers to show (0 = all)")] = 20,
+    ctx: typer.Context, db: DbOpt = None, top: Annotated[int, typer.Option("--top", help="Providers to show (0 = all)")] = 20,
     fmt: FormatOpt = "table", output: OutputOpt = None,
 ) -> None:
     """Provider profiles: diagnosis-adjusted cost, case mix, LOS, readmissions, class-C share, cases per
     day; robust z within peer groups (level x type); Isolation Forest score with its drivers."""
     from mifund.supervision.profiling import provider_profiles
 
-    _check(fmt, output)
-    with _open(db, read_only=True) as wh:
+    check_format(fmt, output)
+    with open_warehouse(ctx, db) as wh:
         df = provider_profiles(wh)
     if top:
         df = df.head(top)
@@ -229,6 +204,7 @@ def providers_cmd(
 
 @app.command("enrolment")
 def enrolment_cmd(
+    ctx: typer.Context,
     db: DbOpt = None,
     persons: Annotated[bool, typer.Option("--persons", help="List the duplicated person-years instead")] = False,
     fmt: FormatOpt = "table", output: OutputOpt = None,
@@ -237,8 +213,8 @@ def enrolment_cmd(
     from mifund.supervision.checks import Tables
     from mifund.supervision.enrolment import duplicate_persons, insured_rate_effect
 
-    _check(fmt, output)
-    with _open(db, read_only=True) as wh:
+    check_format(fmt, output)
+    with open_warehouse(ctx, db) as wh:
         df = (wh.to_pandas(duplicate_persons(Tables.from_warehouse(wh))) if persons else insured_rate_effect(wh))
     render(df, fmt, output=output, title="Duplicate enrolment 重复参保", console=console,
            percent_cols={"insured_rate", "insured_rate_dedup", "rate_effect"})
@@ -246,6 +222,7 @@ def enrolment_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
+    ctx: typer.Context,
     labels: Annotated[Path, typer.Option("--labels", help="CSV/XLSX/Parquet: claim_id,kind | provider_id,kind | person_id,year,kind (optional is_abuse)")],
     db: DbOpt = None, rules: RulesOpt = None, rule: OnlyOpt = None,
     hash_person_ids: Annotated[bool, typer.Option("--hash-person-ids", help="The labels hold raw citizen IDs: hash them with the installation key")] = False,
@@ -256,14 +233,14 @@ def evaluate_cmd(
     and of the provider profile score."""
     from mifund.supervision.evaluate import evaluate_warehouse
 
-    _check(fmt, output)
+    check_format(fmt, output)
     rs = _rules(rules, rule)
     key = None
     if hash_person_ids:
         from mifund.ingest import load_or_create_id_key
 
-        key = load_or_create_id_key(get_settings(db=db))
-    with _open(db, read_only=True) as wh:
+        key = load_or_create_id_key(settings(ctx, db))
+    with open_warehouse(ctx, db) as wh:
         try:
             rep = evaluate_warehouse(wh, labels, rs, id_key=key, allow_bad_input=allow_bad_input)
         except (FileNotFoundError, ValueError) as e:

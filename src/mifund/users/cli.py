@@ -12,28 +12,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from mifund.cli_options import DbOpt, FormatOpt, OutputOpt, check_format, err, require_warehouse, settings
+
 app = typer.Typer(help="Users and roles of the web application (用户与角色): add, list, disable, tokens.",
                   no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
-
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default ./mifund.duckdb, or $MIFUND_DB)")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | csv | json | xlsx")]
 
 
-def _settings(db: Path | None):
-    from mifund.config import get_settings
-
-    return get_settings(db=db)
-
-
-def _open(db: Path | None, *, read_only: bool = False):
+def _open(ctx: typer.Context, db: Path | None, *, read_only: bool = False):
+    """(warehouse, settings); a missing warehouse, or one locked by a running `mifund serve`, is an error."""
     from mifund.storage import Warehouse
 
-    s = _settings(db)
-    if not s.db.exists():
-        err.print(f"[red]No warehouse at {s.db}.[/] Import data first (or set --db / MIFUND_DB).")
-        raise typer.Exit(2)
+    s = settings(ctx, db)
+    require_warehouse(s.db)
     try:
         return Warehouse(s.db, read_only=read_only), s
     except Exception as e:  # noqa: BLE001 - typically the lock held by a running `mifund serve`
@@ -53,6 +44,7 @@ def _password(password: str | None, generate: bool) -> str:
 
 @app.command("add")
 def add(
+    ctx: typer.Context,
     username: Annotated[str, typer.Argument(help="Login name")],
     role: Annotated[str, typer.Option("--role", help="admin | analyst | supervisor | viewer")] = "viewer",
     region: Annotated[str | None, typer.Option("--region", "-r", help="Region code: the user sees this subtree "
@@ -67,7 +59,7 @@ def add(
     from mifund.users import UserError, add_user
 
     pw = _password(password, generate)
-    wh, s = _open(db)
+    wh, s = _open(ctx, db)
     try:
         u = add_user(wh, username, pw, role=role, region_code=region, display_name=name, actor=s.user)
     except UserError as e:
@@ -81,15 +73,13 @@ def add(
 
 
 @app.command("list")
-def list_cmd(db: DbOpt = None, fmt: FormatOpt = "table",
-             output: Annotated[Path | None, typer.Option("--output", "-o", help="File (required for xlsx)")] = None) -> None:
+def list_cmd(ctx: typer.Context, db: DbOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None) -> None:
     """Every user with role, region and whether disabled."""
     from mifund.users import list_users
-    from mifund.views.output import FORMATS, render
+    from mifund.views.output import render
 
-    if fmt not in FORMATS or (fmt == "xlsx" and output is None):
-        raise typer.BadParameter("--format table|csv|json|xlsx (xlsx needs --output)")
-    wh, _ = _open(db, read_only=True)
+    check_format(fmt, output)
+    wh, _ = _open(ctx, db, read_only=True)
     try:
         df = list_users(wh)
     finally:
@@ -97,10 +87,10 @@ def list_cmd(db: DbOpt = None, fmt: FormatOpt = "table",
     render(df, fmt, output=output, title="Users 用户", console=console, sheet_name="users")
 
 
-def _toggle(username: str, disabled: bool, db: Path | None) -> None:
+def _toggle(ctx: typer.Context, username: str, disabled: bool, db: Path | None) -> None:
     from mifund.users import UserError, set_disabled
 
-    wh, s = _open(db)
+    wh, s = _open(ctx, db)
     try:
         set_disabled(wh, username, disabled, actor=s.user)
     except UserError as e:
@@ -112,19 +102,20 @@ def _toggle(username: str, disabled: bool, db: Path | None) -> None:
 
 
 @app.command("disable")
-def disable(username: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
+def disable(ctx: typer.Context, username: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
     """Disable a user: no more logins, open sessions end, API tokens stop working."""
-    _toggle(username, True, db)
+    _toggle(ctx, username, True, db)
 
 
 @app.command("enable")
-def enable(username: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
+def enable(ctx: typer.Context, username: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
     """Enable a disabled user again."""
-    _toggle(username, False, db)
+    _toggle(ctx, username, False, db)
 
 
 @app.command("password")
 def password_cmd(
+    ctx: typer.Context,
     username: Annotated[str, typer.Argument()],
     password: Annotated[str | None, typer.Option("--password", envvar="MIFUND_PASSWORD")] = None,
     generate: Annotated[bool, typer.Option("--generate-password")] = False,
@@ -134,7 +125,7 @@ def password_cmd(
     from mifund.users import UserError, set_password
 
     pw = _password(password, generate)
-    wh, s = _open(db)
+    wh, s = _open(ctx, db)
     try:
         set_password(wh, username, pw, actor=s.user)
     except UserError as e:
@@ -147,6 +138,7 @@ def password_cmd(
 
 @app.command("token")
 def token_cmd(
+    ctx: typer.Context,
     username: Annotated[str, typer.Argument()],
     name: Annotated[str | None, typer.Option("--name", help="What the token is for")] = None,
     days: Annotated[float, typer.Option("--days", help="Valid for this many days")] = 90,
@@ -156,7 +148,7 @@ def token_cmd(
     """Create a bearer token for the API (printed once), or --revoke PREFIX."""
     from mifund.users import UserError, create_token, revoke_token
 
-    wh, s = _open(db)
+    wh, s = _open(ctx, db)
     try:
         if revoke:
             revoke_token(wh, revoke, actor=s.user)

@@ -6,17 +6,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from mifund.cli_options import DbOpt, err, require_warehouse, warehouse_path
 
 app = typer.Typer(help="The web dashboard and API (网页端与接口).", no_args_is_help=True)
-err = Console(stderr=True)
 
 
 @app.command("serve")
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port")] = 8000,
-    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (default ./mifund.duckdb, or $MIFUND_DB)")] = None,
+    db: DbOpt = None,
     policies: Annotated[Path | None, typer.Option("--policies", help="Policy directory for claim explanation and "
                                                   "comparison (default: the latest settlement run's)")] = None,
     cookie_secure: Annotated[bool, typer.Option("--cookie-secure", help="HTTPS-only cookies (behind a TLS proxy)")] = False,
@@ -32,11 +33,9 @@ def serve(
     from mifund.web.app import create_app
     from mifund.web.settings import WebSettings
 
-    overrides = {k: v for k, v in {"db": db, "policies": policies}.items() if v is not None}
-    settings = WebSettings(**overrides, cookie_secure=cookie_secure)
-    if not settings.db.exists():
-        err.print(f"[red]No warehouse at {settings.db}.[/] Run `mifund demo run` or `mifund import …` first.")
-        raise typer.Exit(2)
+    overrides = {"policies": policies} if policies is not None else {}  # else $MIFUND_POLICIES or the default
+    settings = WebSettings(db=warehouse_path(ctx, db), **overrides, cookie_secure=cookie_secure)
+    require_warehouse(settings.db, "Run `mifund demo run` or `mifund import …` first.")
     try:
         application = create_app(settings)
     except Exception as e:  # noqa: BLE001 - typically: the warehouse is locked by another process
