@@ -4,9 +4,10 @@ mifund: `settle_fen` — claims joined to enrolment, providers and the policy pa
 Ibis window-function chain (cumulative sums, running minima, piecewise-linear bands), run by DuckDB.
 Naive: the per-claim reference settler in plain Python (mifund.settlement.reference), on a sample.
 Extra lines: a bare DuckDB query that only sorts the claims per person-year and cumulates one amount —
-the floor any windowed settlement pays; and the same window passes written in pandas
-(bench/settle_pandas.py: groupby cumsum/cummax/cummin on the engine's prepared claims), checked equal
-to the engine claim by claim before either is timed.
+the floor any windowed settlement pays (the issue's target: within 1.5x of it); the same bare query with
+three dependent passes, the count the engine needs for the shipped policies (the floor of this design);
+and the same window passes written in pandas (bench/settle_pandas.py: groupby cumsum/cummax/cummin on
+the engine's prepared claims), checked equal to the engine claim by claim before either is timed.
 Policies: the shipped Nanchang employee and resident files.
 """
 
@@ -57,6 +58,7 @@ def run(scale: float) -> list[dict]:
     n = max(1000, int(1_000_000 * scale))
     src = generate(n)
     pols = load_policies(ROOT / "policies")
+    settle_fen(generate(1000, seed=9), pols)  # warm-up: imports and first connection are not throughput
     t0 = time.perf_counter()
     out = settle_fen(src, pols)
     secs = time.perf_counter() - t0
@@ -75,6 +77,15 @@ def run(scale: float) -> list[dict]:
     con.raw_sql("""CREATE TEMP TABLE r AS SELECT claim_id, sum(total_amount) OVER (PARTITION BY person_id,
                    year(discharge_date) ORDER BY discharge_date, claim_id) AS cum FROM c""")
     bsecs = time.perf_counter() - t0
+    # the floor of this design: the same three dependent window passes the engine needs for the shipped
+    # policies (each pass cumulates a function of the previous one), with no policy arithmetic or joins
+    w = "OVER (PARTITION BY person_id, year(discharge_date) ORDER BY discharge_date, claim_id)"
+    t0 = time.perf_counter()
+    con.raw_sql(f"""CREATE TEMP TABLE r3 AS WITH a AS (SELECT claim_id, person_id, discharge_date, total_amount,
+                    sum(total_amount) {w} AS c1 FROM c),
+                    b AS (SELECT *, sum(least(c1, 1000)) {w} AS c2 FROM a)
+                    SELECT claim_id, sum(least(c2, 500)) {w} AS c3 FROM b""")
+    b3secs = time.perf_counter() - t0
     # pandas: the same passes on the same prepared claims; the engine's passes alone for a like-for-like time
     import sys
 
@@ -102,6 +113,9 @@ def run(scale: float) -> list[dict]:
          "rows_per_s": n / secs, "naive_rows_per_s": 1 / nsecs, "ratio": (n / secs) * nsecs},
         {"name": "bare DuckDB sort + cumulative sum (naive column: the settlement; ratio = settlement time / bare)",
          "rows": n, "seconds": bsecs, "rows_per_s": n / bsecs, "naive_rows_per_s": n / secs, "ratio": secs / bsecs},
+        {"name": "bare DuckDB, three dependent sort + cumulate passes, the engine's count (naive column: the "
+                 "settlement; ratio = settlement time / these passes)",
+         "rows": n, "seconds": b3secs, "rows_per_s": n / b3secs, "naive_rows_per_s": n / secs, "ratio": secs / b3secs},
     ]
 
 
