@@ -51,12 +51,20 @@ def test_explain(tmp_path):
     opts = _files(tmp_path, [claim("a1", "A", "2024-03-10", 32000, provider="L3", self_pay=1000, copay=1000),
                              claim("a2", "A", "2024-05-10", 10000)])
     r = runner.invoke(app, ["--db", str(tmp_path / "w.duckdb"), "settle", "explain", "a2",
-                            "--claims", str(tmp_path / "claims.csv"), *opts])
+                            "--claims", str(tmp_path / "claims.csv"), "--lang", "en", *opts])
     assert r.exit_code == 0, r.output
     text = r.output
     assert "version in force from 2024-01-01" in text and "admission no. 2" in text
     assert "deductible due 50.00" in text and "pooled_fund_paid = 8,955.00" in text
     assert "catastrophic_paid = 177.00" in text and "Earlier claims this year (settled first): a1" in text
+    # the same claim in Chinese (the default), the glossary's terms
+    r = runner.invoke(app, ["--db", str(tmp_path / "w.duckdb"), "settle", "explain", "a2",
+                            "--claims", str(tmp_path / "claims.csv"), *opts])
+    assert r.exit_code == 0, r.output
+    text = r.output
+    assert "本年度第 2 次住院" in text and "应付起付标准 50.00" in text
+    assert "统筹基金支付 = 8,955.00" in text and "大病保险支付 = 177.00" in text
+    assert "本年度此前的结算（先行结算）：a1" in text and "城乡居民（成年）" in text
 
 
 def test_policy_compare_csv(tmp_path):

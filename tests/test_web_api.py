@@ -451,6 +451,15 @@ def test_language_switch(client):
     assert client.get("/lang/zh", params={"next": "https://evil.example"}).url.path == "/"
 
 
+def test_claim_explanation_follows_the_language(web, client):
+    login(client, "admin")
+    url = "/claims/explain?claim_id=" + _claim_of(web, "360102")
+    client.get("/lang/zh")
+    assert "一、基本医疗保险统筹基金" in client.get(url).text and "统筹基金支付 = " in client.get(url).text
+    client.get("/lang/en")
+    assert "1. Basic pooled fund" in client.get(url).text
+
+
 def test_every_page_renders_in_both_languages_with_no_missing_label(web, client):
     login(client, "admin")
     case_id = client.get("/api/v1/cases", params={"limit": 1}).json()["rows"][0]["case_id"]

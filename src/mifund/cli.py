@@ -449,6 +449,7 @@ def settle_cmd(
     from_claims: Annotated[Path | None, typer.Option("--claims", help="With `explain`: claims file (default: the warehouse)")] = None,
     store: Annotated[bool | None, typer.Option("--store/--no-store", help="Store the results in the warehouse "
                                                "(default: when CLAIMS is `warehouse`)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="With `explain`: the explanation's language, zh | en")] = "zh",
 ) -> None:
     """Settle claims under benefit policies (三重保障: pooled fund, catastrophic, assistance, account).
 
@@ -485,9 +486,9 @@ def settle_cmd(
         src, _, wh = _settle_sources(ctx, str(from_claims) if from_claims else "warehouse", enrollment, providers)
         try:
             con, prepared, _ = settlement_inputs(src, policies, year=year)
-            for line in explain_claim(con, prepared, policies, claim_id):
+            for line in explain_claim(con, prepared, policies, claim_id, lang=lang):
                 console.print(line, highlight=False, markup=False)
-        except (SettlementError, KeyError) as e:
+        except (SettlementError, KeyError, ValueError) as e:
             err.print(f"[red bold]{e}[/]")
             raise typer.Exit(1) from None
         finally:

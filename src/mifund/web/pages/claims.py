@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from mifund.web.deps import Svc, render, require
+from mifund.web.deps import Svc, get_lang, render, require
 from mifund.web.errors import WebError
 from mifund.web.nav import NavItem
 from mifund.web.services import claims
@@ -21,7 +21,7 @@ def explain(request: Request, user: require("explain_claims"), svc: Svc,
     result, error = None, None
     if claim_id:
         try:
-            result = claims.explain(svc, user, claim_id.strip())
+            result = claims.explain(svc, user, claim_id.strip(), lang=get_lang(request))
         except WebError as e:
             if e.status == 403:
                 raise

@@ -17,8 +17,8 @@ def _prepared(svc: Services):
     return svc.cached("settlement_prepared", load)
 
 
-def explain(svc: Services, user: User, claim_id: str) -> dict:
-    """{claim_id, region_code, person_id, year, policy, lines, settled} for one claim."""
+def explain(svc: Services, user: User, claim_id: str, lang: str = "en") -> dict:
+    """{claim_id, region_code, person_id, year, policy, lines, settled} for one claim; lines in `lang`."""
     from mifund.settlement import SettlementError
     from mifund.settlement.explain import explain_claim
 
@@ -34,7 +34,7 @@ def explain(svc: Services, user: User, claim_id: str) -> dict:
             raise NotFound(f"no claim {claim_id}", code="claim_not_found")
         row = hit.iloc[0]
         svc.check_region(user, row["region_code"])
-        lines = explain_claim(con, prepared, svc.policies(), claim_id)
+        lines = explain_claim(con, prepared, svc.policies(), claim_id, lang=lang)
         s = svc.wh.table("settlement")
         stored = svc.wh.to_pandas(s.filter(s.claim_id == claim_id).drop("run_id"))
     settled = None

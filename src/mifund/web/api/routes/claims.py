@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
 
 from mifund.web.deps import Svc, require
 from mifund.web.services import claims
@@ -11,5 +13,6 @@ router = APIRouter(tags=["settlement"])
 
 
 @router.get("/claims/{claim_id}/explanation", summary="Explanation of benefits for one claim (insured in your regions)")
-def explanation(claim_id: str = Path(max_length=64), *, user: require("explain_claims"), svc: Svc) -> dict:
-    return claims.explain(svc, user, claim_id)
+def explanation(claim_id: str = Path(max_length=64), *, user: require("explain_claims"), svc: Svc,
+                lang: Annotated[Literal["en", "zh"], Query(description="Language of the lines")] = "en") -> dict:
+    return claims.explain(svc, user, claim_id, lang=lang)
