@@ -327,6 +327,24 @@ def test_pooling_modes_need_a_whole_city(web, client):
     assert 'id="pooling-none"' in county.get("/pooling").text
 
 
+def test_pooling_api_gives_the_pages_figures_and_keeps_a_county_out(web, client, tokens):
+    from mifund.users import User
+    from mifund.web.services import pooling
+
+    d = client.get("/api/v1/pooling", headers=tokens["analyst"]).json()
+    assert d["city"] == "360100" and d["cities"] == ["360100"] and d["scheme"] == "resident"
+    df = pooling.compare(web[0].state.services, User("analyst", "analyst", "360100"), "360100")
+    assert [r["mode"] for r in d["rows"]] == list(df["mode"]) and len(d["rows"]) >= 3
+    for r, (_, x) in zip(d["rows"], df.iterrows(), strict=True):
+        assert r["deficit"] == pytest.approx(x.deficit) and r["treasury_topups"] == pytest.approx(x.treasury_topups)
+    # a county analyst: no city to compare by default, and the city itself is refused
+    assert client.get("/api/v1/pooling", headers=tokens["county"]).json() == {
+        "cities": [], "city": None, "scheme": "resident", "rows": []}
+    _error(client.get("/api/v1/pooling", params={"city": "360100"}, headers=tokens["county"]), 403, "region_forbidden")
+    # a county code is not a city
+    _error(client.get("/api/v1/pooling", params={"city": "360102"}, headers=tokens["analyst"]), 422, "validation_error")
+
+
 # -- supervision cases -------------------------------------------------------------------------------
 def test_case_queue_is_limited_to_the_supervisors_regions(client, tokens):
     everything = client.get("/api/v1/cases", params={"limit": 10000}, headers=tokens["supervisor"]).json()
