@@ -154,6 +154,14 @@ def test_discharge_before_admission(policies):
         settle_fen(source([c], [person("A")]), policies)
 
 
+def test_a_claim_id_given_twice_is_refused(policies):
+    """Settled twice, a claim would pay twice and count two admissions: the input is refused, naming it."""
+    cl = [claim("r1", "A", "2024-03-01", 100), claim("r2", "A", "2024-03-02", 100), claim("r1", "A", "2024-04-01", 50)]
+    with pytest.raises(SettlementError, match="claim r1: claim_id given 2 times") as e:
+        settle_fen(source(cl, [person("A")]), policies)
+    assert "r2" not in str(e.value)
+
+
 def test_duplicate_enrolment_settles_each_claim_once():
     """A person enrolled in two regions in one year (planted in the demo data) is settled once, under
     the employee enrolment (employee before resident, then the lowest region code)."""

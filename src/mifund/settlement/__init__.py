@@ -39,6 +39,7 @@ from mifund.settlement.prepare import (
     policy_map,
     prepare_relation,
     problems_of,
+    raise_duplicates,
     raise_problems,
 )
 
@@ -80,6 +81,7 @@ def settlement_inputs(source, policies, *, year: int | None = None, claims=None,
     k = with_order_keys(with_parameter_ids(k, params, how="left"), distributed=con.name != "duckdb")
     k = _materialise(con, k)
     raise_problems(con, problems_of(k), source=source_name)
+    raise_duplicates(con, k, source=source_name)
     prepared = k.filter(k.pid.notnull()).select(*PREPARED_COLUMNS, "valid_from", "pid", "g", "rn")
     return con, prepared, params
 

@@ -145,6 +145,20 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     return k.select(*PREPARED_COLUMNS, "src_row", problem=problem)
 
 
+def raise_duplicates(con, k: ir.Table, *, source: str = "claims") -> None:
+    """A claim id given twice would be settled twice (and its counters run twice): refuse the input.
+    One cheap count first; the repeated ids are looked up only when there are some."""
+    counts = con.to_pandas(k.aggregate(n=k.count(), d=k.claim_id.nunique()))
+    if int(counts.n.iloc[0]) == int(counts.d.iloc[0]):
+        return
+    dup = k.group_by("claim_id").aggregate(times=k.count(), src_row=k.src_row.max()).filter(lambda t: t.times > 1)
+    n = int(con.to_pyarrow(dup.count()).as_py())
+    df = con.to_pandas(dup.order_by("src_row", "claim_id").limit(MAX_REPORTED))
+    lines = [(f"{source} row {int(r.src_row)}" if pd.notna(r.src_row) else source)
+             + f", claim {r.claim_id}: claim_id given {int(r.times)} times" for r in df.itertuples(index=False)]
+    raise SettlementError(lines, more=max(0, n - len(lines)))
+
+
 def raise_problems(con, problems: ir.Table, *, source: str = "claims") -> None:
     n = int(con.to_pyarrow(problems.count()).as_py())
     if not n:
