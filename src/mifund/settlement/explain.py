@@ -6,7 +6,7 @@ order (the engine and the reference agree to the fen; the tests insist), so each
 
 from __future__ import annotations
 
-from mifund.settlement.reference import settle_reference
+from mifund.settlement.reference import reference_rows, settle_reference
 
 MESSAGES = {
     "en": {
@@ -84,8 +84,6 @@ SPECIAL_ZH = {"none": "无", "low_income": "低保对象", "extreme_poverty": "�
 def explain_claim(con, prepared, policies, claim_id: str, lang: str = "en") -> list[str]:
     """Lines explaining `claim_id` (its person-year's earlier claims are settled first, as they must be),
     in `lang` (en | zh)."""
-    import pandas as pd
-
     if lang not in MESSAGES:
         raise ValueError(f"lang must be one of {', '.join(MESSAGES)}")
     m = MESSAGES[lang]
@@ -101,13 +99,7 @@ def explain_claim(con, prepared, policies, claim_id: str, lang: str = "en") -> l
     if hit.empty:
         raise KeyError(f"claim {claim_id} not found")
     pid, yr = hit.iloc[0]["person_id"], int(hit.iloc[0]["yr"])
-    rows = con.to_pandas(prepared.filter((prepared.person_id == pid) & (prepared.yr == yr))).to_dict("records")
-    for r in rows:
-        r["discharge_date"] = pd.Timestamp(r["discharge_date"]).date()
-        r["cross"] = bool(r["cross"])
-        for k in ("T", "SP", "CF", "P", "yr", "provider_level"):
-            r[k] = int(r[k])
-        r["age"] = None if pd.isna(r.get("age")) else int(r["age"])
+    rows = reference_rows(con.to_pandas(prepared.filter((prepared.person_id == pid) & (prepared.yr == yr))))
     settled = settle_reference(rows, policies, explain=True)
     c = next(r for r in rows if r["claim_id"] == claim_id)
     res = next(r for r in settled if r["claim_id"] == claim_id)

@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from mifund.policy.load import PolicySet
+from mifund.policy.schema import SPECIAL_GROUPS
 
 VISIT_GROUP = {"inpatient": "inpatient", "outpatient": "outpatient", "pharmacy": "outpatient",
                "chronic_outpatient": "chronic_outpatient"}
@@ -125,8 +126,7 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     age = (dd.year() - bd.year() - ibis.ifelse(dd.month() * 100 + dd.day() < bd.month() * 100 + bd.day(), 1, 0))
     j = j.mutate(P=j.P_given.fill_null(j.T - j.SP - j.CF), age=age.cast("int64"),
                  provider_level=j.provider_level.fill_null(1),
-                 special_group=ibis.ifelse(j.special_group.isin(["low_income", "extreme_poverty", "relapse_risk",
-                                                                 "disabled"]), j.special_group, "none"))
+                 special_group=ibis.ifelse(j.special_group.isin(list(SPECIAL_GROUPS)), j.special_group, "none"))
     versions = params.select("policy_key", v_from="valid_from", v_to="valid_to").distinct()
     k = j.left_join(versions, [j.policy_key == versions.policy_key, j.discharge_date >= versions.v_from,
                                j.discharge_date < versions.v_to]).drop("policy_key_right")
@@ -145,6 +145,11 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     return k.select(*PREPARED_COLUMNS, "src_row", problem=problem)
 
 
+def _where(source: str, src_row) -> str:
+    """'claims row 12' where the file row is known, else the source's name."""
+    return f"{source} row {int(src_row)}" if pd.notna(src_row) else source
+
+
 def raise_duplicates(con, k: ir.Table, *, source: str = "claims") -> None:
     """A claim id given twice would be settled twice (and its counters run twice): refuse the input.
     One cheap count first; the repeated ids are looked up only when there are some."""
@@ -154,8 +159,8 @@ def raise_duplicates(con, k: ir.Table, *, source: str = "claims") -> None:
     dup = k.group_by("claim_id").aggregate(times=k.count(), src_row=k.src_row.max()).filter(lambda t: t.times > 1)
     n = int(con.to_pyarrow(dup.count()).as_py())
     df = con.to_pandas(dup.order_by("src_row", "claim_id").limit(MAX_REPORTED))
-    lines = [(f"{source} row {int(r.src_row)}" if pd.notna(r.src_row) else source)
-             + f", claim {r.claim_id}: claim_id given {int(r.times)} times" for r in df.itertuples(index=False)]
+    lines = [f"{_where(source, r.src_row)}, claim {r.claim_id}: claim_id given {int(r.times)} times"
+             for r in df.itertuples(index=False)]
     raise SettlementError(lines, more=max(0, n - len(lines)))
 
 
@@ -164,8 +169,5 @@ def raise_problems(con, problems: ir.Table, *, source: str = "claims") -> None:
     if not n:
         return
     df = con.to_pandas(problems.order_by("src_row", "claim_id").limit(MAX_REPORTED))
-    lines = []
-    for r in df.itertuples(index=False):
-        where = f"{source} row {int(r.src_row)}" if pd.notna(r.src_row) else source
-        lines.append(f"{where}, claim {r.claim_id}: {r.problem}")
+    lines = [f"{_where(source, r.src_row)}, claim {r.claim_id}: {r.problem}" for r in df.itertuples(index=False)]
     raise SettlementError(lines, more=max(0, n - len(lines)))

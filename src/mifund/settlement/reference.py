@@ -124,16 +124,22 @@ def settle_reference(claims: list[dict], policies, *, explain: bool = False) -> 
 
 def reference_inputs(source, policies, **kw) -> list[dict]:
     """Prepared claims as plain dicts (fen ints, date objects) for settle_reference."""
-    import pandas as pd
-
     from mifund.settlement import settlement_inputs
 
     con, prepared, _ = settlement_inputs(source, policies, **kw)
-    rows = con.to_pandas(prepared).to_dict("records")
+    return reference_rows(con.to_pandas(prepared))
+
+
+def reference_rows(prepared) -> list[dict]:
+    """Prepared claims (a pandas frame of ``prepare.PREPARED_COLUMNS``) as the plain dicts settle_reference
+    reads: date objects, Python ints, None for an unknown age."""
+    import pandas as pd
+
+    rows = prepared.to_dict("records")
     for r in rows:
         r["discharge_date"] = pd.Timestamp(r["discharge_date"]).date()
         r["cross"] = bool(r["cross"])
         for k in ("T", "SP", "CF", "P", "yr", "provider_level"):
             r[k] = int(r[k])
-        r["age"] = None if pd.isna(r["age"]) else int(r["age"])
+        r["age"] = None if pd.isna(r.get("age")) else int(r["age"])
     return rows
