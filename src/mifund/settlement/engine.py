@@ -123,25 +123,16 @@ def cap_plan(params: ir.Table) -> dict:
 
 
 def with_order_keys(prepared: ir.Table, *, distributed: bool = False) -> ir.Table:
-    """Add g (the person-year) and rn (the settlement order within it): every later window partitions by
-    g and orders by rn.
-
-    On one machine (DuckDB) both are integers from a global rank, so the windows sort two narrow
-    integers instead of strings and dates. A global rank has no partition, and a distributed engine
-    (Spark) would run it as a single task holding every claim; there ``distributed=True`` makes g the
-    person-year as a string key and rn the row number within it, both computed partition by partition.
-    The pair (g, rn) identifies a claim either way."""
+    """Add g (the person-year, where ``prepare.prepare_relation`` has not) and rn (the settlement order
+    within it): every later window partitions by g and orders by rn. rn is the row number within the
+    person-year, computed partition by partition on any engine. The pair (g, rn) identifies a claim."""
     if "g" in prepared.columns and "rn" in prepared.columns:
         return prepared
-    if distributed:
-        return prepared.mutate(
-            g=prepared.person_id.cast("string") + "|" + prepared.yr.cast("string"),
-            rn=ibis.row_number().over(group_by=KEY, order_by=ORDER).cast("int64"),
-        )
-    return prepared.mutate(
-        g=ibis.dense_rank().over(order_by=KEY).cast("int64"),
-        rn=ibis.row_number().over(order_by=KEY + ORDER).cast("int64"),
-    )
+    if "g" not in prepared.columns:
+        g = (prepared.person_id.cast("string") + "|" + prepared.yr.cast("string") if distributed
+             else ibis.dense_rank().over(order_by=KEY).cast("int64"))
+        prepared = prepared.mutate(g=g)
+    return prepared.mutate(rn=ibis.row_number().over(group_by="g", order_by=ORDER).cast("int64"))
 
 
 def with_parameter_ids(prepared: ir.Table, params: ir.Table, how: str = "inner") -> ir.Table:
@@ -198,8 +189,9 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
              adm_n=csum(inp.cast("int64")),
              cum_p_o=csum(ibis.ifelse(out_, t.P, 0)),
              cum_p_c=csum(ibis.ifelse(chr_, t.P, 0)),
-             tcap_o=ibis.ifelse(out_, t.tcap, 0).max().over(w),
-             tcap_c=ibis.ifelse(chr_, t.tcap, 0).max().over(w),
+             # a visit-group cap constant in the person-year needs no running maximum either
+             tcap_o=ibis.ifelse(out_, t.tcap, 0).max().over(w) if not const["tcap_o"] else t.tcap,
+             tcap_c=ibis.ifelse(chr_, t.tcap, 0).max().over(w) if not const["tcap_c"] else t.tcap,
              # a cap the same on every claim of the person-year (the plan knows) is its own running maximum
              **{name: (t[col] if const[cp] else t[col].max().over(w))
                 for name, col, cp in (("pcap_m", "pcap", "pcap"), ("ccap_m", "ccap", "ccap"),

@@ -82,9 +82,15 @@ def problems_of(k: ir.Table) -> ir.Table:
 
 
 def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, pmap: ir.Table,
-                     params: ir.Table, *, year: int | None = None) -> ir.Table:
-    """Every claim, prepared (PREPARED_COLUMNS, src_row), with `problem` (NULL where the row is good):
-    one relation from which both the settlement and the validation read."""
+                     params: ir.Table, *, year: int | None = None, distributed: bool = False) -> ir.Table:
+    """Every claim, prepared (PREPARED_COLUMNS, src_row), with `problem` (NULL where the row is good) and
+    g, the claim's person-year (NULL where the person is not enrolled): one relation from which both the
+    settlement and the validation read.
+
+    g comes from the enrolment row the claim joins, so numbering person-years costs a sort of the
+    enrolment, not of the claims: on one machine (DuckDB) the rank of (person_id, year), a narrow
+    integer for every later window to partition by; on a distributed engine (``distributed=True``,
+    Spark), where a global rank would run as one task, the pair as a string key."""
     cols = claims.columns
     c = claims
     if year is not None:
@@ -108,12 +114,16 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     w = ibis.window(group_by=[enrollment.person_id, enrollment.year],
                     order_by=[enrollment.scheme, enrollment.region_code])
     enrollment = enrollment.mutate(_k=ibis.row_number().over(w)).filter(lambda t: t._k == 0).drop("_k")
+    if distributed:
+        g = enrollment.person_id.cast("string") + "|" + enrollment.year.cast("string")
+    else:
+        g = ibis.row_number().over(order_by=[enrollment.person_id, enrollment.year]).cast("int64")
     birth = enrollment.birth_date.cast("date") if "birth_date" in enrollment.columns else ibis.null("date")
     e = enrollment.select(
         e_person=enrollment.person_id.cast("string"), e_year=enrollment.year.cast("int64"), birth=birth,
         region_code=enrollment.region_code.cast("string"), scheme=enrollment.scheme.cast("string"),
         category=enrollment.category.cast("string"),
-        special_group=enrollment.special_group.cast("string").fill_null("none"),
+        special_group=enrollment.special_group.cast("string").fill_null("none"), g=g,
     )
     pv = providers.select(p_id=providers.provider_id.cast("string"), provider_level=providers.level.cast("int64"),
                           p_known=ibis.literal(True))
@@ -142,7 +152,7 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
         (k.v_from.isnull(), "no version of policy " + k.policy_key + " in force on " + k.discharge_date.cast("string")),
         else_=None,
     )
-    return k.select(*PREPARED_COLUMNS, "src_row", problem=problem)
+    return k.select(*PREPARED_COLUMNS, "g", "src_row", problem=problem)
 
 
 def _where(source: str, src_row) -> str:
