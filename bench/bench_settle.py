@@ -5,7 +5,10 @@ Ibis window-function chain (cumulative sums, running minima, piecewise-linear ba
 Naive: the per-claim reference settler in plain Python (mifund.settlement.reference), on a sample.
 Extra lines: a bare DuckDB query that only sorts the claims per person-year and cumulates one amount —
 the floor any windowed settlement pays (the issue's target: within 1.5x of it); the same bare query with
-three dependent passes, the count the engine needs for the shipped policies (the floor of this design);
+three dependent passes, the count the engine needs for the shipped policies (the floor of this design).
+Both bare queries read the claims from a DuckDB table and write a table, so the settlement they are set
+against does the same: claims, enrolment and providers in DuckDB tables (as in the warehouse), the
+settled claims written to a table (no conversion to pandas on either side);
 and the same window passes written in pandas (bench/settle_pandas.py: groupby cumsum/cummax/cummin on
 the engine's prepared claims), checked equal to the engine claim by claim before either is timed.
 Policies: the shipped Nanchang employee and resident files.
@@ -73,27 +76,40 @@ def run(scale: float) -> list[dict]:
     # bare DuckDB: sort per person-year and cumulate one amount
     con = ibis.duckdb.connect()
     con.create_table("c", src["claims"][["claim_id", "person_id", "discharge_date", "total_amount"]])
-    t0 = time.perf_counter()
-    con.raw_sql("""CREATE TEMP TABLE r AS SELECT claim_id, sum(total_amount) OVER (PARTITION BY person_id,
-                   year(discharge_date) ORDER BY discharge_date, claim_id) AS cum FROM c""")
-    bsecs = time.perf_counter() - t0
+    # like for like with it: the settlement from DuckDB tables into a table, on the same connection
+    from mifund.settlement import settlement_inputs
+    from mifund.settlement.engine import OUTPUT_COLUMNS, settle_expr
+
+    tabs = {name: con.create_table(f"w_{name}", src[name]) for name in ("claims", "enrollment", "providers")}
+
+    def best_of_two(sql_or_fn) -> float:
+        """Best of two runs (every DuckDB time here is taken so: the first may pay one-off allocation)."""
+        secs = float("inf")
+        for _ in range(2):
+            t0 = time.perf_counter()
+            sql_or_fn() if callable(sql_or_fn) else con.raw_sql(f"CREATE OR REPLACE TEMP TABLE r AS {sql_or_fn}")
+            secs = min(secs, time.perf_counter() - t0)
+        return secs
+
+    def settle_into_table():
+        _, prepared, params = settlement_inputs(tabs, pols, con=con)
+        con.create_table("settled", settle_expr(prepared, params).select(*OUTPUT_COLUMNS), temp=True, overwrite=True)
+
+    tsecs = best_of_two(settle_into_table)
+    assert con.table("settled").count().to_pyarrow().as_py() == n
+    w = "OVER (PARTITION BY person_id, year(discharge_date) ORDER BY discharge_date, claim_id)"
+    bsecs = best_of_two(f"SELECT claim_id, sum(total_amount) {w} AS cum FROM c")
     # the floor of this design: the same three dependent window passes the engine needs for the shipped
     # policies (each pass cumulates a function of the previous one), with no policy arithmetic or joins
-    w = "OVER (PARTITION BY person_id, year(discharge_date) ORDER BY discharge_date, claim_id)"
-    t0 = time.perf_counter()
-    con.raw_sql(f"""CREATE TEMP TABLE r3 AS WITH a AS (SELECT claim_id, person_id, discharge_date, total_amount,
-                    sum(total_amount) {w} AS c1 FROM c),
-                    b AS (SELECT *, sum(least(c1, 1000)) {w} AS c2 FROM a)
-                    SELECT claim_id, sum(least(c2, 500)) {w} AS c3 FROM b""")
-    b3secs = time.perf_counter() - t0
+    b3secs = best_of_two(f"""WITH a AS (SELECT claim_id, person_id, discharge_date, total_amount,
+                             sum(total_amount) {w} AS c1 FROM c),
+                             b AS (SELECT *, sum(least(c1, 1000)) {w} AS c2 FROM a)
+                             SELECT claim_id, sum(least(c2, 500)) {w} AS c3 FROM b""")
     # pandas: the same passes on the same prepared claims; the engine's passes alone for a like-for-like time
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
     from settle_pandas import settle_pandas
-
-    from mifund.settlement import settlement_inputs
-    from mifund.settlement.engine import settle_expr
 
     con, prepared, params = settlement_inputs(src, pols)
     pp, pr = con.to_pandas(prepared), con.to_pandas(params)
@@ -108,18 +124,21 @@ def run(scale: float) -> list[dict]:
         pdo = settle_pandas(pp, pr)
         psecs = min(psecs, time.perf_counter() - t0)
     both = eng.merge(pdo, on="claim_id", suffixes=("", "_pd"))
-    assert len(both) == n and all((both[c] == both[c + "_pd"]).all() for c in out.columns[1:7]), "pandas != engine"
+    cols = list(out.columns[1:7])
+    same = (both[cols].to_numpy() == both[[c + "_pd" for c in cols]].to_numpy()).all(axis=1)
+    assert len(both) == n and same.all(), f"pandas != engine:\n{both[~same].head(5).T}"
     return [
         {"name": f"settlement passes (Ibis on DuckDB) vs the same in pandas, same prepared claims ({n:,})",
          "rows": n, "seconds": esecs, "rows_per_s": n / esecs, "naive_rows_per_s": n / psecs,
          "ratio": psecs / esecs},
         {"name": f"three-layer settlement vs per-claim reference ({n:,} claims)", "rows": n, "seconds": secs,
          "rows_per_s": n / secs, "naive_rows_per_s": 1 / nsecs, "ratio": (n / secs) * nsecs},
-        {"name": "bare DuckDB sort + cumulative sum (naive column: the settlement; ratio = settlement time / bare)",
-         "rows": n, "seconds": bsecs, "rows_per_s": n / bsecs, "naive_rows_per_s": n / secs, "ratio": secs / bsecs},
+        {"name": "bare DuckDB sort + cumulative sum, table to table (naive column: the settlement from DuckDB "
+                 f"tables into a table, {tsecs:.2f} s; ratio = settlement time / bare)",
+         "rows": n, "seconds": bsecs, "rows_per_s": n / bsecs, "naive_rows_per_s": n / tsecs, "ratio": tsecs / bsecs},
         {"name": "bare DuckDB, three dependent sort + cumulate passes, the engine's count (naive column: the "
-                 "settlement; ratio = settlement time / these passes)",
-         "rows": n, "seconds": b3secs, "rows_per_s": n / b3secs, "naive_rows_per_s": n / secs, "ratio": secs / b3secs},
+                 "settlement from DuckDB tables into a table; ratio = settlement time / these passes)",
+         "rows": n, "seconds": b3secs, "rows_per_s": n / b3secs, "naive_rows_per_s": n / tsecs, "ratio": tsecs / b3secs},
     ]
 
 

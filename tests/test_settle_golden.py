@@ -65,6 +65,22 @@ def test_cap_reached_mid_claim_and_mid_year_policy_change_carries_counters(polic
     assert r["b3"]["catastrophic_paid"] == 327
 
 
+def test_outpatient_cap_then_admission_shares_the_pooled_cap(policies):
+    """The pooled fund's cap counts what the outpatient layer paid after its own cap, not before it.
+    (An engine that took the outpatient cumulative uncapped on the inpatient row paid 48,500 here.)"""
+    r = _run(policies, [
+        claim("o1", "D", "2024-02-01", 3200, visit="outpatient"),
+        claim("d2", "D", "2024-03-01", 60000),
+    ], [person("D")])
+    # o1: annual deductible 200; 3000 × 50 % = 1500, but the outpatient cap is 1000
+    assert r["o1"]["deductible_applied"] == 200 and r["o1"]["pooled_fund_paid"] == 1000
+    # d2: deductible 100; eligible 59900: 20000 × 90 % = 18000 + 39900 × 95 % = 37905 → 55905,
+    #     but the pooled cap 50000 has 50000 − 1000 = 49000 left
+    assert r["d2"]["deductible_applied"] == 100 and r["d2"]["pooled_fund_paid"] == 49000
+    # catastrophic (inpatient): base 60000 − 49000 = 11000 → (11000 − 10000) × 60 % = 600
+    assert r["d2"]["catastrophic_paid"] == 600 and r["d2"]["out_of_pocket"] == 10400
+
+
 def test_special_group_through_all_three_layers(policies):
     r = _run(policies, [claim("c1", "C", "2024-04-01", 42000, provider="L2", self_pay=2000)],
              [person("C", special="extreme_poverty")])

@@ -28,7 +28,7 @@ def _cap(x):
 
 
 @st.composite
-def policies(draw):
+def policies(draw, tight=None):
     scheme = draw(st.sampled_from(["employee", "resident"]))
     # the second version starts mid-year (counters carry across it; the engine's running maxima and sums
     # are needed) or on 1 January after the claims (every parameter constant in the person-year: the
@@ -43,7 +43,13 @@ def policies(draw):
     bounds = draw(st.sampled_from([(), ("under",), ("from",), ("under", "from")]))
     ages = "".join(["    ages:\n"] * bool(bounds) + [
         f"      {b}: {_v(draw(st.integers(0, 30) if b == 'under' else st.integers(20, 90)))}\n" for b in bounds])
-    ccap = draw(st.one_of(st.none(), money.map(lambda x: x * 10)))
+    # tight caps (half the examples): every cap present and small against the claims, so caps bind often,
+    # one after another, across visit groups (the pooled cap counting what an outpatient cap already cut)
+    tight = draw(st.booleans()) if tight is None else tight
+    cap = st.integers(0, 200).map(lambda x: x * 10) if tight else money
+    pcap = st.integers(0, 2000).map(lambda x: x * 10) if tight else money.map(lambda x: x * 5)
+    opt = (lambda s: s) if tight else (lambda s: st.one_of(st.none(), s))  # noqa: E731 - a cap, or none
+    ccap = draw(opt(cap.map(lambda x: x * 10)))
     if draw(st.booleans()):
         cross = f"cross_region_reduction: {_v(draw(ratio))}"
     else:  # a flat cross-region ratio (bands still add on top: keep the sum within 1) and deductible
@@ -69,12 +75,12 @@ inpatient:
 outpatient:
   deductible: {_v(draw(money))}
   ratio: {{default: {_v(draw(ratio))}}}
-  annual_cap: {_v(_cap(draw(st.one_of(st.none(), money))), _cap(draw(st.one_of(st.none(), money))))}
+  annual_cap: {_v(_cap(draw(opt(cap))), _cap(draw(opt(cap))))}
 chronic_outpatient:
   deductible: {_v(draw(money))}
   ratio: {{default: {_v(draw(ratio))}}}
-  annual_cap: {_v(_cap(draw(st.one_of(st.none(), money))))}
-pooled_annual_cap: {_v(_cap(draw(st.one_of(st.none(), money.map(lambda x: x * 5)))), _cap(draw(st.one_of(st.none(), money.map(lambda x: x * 5)))))}
+  annual_cap: {_v(_cap(draw(opt(cap))))}
+pooled_annual_cap: {_v(_cap(draw(opt(pcap))), _cap(draw(opt(pcap))))}
 catastrophic:
   threshold: {_v(draw(money), draw(money))}
   scale:
@@ -86,31 +92,33 @@ catastrophic:
     low_income:
       threshold: {_v(draw(money))}
       rate_increase: {_v(draw(st.integers(0, 10)) / 100)}
-      annual_cap: {_v(_cap(draw(st.one_of(st.none(), money))))}
+      annual_cap: {_v(_cap(draw(opt(cap))))}
 assistance:
   groups:
-    low_income: {{ratio: {_v(draw(ratio))}, annual_cap: {_v(_cap(draw(st.one_of(st.none(), money))))}}}
+    low_income: {{ratio: {_v(draw(ratio))}, annual_cap: {_v(_cap(draw(opt(cap))))}}}
     extreme_poverty: {{ratio: {_v(draw(ratio))}}}
 account:
   share: {_v(draw(ratio), draw(ratio))}
-  annual_cap: {_v(_cap(draw(st.one_of(st.none(), money))))}
+  annual_cap: {_v(_cap(draw(opt(cap))))}
   covers_self_pay: {draw(st.booleans())}
 """
     return scheme, text
 
 
 @st.composite
-def claims_for(draw, scheme):
-    n_people = draw(st.integers(1, 3))
+def claims_for(draw, scheme, busy=False):
+    """1-3 people, 1-8 claims of any visit type and size; `busy`: one person, 4-10 claims of at least
+    1,000 each, so that the caps of every layer are reached in the year."""
+    n_people = 1 if busy else draw(st.integers(1, 3))
     cats = ["in_service", "retired"] if scheme == "employee" else ["resident_adult", "student"]
     people = [person(f"P{i}", scheme=scheme, category=draw(st.sampled_from(cats)),
                      special=draw(st.sampled_from([None, "low_income", "extreme_poverty"])),
                      born=draw(st.one_of(st.none(), st.dates(dt.date(1930, 1, 1), dt.date(2023, 12, 31)))))
               for i in range(n_people)]
     out = []
-    for i in range(draw(st.integers(1, 8))):
+    for i in range(draw(st.integers(4, 10) if busy else st.integers(1, 8))):
         day = dt.date(2024, 1, 1) + dt.timedelta(days=draw(st.sampled_from([0, 30, 166, 167, 200, 365])))
-        total = draw(st.integers(0, 5_000_000)) / 100
+        total = draw(st.integers(100_000 if busy else 0, 5_000_000)) / 100
         sp = draw(st.integers(0, int(total * 100))) / 100
         cf = draw(st.integers(0, int((total - sp) * 100))) / 100
         scope = draw(st.one_of(st.none(), st.integers(0, int(round((total - sp - cf) * 100))).map(lambda x: x / 100)))
@@ -145,6 +153,25 @@ def test_engine_equals_reference_and_invariants(tmp_path_factory, data):
             for v in pol.versions]
     per_person = eng.groupby("person_id")["pooled_fund_paid"].sum()
     assert (per_person <= max(caps)).all()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_engine_equals_reference_when_caps_bind_one_after_another(tmp_path_factory, data):
+    """Tight caps and a busy year: the outpatient, chronic, pooled, catastrophic, assistance and account
+    caps are reached by one person's claims in turn, in any order of visit types. The general test above
+    draws small claims and loose caps too often to reach several caps in one year."""
+    scheme, text = data.draw(policies(tight=True))
+    d = tmp_path_factory.mktemp("pol")
+    (d / "p.yaml").write_text(text, encoding="utf-8")
+    pols = load_policies(d)
+    claims, people = data.draw(claims_for(scheme, busy=True))
+    src = source(claims, people)
+    eng = settle_fen(src, pols).set_index("claim_id")
+    ref = {r["claim_id"]: r for r in settle_reference(reference_inputs(src, pols), pols)}
+    for cid, row in eng.iterrows():
+        for c in eng.columns:
+            assert int(row[c]) == ref[cid][c], (cid, c, int(row[c]), ref[cid][c])
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -189,9 +189,8 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
              adm_n=csum(inp.cast("int64")),
              cum_p_o=csum(ibis.ifelse(out_, t.P, 0)),
              cum_p_c=csum(ibis.ifelse(chr_, t.P, 0)),
-             # a visit-group cap constant in the person-year needs no running maximum either
-             tcap_o=ibis.ifelse(out_, t.tcap, 0).max().over(w) if not const["tcap_o"] else t.tcap,
-             tcap_c=ibis.ifelse(chr_, t.tcap, 0).max().over(w) if not const["tcap_c"] else t.tcap,
+             tcap_o=ibis.ifelse(out_, t.tcap, 0).max().over(w),
+             tcap_c=ibis.ifelse(chr_, t.tcap, 0).max().over(w),
              # a cap the same on every claim of the person-year (the plan knows) is its own running maximum
              **{name: (t[col] if const[cp] else t[col].max().over(w))
                 for name, col, cp in (("pcap_m", "pcap", "pcap"), ("ccap_m", "ccap", "ccap"),
