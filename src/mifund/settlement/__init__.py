@@ -75,12 +75,11 @@ def settlement_inputs(source, policies, *, year: int | None = None, claims=None,
         tables["claims"] = _as_table(claims)
     params = parameter_table(policies)
     pmap = policy_map(tables["enrollment"], policies, con)
-    distributed = con.name != "duckdb"
     k = prepare_relation(tables["claims"], tables["enrollment"], tables["providers"], pmap, params, year=year,
-                         distributed=distributed)
+                         distributed=con.name != "duckdb")
     # the parameter row of each claim (left join: a bad row stays, to be reported) and the integer
     # settlement order; materialised once, so the validation and the settlement read the same rows
-    k = with_order_keys(with_parameter_ids(k, params, how="left"), distributed=distributed)
+    k = with_order_keys(with_parameter_ids(k, params, how="left"))
     k = _materialise(con, k)
     raise_problems(con, problems_of(k), source=source_name)
     raise_duplicates(con, k, source=source_name)

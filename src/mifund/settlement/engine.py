@@ -45,7 +45,6 @@ from mifund.policy.load import BIG, NBANDS, NCAT
 
 OUTPUT_COLUMNS = ["claim_id", "deductible_applied", "pooled_fund_paid", "catastrophic_paid",
                   "assistance_paid", "account_paid", "out_of_pocket"]
-KEY = ["person_id", "yr"]
 ORDER = ["discharge_date", "claim_id"]
 
 
@@ -122,16 +121,14 @@ def cap_plan(params: ir.Table) -> dict:
             "assist": bool((df["a_el"] * df["a_bp"]).any()), "account": bool(df["acct_bp"].any())}
 
 
-def with_order_keys(prepared: ir.Table, *, distributed: bool = False) -> ir.Table:
-    """Add g (the person-year, where ``prepare.prepare_relation`` has not) and rn (the settlement order
-    within it): every later window partitions by g and orders by rn. rn is the row number within the
-    person-year, computed partition by partition on any engine. The pair (g, rn) identifies a claim."""
-    if "g" in prepared.columns and "rn" in prepared.columns:
-        return prepared
+def with_order_keys(prepared: ir.Table) -> ir.Table:
+    """Add rn, the settlement order within the person-year g (which ``prepare.prepare_relation`` takes from
+    the enrolment): every later window partitions by g and orders by rn. rn is computed partition by
+    partition on any engine; the pair (g, rn) identifies a claim."""
     if "g" not in prepared.columns:
-        g = (prepared.person_id.cast("string") + "|" + prepared.yr.cast("string") if distributed
-             else ibis.dense_rank().over(order_by=KEY).cast("int64"))
-        prepared = prepared.mutate(g=g)
+        raise ValueError("prepared claims without g (use prepare.prepare_claims or settlement_inputs)")
+    if "rn" in prepared.columns:
+        return prepared
     return prepared.mutate(rn=ibis.row_number().over(group_by="g", order_by=ORDER).cast("int64"))
 
 

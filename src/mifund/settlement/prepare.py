@@ -72,9 +72,9 @@ PREPARED_COLUMNS = ["claim_id", "person_id", "yr", "discharge_date", "visit_grou
 
 def prepare_claims(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, pmap: ir.Table,
                    params: ir.Table, *, year: int | None = None) -> tuple[ir.Table, ir.Table]:
-    """(prepared claims, problems) — both Ibis expressions; `problems` lists bad rows."""
+    """(prepared claims with g, problems) — both Ibis expressions; `problems` lists bad rows."""
     k = prepare_relation(claims, enrollment, providers, pmap, params, year=year)
-    return k.filter(k.problem.isnull()).select(*PREPARED_COLUMNS), problems_of(k)
+    return k.filter(k.problem.isnull()).select(*PREPARED_COLUMNS, "g"), problems_of(k)
 
 
 def problems_of(k: ir.Table) -> ir.Table:
