@@ -284,6 +284,49 @@ def test_aggregation_sums_and_recomputes_ratios(wh):
     assert set(compute_indicators(wh, aggregate=False).region_code) == {"320102", "320104", "320105"}
 
 
+def test_total_short_of_a_county_is_not_compared_with_a_whole_one(wh):
+    # 2022: all three counties; 2023: 320105 has not reported yet. Summing 2 counties for 2023 and
+    # comparing with 3 for 2022 would show a fall of insured 450 -> 400 (-11.1 %) that never happened
+    load(wh, TREE, _county_population(2022) + _county_population(2023),
+         _county_rows(2022, 1) + _county_rows(2023, 2)[:2])  # fmt: skip
+    df = compute_indicators(wh)
+    city = one(df, region_code="320100", year=2023)
+    assert (city.n_units, city.units_covered, city.units_expected, city.missing_regions) == (2, 2, 3, "320105")
+    # the sums of the two: insured 100 + 300 = 400, income 2×(1000 + 3000) = 8000
+    assert (city.insured, city.income_total) == (400, 8000)
+    # no comparison with the three-county 2022: no growth, no balance_start, no balance identity
+    for c in ("income_growth", "expenditure_growth", "insured_growth", "balance_growth", "growth_gap",
+              "balance_start", "balance_gap"):  # fmt: skip
+        assert math.isnan(city[c]), c
+    # figures of the year itself still stand: 2×(500 + 1200) / (2×(900 + 3300) / 12) = 3400 / 700
+    assert city.payable_months == pytest.approx(3400 / 700)
+    # the province above misses the same county; 2022 is whole everywhere
+    prov = one(df, region_code="320000", year=2023)
+    assert (prov.units_covered, prov.units_expected, prov.missing_regions) == (2, 3, "320105")
+    whole = one(df, region_code="320100", year=2022)
+    assert (whole.units_covered, whole.units_expected) == (3, 3) and pd.isna(whole.missing_regions)
+    # a county's own row is whole, and its growth stands: 2000 / 1000 − 1 = 100 %
+    county = one(df, region_code="320102", year=2023)
+    assert (county.units_covered, county.units_expected) == (1, 1) and county.income_growth == pytest.approx(1.0)
+    # 2024 whole again: still not compared with the short 2023
+    load(wh, ledger=_county_rows(2024, 3))
+    city24 = one(compute_indicators(wh, years=[2024]), region_code="320100")
+    assert city24.units_covered == 3 and math.isnan(city24.income_growth) and math.isnan(city24.balance_start)
+    # nor is the compound growth: 2022 whole, 2023 short of a county
+    from mifund.ledger.indicators import cagr
+
+    both = compute_indicators(wh, years=[2022, 2023])
+    assert math.isnan(one(cagr(both, "insured", 2022, 2023), region_code="320100").cagr)
+    assert one(cagr(both, "income_total", 2022, 2023), region_code="320102").cagr == pytest.approx(1.0)
+    # the gaps, for the foot of a table: one line per region-year, with the county's name
+    from mifund.ledger.indicators import coverage_gaps, coverage_lines
+
+    gaps = coverage_gaps(df[df.year == 2023], {"320105": "建邺区"})
+    assert list(gaps.region_code) == ["320000", "320100"]
+    assert gaps.missing_names.iloc[1] == "320105 建邺区" and gaps.funds.iloc[1] == "resident pooled"
+    assert "2 of 3" in coverage_lines(gaps)[1] and "建邺区" in coverage_lines(gaps, "zh")[1]
+
+
 def test_reported_city_wins_over_the_sum(wh):
     city_row = led("320100", 2023, insured=999, income_total=7000, expenditure_total=6000, balance_end=100)
     load(wh, TREE, _county_population() + [dict(region_code="320100", year=2023, persons=2000)],
@@ -355,6 +398,36 @@ def test_employee_combined_derived_per_county_and_aggregated(wh):
     # n_units = max(2 employee rows, 3 resident rows) = 3; insured 120 + 190 = 310
     assert (t.n_units, t.insured) == (3, 310)
     assert pd.isna(t.population) and math.isnan(t.insured_rate)
+
+
+def test_parts_a_fund_cannot_have_count_as_zero_in_sums(wh):
+    # employee pooled + account: no fiscal subsidy on either, no inpatient spending from the account;
+    # resident: no employer. Blank there is 0, not unknown; income_interest missing on the account is
+    # genuinely unknown and stays NULL
+    emp = dict(scheme="employee", insured=80)
+    rows = [
+        led("320102", 2023, fund="pooled", income_total=700, income_employer=500, income_interest=10,
+            expenditure_total=600, expenditure_inpatient=400, balance_end=900, **emp),
+        led("320102", 2023, fund="account", income_total=300, income_employer=100,
+            expenditure_total=200, expenditure_outpatient=200, balance_end=400, **emp),
+        led("320102", 2023, insured=120, income_total=240, income_fiscal_subsidy=150, income_interest=5,
+            expenditure_total=200, expenditure_inpatient=120, balance_end=100),
+    ]  # fmt: skip
+    load(wh, TREE, [], rows)
+    df = compute_indicators(wh, aggregate=False)
+    c = one(df, scheme="employee", fund="combined")
+    # inpatient 400 + 0 = 400 (was NULL); employer 500 + 100 = 600; fiscal subsidy 0 + 0 = 0
+    assert (c.expenditure_inpatient, c.income_employer, c.income_fiscal_subsidy) == (400, 600, 0)
+    assert math.isnan(c.income_interest)  # 10 + unknown
+    t = one(df, scheme="total")
+    # fiscal subsidy 0 + 150 = 150 of income 1000 + 240 = 1240: share 12.10 % (was NULL)
+    assert t.income_fiscal_subsidy == 150 and t.fiscal_subsidy_share == pytest.approx(150 / 1240)
+    # employer 600 + 0 = 600; inpatient 400 + 120 = 520
+    assert (t.income_employer, t.expenditure_inpatient) == (600, 520)
+    assert math.isnan(t.income_interest) and math.isnan(t.expenditure_outpatient)  # unknown on one side
+    # the reported rows themselves keep their blanks
+    assert math.isnan(one(df, scheme="resident").income_employer)
+    assert math.isnan(one(df, fund="account").expenditure_inpatient)
 
 
 def test_insured_rate_is_not_clipped(wh):
@@ -491,6 +564,9 @@ def test_catalog_covers_every_measure():
         "fund",
         "source",
         "n_units",
+        "units_covered",
+        "units_expected",
+        "missing_regions",
     }
     measures = [c for c in OUTPUT_COLUMNS if c not in keys]
     assert [i.name for i in INDICATORS if i.column] == measures
@@ -529,6 +605,22 @@ def _div(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
 
+NOT_APPLICABLE = {  # written out again, not imported: the reference stands on its own
+    ("employee", "pooled"): {"income_fiscal_subsidy"},
+    ("employee", "account"): {"income_fiscal_subsidy", "expenditure_inpatient"},
+    ("employee", "combined"): {"income_fiscal_subsidy"},
+    ("resident", "pooled"): {"income_employer"},
+}
+
+
+def _part(row, col, slot):
+    """A side of a sum of two funds: a part the fund cannot have is 0 where its total is there."""
+    total = "income_total" if col.startswith("income_") else "expenditure_total"
+    if row[col] is None and col in NOT_APPLICABLE.get(slot, ()) and row[total] is not None:
+        return 0
+    return row[col]
+
+
 def _minus1(x):
     return None if x is None else x - 1
 
@@ -544,6 +636,11 @@ def reference(regions, ledger, population, *, monthly, aggregate):
             p = parent.get(p)
         return out
 
+    leaves = [c for c, _ in regions if c not in set(parent.values())]
+
+    def units(code):  # the leaf regions at or below code
+        return frozenset(leaf for leaf in leaves if leaf == code or code in above(leaf))
+
     pop = defaultdict(int)
     for p in population:
         pop[(p["region_code"], p["year"])] += p["persons"]
@@ -552,7 +649,7 @@ def reference(regions, ledger, population, *, monthly, aggregate):
         if (r["month"] is not None) != monthly:
             continue
         key = (r["region_code"], r["year"], r["month"] or 0, r["scheme"], r["fund"])
-        own[key] = dict(source="reported", n_units=1, population=pop.get(key[:2]),
+        own[key] = dict(source="reported", n_units=1, population=pop.get(key[:2]), missing=frozenset(),
                         **{c: r.get(c) for c in (*PERSONS, *AMOUNTS)})  # fmt: skip
     for g, y, m, s, f in list(own):
         if (
@@ -561,28 +658,33 @@ def reference(regions, ledger, population, *, monthly, aggregate):
             and (g, y, m, s, "combined") not in own
         ):
             p, a = own[(g, y, m, s, "pooled")], own[(g, y, m, s, "account")]
-            row = dict(source="derived", n_units=1, population=p["population"])
-            row.update({c: _add(p[c], a[c]) for c in AMOUNTS})
+            row = dict(source="derived", n_units=1, population=p["population"], missing=frozenset())
+            row.update({c: _add(_part(p, c, ("employee", "pooled")), _part(a, c, ("employee", "account")))
+                        for c in AMOUNTS})
             row.update({c: p[c] if p[c] is not None else a[c] for c in PERSONS})
             own[(g, y, m, s, "combined")] = row
     rows = dict(own)
     if aggregate:
         for tail in {k[1:] for k in own}:
             holders = [k[0] for k in own if k[1:] == tail]
-            leaves = [d for d in holders if not any(d in above(e) for e in holders)]
+            leafmost = [d for d in holders if not any(d in above(e) for e in holders)]
             for anc in {a for d in holders for a in above(d)}:
                 if (anc, *tail) in own:
                     continue
-                parts = [own[(d, *tail)] for d in leaves if anc in above(d)]
-                row = dict(source="aggregated", n_units=len(parts))
+                below = [d for d in leafmost if anc in above(d)]
+                parts = [own[(d, *tail)] for d in below]
+                covered = frozenset().union(*(units(d) for d in below))
+                row = dict(source="aggregated", n_units=len(parts), missing=units(anc) - covered)
                 for c in (*PERSONS, "population", *AMOUNTS):
                     row[c] = _add(*[p[c] for p in parts])
                 rows[(anc, *tail)] = row
     for g, y, m, s, f in list(rows):
         if (s, f) == ("employee", "combined") and (g, y, m, "resident", "pooled") in rows:
             e, r = rows[(g, y, m, s, f)], rows[(g, y, m, "resident", "pooled")]
-            row = dict(source="derived", n_units=max(e["n_units"], r["n_units"]))
-            row.update({c: _add(e[c], r[c]) for c in (*PERSONS, *AMOUNTS)})
+            row = dict(source="derived", n_units=max(e["n_units"], r["n_units"]), missing=e["missing"] | r["missing"])
+            row.update({c: _add(e[c], r[c]) for c in PERSONS})
+            row.update({c: _add(_part(e, c, ("employee", "combined")), _part(r, c, ("resident", "pooled")))
+                        for c in AMOUNTS})
             row["population"] = e["population"] if e["population"] == r["population"] else None
             rows[(g, y, m, "total", "total")] = row
 
@@ -594,9 +696,15 @@ def reference(regions, ledger, population, *, monthly, aggregate):
             else rows.get((g, y - 1, 0, s, f))
         )
         yoy = rows.get((g, y - 1, m, s, f)) or {}
+        # periods are compared only when both cover every leaf region below g
+        if r["missing"] or (prev and prev["missing"]):
+            prev = None
+        if r["missing"] or yoy.get("missing"):
+            yoy = {}
         if monthly:
             window = [rows.get((g, y - (i > m - 1), (m - 1 - i) % 12 + 1, s, f)) for i in range(12)]
-            spent = [w["expenditure_total"] for w in window if w and w["expenditure_total"] is not None]
+            spent = [w["expenditure_total"] for w in window
+                     if w and w["expenditure_total"] is not None and w["missing"] == r["missing"]]
             per_month = sum(spent) / len(spent) if spent else None
         else:
             per_month = None if r["expenditure_total"] is None else r["expenditure_total"] / 12
@@ -604,8 +712,10 @@ def reference(regions, ledger, population, *, monthly, aggregate):
         start = prev["balance_end"] if prev else None
         ig = _minus1(_div(r["income_total"], yoy.get("income_total")))
         eg = _minus1(_div(r["expenditure_total"], yoy.get("expenditure_total")))
+        n_units = len(units(g))
         out[(g, y, m, s, f)] = dict(
-            r, surplus=surplus, surplus_rate=_div(surplus, r["income_total"]), balance_start=start,
+            r, units_expected=n_units, units_covered=n_units - len(r["missing"]),
+            missing_regions=",".join(sorted(r["missing"])) or None, surplus=surplus, surplus_rate=_div(surplus, r["income_total"]), balance_start=start,
             balance_gap=None if start is None or surplus is None or r["balance_end"] is None
             else r["balance_end"] - (start + surplus),
             insured_rate=_div(r["insured"], r["population"]),
@@ -651,6 +761,7 @@ def ledgers(draw):
             region_code=g, year=y, month=m, scheme=s, fund=f, insured=draw(st.integers(0, 1000)),
             insured_in_service=draw(maybe) if emp else None, insured_retired=draw(maybe) if emp else None,
             income_total=draw(st.integers(0, 10**6)), income_fiscal_subsidy=draw(maybe),
+            income_employer=draw(maybe),
             expenditure_total=draw(st.integers(0, 10**6)), expenditure_inpatient=draw(maybe),
             balance_end=draw(st.integers(-(10**5), 10**7)),
         ))  # fmt: skip
@@ -689,5 +800,8 @@ def test_matches_reference_implementation(wh, data, monthly, aggregate):
     for key, exp in expected.items():
         row = got[key]
         assert row["source"] == exp["source"] and row["n_units"] == exp["n_units"], key
-        for c in OUTPUT_COLUMNS[9:]:
+        for c in ("units_expected", "units_covered"):
+            assert row[c] == exp[c], (key, c, exp[c], row[c])
+        assert (None if pd.isna(row["missing_regions"]) else row["missing_regions"]) == exp["missing_regions"], key
+        for c in OUTPUT_COLUMNS[12:]:
             assert _same(exp[c], row[c]), (key, c, exp[c], row[c])

@@ -185,7 +185,23 @@ def test_malformed_csv_names_the_line(wh, tmp_path):
     path = tmp_path / "regions.csv"
     path.write_text("region_code,name,level,parent_code\n000000,全国,country,\n\n110000,北京,province,000000,x\n")
     err = fails(wh, path)
-    assert [i.row for i in err.issues] == [4] and "Expected 4 fields" in err.issues[0].reason
+    assert [i.row for i in err.issues] == [4] and "5 values, the header has 4 columns" in err.issues[0].reason
+
+
+def test_first_row_longer_than_the_header_is_an_error(wh, tmp_path):
+    # an unquoted 2,000,000.00 makes 10 values under 8 columns; pandas would keep the first 8 and
+    # import income 2.00 without a word (a later row is an error anyway)
+    header = "region_code,year,scheme,fund,insured,income_total,expenditure_total,balance_end\n"
+    regions = write_csv(tmp_path / "regions.csv", REGIONS)
+    path = tmp_path / "fund_ledger.csv"
+    path.write_text(header + "110000,2025,resident,pooled,1700,2,000,000.00,1900000,1522816\n")
+    err = fails(wh, [regions, path])
+    assert [(i.file.endswith("fund_ledger.csv"), i.row) for i in err.issues] == [(True, 2)]
+    assert "10 values, the header has 8 columns" in err.issues[0].reason
+    assert wh.count("regions") == 0  # one transaction: the good file is not written either
+    path.write_text(header + '110000,2025,resident,pooled,1700,"2,000,000.00",1900000,1522816\n')
+    imp(wh, [regions, path])
+    assert wh.to_pandas(wh.table("fund_ledger")).income_total.tolist() == [2_000_000.0]
 
 
 def test_xlsx_claims_with_date_cells_and_excel_row_numbers(base, tmp_path):
@@ -208,6 +224,31 @@ def test_xlsx_claims_with_date_cells_and_excel_row_numbers(base, tmp_path):
     df = base.to_pandas(base.table("claims").order_by("claim_id"), decimals_as_float=False)
     assert [d.date() for d in df.admit_date] == [day, day] and df.cross_region.tolist() == [True, False]
     assert df.total_amount.tolist() == [Decimal("120.50"), Decimal("80.00")]
+
+
+def test_xlsx_title_rows_above_the_header(base, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2024年基金收支台账"])  # row 1: a title
+    ws.append(["单位：元", None, None, None, None, None, None, "制表：医保局"])  # row 2: a unit line
+    ws.append(["行政区划代码", "年度", "险种", "基金", "参保人数", "基金收入", "基金支出", "累计结存"])  # row 3
+    ws.append(["110100", 2024, "居民医保", "统筹基金", 1000, 700, 600, "x"])  # row 4: a bad balance
+    path = tmp_path / "2024年报.xlsx"  # the name says nothing: the header, found under the title, does
+    wb.save(path)
+    err = fails(base, path)
+    assert [(i.row, i.column) for i in err.issues] == [(4, "balance_end")]
+    ws["H4"] = 1300  # 1200 + 700 − 600 = 1300: the identity holds
+    wb.save(path)
+    report = imp(base, path)
+    assert report.files[0].table == "fund_ledger" and report.files[0].inserted == 1
+    assert any(w.row == 3 and "header read from row 3" in w.reason for w in report.warnings)
+    # no header anywhere near the top: the error says where it looked
+    wb = openpyxl.Workbook()
+    for r in (["2024年基金收支台账"], ["a", "b"], ["1", "2"]):
+        wb.active.append(r)
+    wb.save(path)
+    err = fails(base, path, table="fund_ledger")
+    assert "the header is read from row 1" in err.issues[0].reason and "title" in err.issues[0].reason
 
 
 def test_parquet(wh, tmp_path):
@@ -311,6 +352,29 @@ def test_combined_never_beside_pooled(base, tmp_path):
     assert "in row 3" in err.issues[0].reason and "in row 2" in err.issues[1].reason
 
 
+def test_population_total_never_beside_a_breakdown(base, tmp_path):
+    # 1,634 persons by sex and age band in the warehouse; a 5,000 total beside them would be summed
+    # into a population of 6,634 and the insured rate would fall from 95 % to 24 %
+    by_band = [{"region_code": "110101", "year": "2024", "sex": sex, "age_band": band, "persons": n}
+               for sex, band, n in (("M", "0-4", 800), ("F", "0-4", 834))]  # fmt: skip
+    imp(base, write_csv(tmp_path / "population_a.csv", by_band))
+    total = [{"region_code": "110101", "year": "2024", "persons": "5000"},
+             {"region_code": "110101", "year": "2023", "persons": "5000"}]  # fmt: skip
+    err = fails(base, write_csv(tmp_path / "population_b.csv", total))
+    assert [(i.row, i.column) for i in err.issues] == [(2, "sex")]  # 2023 holds nothing else: fine
+    assert "a total (no sex, no age_band)" in err.issues[0].reason
+    assert "the warehouse's rows of the same region and year are by sex and age_band" in err.issues[0].reason
+    # within one file: sex-only rows beside sex × age-band rows count the same persons twice too
+    mixed = [{"region_code": "110101", "year": "2025", "sex": "M", "age_band": "", "persons": "10"},
+             {"region_code": "110101", "year": "2025", "sex": "M", "age_band": "0-4", "persons": "4"}]  # fmt: skip
+    err = fails(base, write_csv(tmp_path / "population_c.csv", mixed))
+    assert [(i.row, i.column) for i in err.issues] == [(2, "age_band"), (3, "age_band")]
+    assert "row 3 of the same region and year is by sex and age_band" in err.issues[0].reason
+    # replacing the same breakdown is an upsert, not a clash
+    imp(base, write_csv(tmp_path / "population_d.csv", [dict(by_band[0], persons=900)]))
+    assert base.count("population") == 2
+
+
 def test_regions_parent_must_exist_and_be_higher(base, tmp_path):
     rows = [{"region_code": "120000", "name": "天津市", "level": "province", "parent_code": "990000"},
             {"region_code": "110102", "name": "西城区", "level": "county", "parent_code": "110101"}]
@@ -366,8 +430,16 @@ def with_check(body17: str) -> str:
 
 
 def enrollment_rows(ids):
+    """Rows whose birth date and sex agree with each ID (positions 7-14, 17th digit odd = male)."""
+    def facts(i):
+        try:
+            born = dt.date(int(i[6:10]), int(i[10:12]), int(i[12:14])).isoformat()
+            return born, "男" if int(i[16]) % 2 else "女"
+        except (ValueError, IndexError):
+            return "1990-03-07", "女"  # an invalid ID: nothing to agree with
+
     return [{"公民身份号码": i, "年度": "2024", "参保地行政区划代码": "110101", "险种": "居民医保",
-             "人员类别": "成年居民", "性别": "女", "出生日期": "1990-03-07"} for i in ids]
+             "人员类别": "成年居民", "性别": facts(i)[1], "出生日期": facts(i)[0]} for i in ids]
 
 
 def test_id_numbers_are_hashed_never_stored(base, tmp_path):
@@ -402,6 +474,22 @@ def test_invalid_id_numbers(base, tmp_path):
     message = str(err)
     assert bad_check not in message and bad_date not in message
     assert bad_check[:4] + "*" * 10 + bad_check[-4:] in message
+
+
+def test_birth_date_and_sex_must_agree_with_the_id_number(base, tmp_path):
+    # 110101 19800101 123 5: born 1980-01-01, 17th digit 3 (odd) = male
+    man = with_check("11010119800101123")
+    rows = enrollment_rows([man, man[:6] + "1985" + man[10:17]])
+    rows[1]["公民身份号码"] = with_check(rows[1]["公民身份号码"][:17])
+    rows[0].update({"性别": "女", "出生日期": "1975-01-01"})  # the reviewer's row: F, 1975, beside a 1980 man
+    err = fails(base, write_csv(tmp_path / "enrollment.csv", rows))
+    assert [(i.row, i.column) for i in err.issues] == [(2, "birth_date"), (2, "sex")]
+    assert "positions 7-14" in err.issues[0].reason and "odd = M" in err.issues[1].reason
+    assert err.issues[0].value == "1975-01-01"
+    assert man not in str(err) and man[6:14] not in str(err)  # the ID never shows, not even its date
+    rows[0].update({"性别": "男", "出生日期": "1980-01-01"})
+    imp(base, write_csv(tmp_path / "enrollment.csv", rows))
+    assert base.count("enrollment") == 2
 
 
 def test_enrollment_born_after_year(base, tmp_path):

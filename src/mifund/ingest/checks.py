@@ -175,6 +175,44 @@ def _balance_identity(s: ir.Table, m: ir.Table) -> ir.Table:
     )
 
 
+def _breakdown(t: ir.Table) -> ir.StringValue:
+    """How a population row is broken down (which of sex and age_band it gives)."""
+    return ibis.cases(
+        (t.sex.isnull() & t.age_band.isnull(), "a total (no sex, no age_band)"),
+        (t.age_band.isnull(), "by sex"),
+        (t.sex.isnull(), "by age_band"),
+        else_="by sex and age_band",
+    )
+
+
+def population_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
+    """The rows of a region-year are summed into its population, so they must all be broken down the
+    same way: a total row beside sex/age-band rows (or sex-only rows beside sex × age-band ones) would
+    count the same persons twice. Looks at the table as it will be after this file's upsert."""
+    t = s.mutate(_pat=_breakdown(s))
+    m = merged(s, wh.table("population"), C.POPULATION.key)
+    o = m.select(o_region=m.region_code, o_year=m.year, o_pat=_breakdown(m), o_row=m._row,
+                 o_sex=m.sex.isnull(), o_age=m.age_band.isnull())
+    j = t.join(o, [t.region_code == o.o_region, t.year == o.o_year, t._pat != o.o_pat])
+    j = j.mutate(_col=ibis.ifelse(j.sex.isnull() == j.o_sex, "age_band", "sex"))
+    g = j.group_by(["_row", "region_code", "year", "_pat", "_col"]).aggregate(
+        o_row=j.o_row.min(), o_pat=j.o_pat.min(), o_n=j.count()
+    )
+    other = ibis.cases(
+        (g.o_row.notnull(), txt("row ", g.o_row, " of the same region and year is ", g.o_pat)),
+        else_=txt("the warehouse's rows of the same region and year are ", g.o_pat),
+    )
+    out = []
+    for col in ("sex", "age_band"):
+        bad = g.filter(g._col == col)
+        out.append(issue(
+            bad, ERROR, col, txt(bad.region_code, " ", bad.year),
+            txt("this row is ", bad._pat, ", but ", other.name("o"), ": summed into one population they "
+                "would count the same persons twice; give one breakdown per region and year"),
+        ))
+    return out
+
+
 def enrollment_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
     bad = s.filter(s.birth_date.year() > s.year)
     return [issue(bad, ERROR, "birth_date", bad.birth_date, txt("born after the enrolment year ", bad.year))]
@@ -207,7 +245,7 @@ def region_reference(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
 
 TABLE_CHECKS: dict[str, list[Callable]] = {
     "regions": [regions_checks],
-    "population": [region_reference],
+    "population": [region_reference, population_checks],
     "fund_ledger": [region_reference, ledger_checks],
     "enrollment": [region_reference, enrollment_checks],
     "providers": [region_reference],

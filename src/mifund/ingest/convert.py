@@ -291,12 +291,13 @@ def convert_chunk(
     n = len(chunk.rows)
     log = _Collector(file, chunk.rows, room)
     out: dict[str, pa.Array] = {}
+    id_facts: dict[str, pa.Array] = {}
     for col in table.columns:
         pos = hm.positions.get(col.name)
         if pos is None:
             if col.name == "person_id" and ID_NUMBER in hm.positions:
                 raw = chunk.columns[hm.positions[ID_NUMBER]]
-                out["person_id"] = _hash_ids(raw, log, id_key)
+                out["person_id"], id_facts = _hash_ids(raw, log, id_key)
             elif col.default is not None:
                 out[col.name] = pa.repeat(pa.scalar(col.default, ARROW_TYPES[col.type]), n)
             continue
@@ -313,12 +314,15 @@ def convert_chunk(
         out[col.name] = values.cast(ARROW_TYPES[col.type])
     if table.name == "claims":
         _fill_policy_scope(out)
+    _check_against_id(out, id_facts, chunk, hm, log)
     out["_row"] = pa.array(chunk.rows, type=pa.int64())
     return Converted(pa.table(out), log.issues, log.found)
 
 
-def _hash_ids(raw: pa.Array, log: _Collector, id_key: bytes) -> pa.Array:
+def _hash_ids(raw: pa.Array, log: _Collector, id_key: bytes) -> tuple[pa.Array, dict[str, pa.Array]]:
     """Validate raw citizen IDs and return their keyed hashes; bad ones are logged masked, never raw.
+    Also returns what a valid ID says of its holder: ``birth_date`` (positions 7-14) and ``sex`` (the
+    17th digit: odd = M, even = F), NULL where the ID is missing or invalid.
 
     Each distinct ID is validated and hashed once (a person has many claims)."""
     text = pc.utf8_upper(pc.utf8_normalize(clean(raw), form="NFKC"))
@@ -333,7 +337,30 @@ def _hash_ids(raw: pa.Array, log: _Collector, id_key: bytes) -> pa.Array:
     ok = np.equal(reasons, None)
     hashed = np.full(len(ids), None, dtype=object)
     hashed[ok] = idnumber.hash_ids(id_key, pc.filter(ids, pa.array(ok)).to_pylist())
-    return pc.take(pa.array(hashed, type=pa.string()), d.indices)
+    valid = pc.filter(ids, pa.array(ok))
+    born = np.full(len(ids), None, dtype=object)
+    sex = np.full(len(ids), None, dtype=object)
+    if len(valid):
+        ymd = pc.strptime(pc.utf8_slice_codeunits(valid, 6, 14), format="%Y%m%d", unit="s")
+        born[ok] = ymd.cast(pa.date32()).to_pylist()
+        odd = pc.equal(pc.bit_wise_and(pc.utf8_slice_codeunits(valid, 16, 17).cast(pa.int8()), 1), 1)
+        sex[ok] = pc.if_else(odd, "M", "F").to_pylist()
+    facts = {"birth_date": pc.take(pa.array(born, type=pa.date32()), d.indices),
+             "sex": pc.take(pa.array(sex, type=pa.string()), d.indices)}
+    return pc.take(pa.array(hashed, type=pa.string()), d.indices), facts
+
+
+def _check_against_id(out: dict[str, pa.Array], facts: dict[str, pa.Array], chunk: Chunk, hm: HeaderMap,
+                      log: _Collector) -> None:
+    """A row's birth_date and sex must agree with its citizen ID number (a row pasted beside the wrong
+    person's ID would otherwise be stored under that person). The message never shows the ID."""
+    for col, where in (("birth_date", "its birth date (positions 7-14)"),
+                       ("sex", "its sex (17th digit: odd = M, even = F)")):
+        if col not in facts or col not in out or col not in hm.positions:
+            continue
+        differs = _np(pc.not_equal(out[col], facts[col].cast(out[col].type)))
+        log.add(differs, col, f"does not match the row's citizen ID number ({where})",
+                chunk.columns[hm.positions[col]])
 
 
 def _fill_policy_scope(out: dict[str, pa.Array]) -> None:

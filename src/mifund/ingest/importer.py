@@ -53,18 +53,20 @@ def recognise_by_header(path: Path, *, sheet: str | None = None, encoding: str |
     headers say everything. Ambiguous (two tables fit equally) gives None.
     """
     try:
-        header = readers.open_source(path, sheet=sheet, encoding=encoding).header
+        source = readers.open_source(path, sheet=sheet, encoding=encoding)
     except Exception:  # unreadable here is reported properly when the file is imported
         return None
-    fits = []
-    for t in C.TABLES.values():
-        hm = map_headers(header, t)
-        if not hm.missing:
-            fits.append((len(hm.positions), t))
-    fits.sort(key=lambda f: -f[0])
-    if not fits or (len(fits) > 1 and fits[0][0] == fits[1][0]):
-        return None
-    return fits[0][1]
+    candidates = [source.header] + [h for _, h in getattr(source, "header_candidates", list)()]
+    for header in candidates:  # the first row, else a row below a title
+        fits = []
+        for t in C.TABLES.values():
+            hm = map_headers(header, t)
+            if not hm.missing:
+                fits.append((len(hm.positions), t))
+        fits.sort(key=lambda f: -f[0])
+        if fits:
+            return None if len(fits) > 1 and fits[0][0] == fits[1][0] else fits[0][1]
+    return None
 
 
 def _plan(paths: Iterable, table: str | None, *, sheet: str | None = None,
@@ -147,6 +149,20 @@ def _import_file(ctx: _Context, item: _Planned, stages: list[str]) -> tuple[File
     except readers.ReadError as e:
         raise ImportFailed([ImportIssue(label, e.row, None, str(e))]) from None
     hm = map_headers(source.header, table)
+    title_hint = ""
+    if hm.missing and hasattr(source, "header_candidates"):
+        # a title or unit row above the header: take the first row below that names every required column
+        for row, cells in source.header_candidates():
+            below = map_headers(cells, table)
+            if not below.missing:
+                log.add(ImportIssue(label, row, None, f"header read from row {row}; the row(s) above it "
+                                    "are taken as a title and ignored", severity=INFO))
+                source.use_header(row)
+                hm = below
+                break
+        else:
+            title_hint = (f"; the header is read from row {source.header_row}, the first non-empty row: "
+                          "if a title is above it, delete the title rows")
     for h in hm.extra:
         log.add(ImportIssue(label, source.header_row, h, f"column not in table {table.name}: ignored", severity=INFO))
     for c in hm.clashes:
@@ -154,7 +170,8 @@ def _import_file(ctx: _Context, item: _Planned, stages: list[str]) -> tuple[File
     for name in hm.missing:
         col = table.column(name)
         alt = f" or {ID_NUMBER} (公民身份号码)" if name == "person_id" else ""
-        log.add(ImportIssue(label, source.header_row, name, f"required column missing (header {name} or {col.zh}{alt})"))
+        log.add(ImportIssue(label, source.header_row, name,
+                            f"required column missing (header {name} or {col.zh}{alt}){title_hint}"))
     if log.count(ERROR):
         raise log.failure()
 

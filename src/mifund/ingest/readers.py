@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -116,14 +117,23 @@ class CsvSource(Source):
             self.encoding = detect_encoding(path)
         try:
             with open(path, encoding=self.encoding, newline="") as f:
-                self.header = next(csv.reader(f), [])
+                lines = csv.reader(f)
+                self.header = next(lines, [])
+                first = next(lines, [])
         except UnicodeDecodeError:
             raise ReadError(f"the header is not {self.encoding} text") from None
+        except csv.Error:  # a malformed first data row: pandas names its line below
+            first = []
         if not any(h.strip() for h in self.header):
             raise ReadError("the file is empty or has no header row")
+        self._first_values = len(first)
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         n = len(self.header)
+        # pandas cuts a first data row longer than the header short without a word (later rows are an
+        # error): "1,2,000,000.00" read as 1 and 2 would import a wrong amount
+        if self._first_values > n:
+            raise ReadError(_too_many(self._first_values, n), row=2)
         reader = pd.read_csv(
             self.path,
             encoding=self.encoding,
@@ -152,7 +162,15 @@ class CsvSource(Source):
         except pd.errors.ParserError as e:
             msg = str(e).removeprefix("Error tokenizing data. C error: ")
             line = re.search(r"line (\d+)", msg)
+            extra = re.search(r"Expected (\d+) fields in line \d+, saw (\d+)", msg)
+            if extra:
+                raise ReadError(_too_many(int(extra[2]), int(extra[1])), row=int(line[1])) from None
             raise ReadError(f"malformed CSV: {msg}", row=int(line[1]) if line else None) from None
+
+
+def _too_many(values: int, columns: int) -> str:
+    return (f"{values} values, the header has {columns} columns (an unquoted comma inside a value, "
+            'e.g. 2,000,000.00? Quote it: "2,000,000.00")')
 
 
 # -- Excel -----------------------------------------------------------------------------------------
@@ -176,7 +194,14 @@ def cell_text(v) -> str:
     return str(v)
 
 
+HEADER_SEARCH_ROWS = 5  # rows below the first non-empty one where the header may be (under a title)
+
+
 class ExcelSource(Source):
+    """The header is the first non-empty row, unless the importer finds the table's header a few rows
+    below it (``header_candidates`` / ``use_header``): a workbook often carries a title row such as
+    "2024年基金收支台账" or a unit line above the header."""
+
     def __init__(self, path: Path, sheet: str | None):
         from python_calamine import CalamineWorkbook
 
@@ -187,10 +212,10 @@ class ExcelSource(Source):
         if sheet is not None and sheet not in wb.sheet_names:
             raise ReadError(f"no sheet {sheet!r} (sheets: {', '.join(wb.sheet_names)})")
         ws = wb.get_sheet_by_name(sheet) if sheet is not None else wb.get_sheet_by_index(0)
-        self._rows = ws.iter_rows()  # from Excel row 1, columns from the first used one
+        it = ws.iter_rows()  # from Excel row 1, columns from the first used one
         self._excel_row = 0
         self.header = []
-        for r in self._rows:
+        for r in it:
             self._excel_row += 1
             if any(cell_text(v).strip() for v in r):
                 self.header = [cell_text(v).strip() for v in r]
@@ -198,7 +223,29 @@ class ExcelSource(Source):
         if not self.header:
             raise ReadError("the sheet is empty")
         self.header_row = self._excel_row
-        self.total_rows = max(ws.total_height - self._excel_row, 0)
+        self._height = ws.total_height
+        self.total_rows = max(self._height - self._excel_row, 0)
+        self._ahead = list(itertools.islice(it, HEADER_SEARCH_ROWS))  # the rows just below the header
+        self._it = it
+        self._rows = itertools.chain(self._ahead, it)
+
+    def header_candidates(self) -> list[tuple[int, list[str]]]:
+        """(Excel row, cells as text) of the non-empty rows just below the first one."""
+        out = []
+        for i, r in enumerate(self._ahead):
+            cells = [cell_text(v).strip() for v in r]
+            if any(cells):
+                out.append((self.header_row + 1 + i, cells))
+        return out
+
+    def use_header(self, row: int) -> None:
+        """Take Excel row `row` (one of header_candidates) as the header; the rows above it are ignored."""
+        i = row - self.header_row - 1
+        self.header = [cell_text(v).strip() for v in self._ahead[i]]
+        self.header_row = self._excel_row = row
+        self._ahead = self._ahead[i + 1 :]
+        self._rows = itertools.chain(self._ahead, self._it)
+        self.total_rows = max(self._height - row, 0)
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         n = len(self.header)

@@ -33,7 +33,7 @@ _RECOMPUTED = "Aggregated and total rows: recomputed from the sums, never an ave
 _GROWTH = (
     "Monthly rows: against the same month a year earlier. NULL when that period is absent "
     "(never growth against an older period) or the base is 0. Aggregated rows: against the "
-    "aggregated previous period."
+    "aggregated previous period, and NULL unless both periods cover every region below."
 )
 
 INDICATORS: list[Indicator] = [
@@ -65,16 +65,22 @@ INDICATORS: list[Indicator] = [
               "reported (part of income_total)",
               notes="A sum over rows of which any lacks the part is NULL, not a partial sum."),
     Indicator("income_employer", "单位缴费收入", "employer contribution income", "yuan",
-              "reported (part of income_total)", notes="As income_individual."),
+              "reported (part of income_total)",
+              notes="As income_individual, but in a total row a resident row's blank counts as 0 (residents "
+                    "have no employer)."),
     Indicator("income_fiscal_subsidy", "财政补助收入", "fiscal subsidy income", "yuan",
-              "reported (part of income_total)", notes="As income_individual."),
+              "reported (part of income_total)",
+              notes="As income_individual, but in a derived combined or total row an employee row's blank "
+                    "counts as 0 (the employee scheme gets no fiscal subsidy)."),
     Indicator("income_interest", "利息收入", "interest income", "yuan",
               "reported (part of income_total)", notes="As income_individual."),
     Indicator("income_other", "其他收入", "other income", "yuan",
               "reported (part of income_total)", notes="As income_individual."),
     Indicator("expenditure_total", "基金支出", "fund expenditure", "yuan", "reported", notes=_SUMMED),
     Indicator("expenditure_inpatient", "住院支出", "inpatient expenditure", "yuan",
-              "reported (part of expenditure_total)", notes="As income_individual."),
+              "reported (part of expenditure_total)",
+              notes="As income_individual, but in a derived combined row the individual account's blank "
+                    "counts as 0 (accounts pay no inpatient care)."),
     Indicator("expenditure_outpatient", "门诊支出", "outpatient expenditure", "yuan",
               "reported (part of expenditure_total)", notes="As income_individual."),
     Indicator("expenditure_other", "其他支出", "other expenditure", "yuan",
@@ -86,14 +92,14 @@ INDICATORS: list[Indicator] = [
     Indicator("balance_start", "期初结存", "balance at period start", "yuan",
               "balance_end of the previous period (year, or month for monthly rows)",
               "上期累计结存",
-              notes="NULL when the previous period is absent. Aggregated rows: the aggregated previous "
-                    "period."),
+              notes="NULL when the previous period is absent, or when either period misses a region "
+                    "below (units_covered < units_expected). Aggregated rows: the aggregated previous period."),
     Indicator("balance_end", "累计结存（累计结余）", "accumulated balance", "yuan",
               "reported, at period end", notes=_SUMMED),
     Indicator("balance_gap", "结存勾稽差额", "balance identity residual", "yuan",
               "balance_end − (balance_start + income_total − expenditure_total)",
               "期末累计结存 − (期初结存 + 基金收入 − 基金支出)",
-              notes="0 when the series closes; NULL without a previous period. Published national "
+              notes="0 when the series closes; NULL without a comparable previous period. Published national "
                     "resident 2021: +23,859 million yuan (3.55 % of the balance)."),
     Indicator("payable_months", "可支付月数", "months of payment capacity", "months",
               "balance_end ÷ (expenditure_total ÷ 12); monthly rows: balance_end ÷ average monthly "
@@ -122,7 +128,8 @@ INDICATORS: list[Indicator] = [
               notes="Monthly rows: the month's expenditure per person. " + _RECOMPUTED),
     Indicator("fiscal_subsidy_share", "财政补助占比", "fiscal subsidy share of income", "percent-as-ratio",
               "income_fiscal_subsidy ÷ income_total", "财政补助收入 ÷ 基金收入",
-              notes="NULL where the fiscal subsidy is not reported. " + _RECOMPUTED),
+              notes="NULL where the fiscal subsidy is not reported; total rows count the employee "
+                    "side's blank as 0. " + _RECOMPUTED),
     Indicator("cagr", "年均复合增长率", "compound annual growth rate", "percent-as-ratio",
               "(x_end ÷ x_start) ^ (1 ÷ (end − start)) − 1", "(期末值 ÷ 期初值)^(1 ÷ 年数) − 1",
               notes="Function cagr(df, measure, start, end), per region × scheme × fund; NaN when "
@@ -147,6 +154,11 @@ year, month. Key and provenance columns:
   reported `pooled` + `account` rows, or a `total` row), `aggregated` (summed from the regions below).
 - `n_units`: how many regional rows stand behind the figures (1 for reported and derived rows; the
   number of rows summed for aggregated rows; for total rows the larger of the two schemes' counts).
+- `units_expected`, `units_covered`, `missing_regions`: coverage. The units are the leaf regions of the
+  tree (regions no other region names as parent: counties, usually) at or below the row's region. A
+  reported or derived row covers all of them; an aggregated row only those below the rows it summed (a
+  city summed from 8 of its 9 counties: 8 of 9, `missing_regions` = the ninth county's code; codes
+  comma-separated, NULL when none is missing); a total row misses what either scheme misses.
 
 Rules that hold for every indicator:
 
@@ -160,6 +172,10 @@ Rules that hold for every indicator:
   holding a row for the same key). Flows, balances, insured and population are all summed and every
   ratio is recomputed from the sums, never averaged. A sum over rows of which any lacks the value is
   NULL, not a partial sum.
+- **Only whole periods are compared.** Year-on-year growth, `balance_start` and `balance_gap` need both
+  periods to cover every unit (`units_covered` = `units_expected`): a total short of a county is not
+  compared with a whole one, nor with another short one. The trailing window of monthly
+  `payable_months` averages only months of the same coverage.
 - **NULL, not errors.** A division by zero or a missing part gives NULL (NaN), never inf or an exception.
 - Units: `percent-as-ratio` is stored as a fraction (0.942) and shown as a percentage (94.2 %).
 

@@ -14,9 +14,16 @@ region tree and executes it once. The steps, all as joins and group-bys:
    population); a sum over rows of which any lacks the value is NULL, never a partial sum.
 3. **overall rows** (scheme = fund = ``total``): employee ``combined`` + resident ``pooled`` of the
    same region-period, where both exist.
-4. **indicators** from the sums: ratios recomputed (never averaged), ``balance_start`` and the
+4. **coverage**: which leaf regions of the tree (regions without children: counties, usually)
+   stand behind each row. A reported row covers every leaf below its region; an aggregated row only
+   the leaves below the rows it summed, so a city total summed from 8 of its 9 counties says
+   ``units_covered`` 8, ``units_expected`` 9, ``missing_regions`` = the ninth county's code.
+5. **indicators** from the sums: ratios recomputed (never averaged), ``balance_start`` and the
    year-on-year growth from a self-join on the previous period (a missing period gives NULL, not
    growth against an older one), months of payment capacity from the trailing twelve months.
+   Comparisons across periods need both periods complete: a total short of a county is not
+   compared with a whole one (growth, ``balance_start`` and ``balance_gap`` are NULL there), and the
+   trailing window only averages months of the same coverage.
 
 The definitions, in English and Chinese, are in ``mifund.ledger.catalog.INDICATORS`` and
 docs/indicators.md.
@@ -47,6 +54,7 @@ TOTAL = "total"
 
 OUTPUT_COLUMNS = [
     "region_code", "region_name", "region_level", "year", "month", "scheme", "fund", "source", "n_units",
+    "units_covered", "units_expected", "missing_regions",
     "insured", "insured_in_service", "insured_retired", "population", "insured_rate", "support_ratio",
     "income_total", "income_individual", "income_employer", "income_fiscal_subsidy", "income_interest",
     "income_other", "expenditure_total", "expenditure_inpatient", "expenditure_outpatient",
@@ -54,7 +62,19 @@ OUTPUT_COLUMNS = [
     "payable_months", "income_growth", "expenditure_growth", "insured_growth", "balance_growth",
     "growth_gap", "income_per_capita", "expenditure_per_capita", "fiscal_subsidy_share",
 ]  # fmt: skip
-_INT_OUTPUT = ("month", "n_units", *PERSONS, "population")
+# Parts a fund cannot have: the employee scheme gets no fiscal subsidy (财政补助 is a resident-scheme
+# income), residents have no employer, and individual accounts pay no inpatient care. Where such a part
+# is missing beside its total, it is 0, not unknown, when the fund is summed with another (employee
+# combined = pooled + account; total = employee combined + resident pooled): a resident subsidy of
+# 495,130 yuan must not vanish from the total because the employee row leaves the column blank. Any
+# other missing part stays NULL (a sum with an unknown part is unknown).
+NOT_APPLICABLE: dict[tuple[str, str], frozenset[str]] = {
+    ("employee", "pooled"): frozenset({"income_fiscal_subsidy"}),
+    ("employee", "account"): frozenset({"income_fiscal_subsidy", "expenditure_inpatient"}),
+    ("employee", "combined"): frozenset({"income_fiscal_subsidy"}),
+    ("resident", "pooled"): frozenset({"income_employer"}),
+}
+_INT_OUTPUT = ("month", "n_units", "units_covered", "units_expected", *PERSONS, "population")
 
 
 # -- small expression helpers ----------------------------------------------------------------------
@@ -84,6 +104,16 @@ def _prefixed(t: ir.Table, prefix: str) -> ir.Table:
 
 def _on(left: ir.Table, right: ir.Table, cols: Iterable[str], prefix: str) -> list[ir.BooleanValue]:
     return [left[c] == right[prefix + c] for c in cols]
+
+
+def _side(t: ir.Table, prefix: str, col: str, scheme: str, fund: str) -> ir.Value:
+    """One side's value of ``col`` in a sum of two funds: 0 for a part the fund cannot have (its total
+    being there), else the value as it is."""
+    v = t[prefix + col]
+    if col not in NOT_APPLICABLE.get((scheme, fund), ()):
+        return v
+    total = t[prefix + ("income_total" if col.startswith("income_") else "expenditure_total")]
+    return ibis.ifelse(v.isnull() & total.notnull(), ibis.literal(0).cast(v.type()), v)
 
 
 def _strict_sum(col: ir.Value, n: ir.IntegerScalar) -> ir.Scalar:
@@ -118,14 +148,16 @@ def _own_rows(wh, *, monthly: bool, years: set[int] | None) -> ir.Table:
     keys = ("region_code", "year", "month")
     j = pooled.join(account, _on(pooled, account, keys, "a_"))
     j = j.anti_join(combined, _on(j, combined, keys, "c_"))
-    sums = {c: j[c] + j["a_" + c] for c in AMOUNTS}  # NULL if either part is missing
+    # NULL if either part is missing (unless the fund cannot have it)
+    sums = {c: _side(j, "", c, "employee", "pooled") + _side(j, "a_", c, "employee", "account") for c in AMOUNTS}
     persons = {c: j[c].coalesce(j["a_" + c]) for c in PERSONS}  # the same persons: never summed
     derived = _shape(j, fund=ibis.literal("combined"), source=ibis.literal(DERIVED), **sums, **persons)
     return ibis.union(base, derived, distinct=False)
 
 
-def _aggregate(wh, own: ir.Table) -> ir.Table:
-    """Own rows plus, for every ancestor without its own row for a key, the sum of the leaf-most rows."""
+def _leaf_up(wh, own: ir.Table) -> ir.Table:
+    """The leaf-most own rows (no strict descendant holds a row for the same key), each joined with
+    every strict ancestor of its region (column ``ancestor``)."""
     c = strict_closure(wh)
     k = own.select(*KEY)
     # keys that some strict descendant of region_code also has -> those rows are not leaf-most
@@ -134,7 +166,13 @@ def _aggregate(wh, own: ir.Table) -> ir.Table:
     )
     covered = _prefixed(covered.distinct(), "d_")
     leaf = own.anti_join(covered, _on(own, covered, KEY, "d_"))
-    up = leaf.join(c, leaf.region_code == c.descendant)
+    return leaf.join(c, leaf.region_code == c.descendant)
+
+
+def _aggregate(wh, own: ir.Table) -> ir.Table:
+    """Own rows plus, for every ancestor without its own row for a key, the sum of the leaf-most rows."""
+    k = own.select(*KEY)
+    up = _leaf_up(wh, own)
     n = up.count()
     sums = {col: _strict_sum(up[col], n) for col in (*PERSONS, "population", *AMOUNTS)}
     agg = up.group_by(
@@ -151,7 +189,9 @@ def _totals(rows: ir.Table) -> ir.Table:
     emp = rows.filter(rows.scheme == "employee", rows.fund == "combined")
     res = _prefixed(rows.filter(rows.scheme == "resident", rows.fund == "pooled"), "r_")
     j = emp.join(res, _on(emp, res, ("region_code", "year", "month"), "r_"))
-    sums = {c: j[c] + j["r_" + c] for c in (*PERSONS, *AMOUNTS)}  # different persons: summed
+    sums = {c: j[c] + j["r_" + c] for c in PERSONS}  # different persons: summed
+    sums.update({c: _side(j, "", c, "employee", "combined") + _side(j, "r_", c, "resident", "pooled")
+                 for c in AMOUNTS})
     # the same territory when both sides cover it; otherwise the denominator is unknown
     population = ibis.ifelse(j.population == j.r_population, j.population, ibis.null("int64"))
     total = _shape(
@@ -166,26 +206,88 @@ def _totals(rows: ir.Table) -> ir.Table:
     return ibis.union(rows, total, distinct=False)
 
 
+def _units(wh) -> ir.Table:
+    """``region_code, unit``: the leaf regions (regions nobody names as parent) at or below each region."""
+    r = wh.table("regions")
+    parents = r.filter(r.parent_code.notnull()).select(k_parent=r.parent_code.strip()).distinct()
+    leaves = r.anti_join(parents, r.region_code == parents.k_parent).select(unit=r.region_code)
+    c = closure(wh)
+    return c.join(leaves, c.descendant == leaves.unit).select(region_code=c.ancestor, unit=leaves.unit)
+
+
+def _coverage(wh, own: ir.Table, rows: ir.Table, *, aggregate: bool) -> ir.Table:
+    """rows + ``units_expected`` (leaf regions at or below the region), ``units_covered`` (those the
+    figures stand for) and ``missing_regions`` (the others' codes, comma-separated; NULL when none).
+
+    A reported or derived row covers every leaf below its region. An aggregated row covers the leaves
+    below the leaf-most rows it summed; a total row misses what either scheme's row misses.
+    """
+    units = _units(wh)
+    expected = units.group_by("region_code").aggregate(e_units=units.count())
+    expected = _prefixed(expected, "e_")
+    missing = None
+    if aggregate:
+        u = _prefixed(units, "u_")
+        agg = rows.filter(rows.source == AGGREGATED).select(*KEY)
+        want = agg.join(u, agg.region_code == u.u_region_code).select(*KEY, unit=u.u_unit)
+        up = _leaf_up(wh, own)
+        have = up.join(u, up.region_code == u.u_region_code).select(
+            region_code=up.ancestor, year=up.year, month=up.month, scheme=up.scheme, fund=up.fund,
+            unit=u.u_unit,
+        )
+        have = _prefixed(have.distinct(), "h_")
+        missing = want.anti_join(have, _on(want, have, (*KEY, "unit"), "h_"))
+        parts = missing.filter(
+            ((missing.scheme == "employee") & (missing.fund == "combined"))
+            | ((missing.scheme == "resident") & (missing.fund == "pooled"))
+        )
+        total = parts.mutate(scheme=ibis.literal(TOTAL), fund=ibis.literal(TOTAL)).distinct()
+        missing = ibis.union(missing, total, distinct=False)
+        missing = missing.group_by(list(KEY)).aggregate(
+            n_missing=missing.count(), missing_regions=missing.unit.group_concat(",", order_by=missing.unit)
+        )
+        missing = _prefixed(missing, "m_")
+        rows = rows.left_join(missing, _on(rows, missing, KEY, "m_"))
+    rows = rows.left_join(expected, rows.region_code == expected.e_region_code)
+    n_expected = rows.e_e_units.fill_null(0).cast("int64")
+    n_missing = rows.m_n_missing.fill_null(0) if missing is not None else ibis.literal(0)
+    out = rows.mutate(
+        units_expected=n_expected,
+        units_covered=(n_expected - n_missing).cast("int64"),
+        missing_regions=rows.m_missing_regions if missing is not None else ibis.null("string"),
+    )
+    return out.drop(*(c for c in out.columns if c.startswith(("m_", "e_"))))
+
+
 def _with_indicators(rows: ir.Table, *, monthly: bool) -> ir.Table:
     """Ratios, previous-period balance, year-on-year growth, months of payment capacity."""
     per = rows.year * 12 + rows.month - 1 if monthly else rows.year
-    t = rows.mutate(_per=per)
-    series = t.select(*SERIES, "_per", "income_total", "expenditure_total", "insured", "balance_end")
+    # a period is compared with another only when both are complete (a total short of a county is
+    # not compared with a whole one); the trailing window averages months of the same coverage
+    t = rows.mutate(
+        _per=per, _whole=rows.units_covered == rows.units_expected, _cov=rows.missing_regions.fill_null("")
+    )
+    series = t.select(*SERIES, "_per", "_whole", "_cov", "income_total", "expenditure_total", "insured",
+                      "balance_end")  # fmt: skip
 
     # previous period (the month before, or the year before): balance_start
-    prev = _prefixed(series.select(*SERIES, "_per", "balance_end"), "p_")
+    prev = _prefixed(series.select(*SERIES, "_per", "_whole", "balance_end"), "p_")
     t = t.left_join(prev, [*_on(t, prev, SERIES, "p_"), prev.p__per == t._per - 1])
-    t = t.mutate(balance_start=t.p_balance_end).drop(*prev.columns)
+    both = t._whole & t.p__whole
+    t = t.mutate(balance_start=ibis.ifelse(both, t.p_balance_end, ibis.null(_AMOUNT_TYPE))).drop(*prev.columns)
 
     # the same period a year earlier: growth
     yoy = _prefixed(series, "y_")
     t = t.left_join(yoy, [*_on(t, yoy, SERIES, "y_"), yoy.y__per == t._per - (12 if monthly else 1)])
+    both = t._whole & t.y__whole
+    t = t.mutate(**{f"y_{c}": ibis.ifelse(both, t[f"y_{c}"], ibis.null(t[f"y_{c}"].type()))
+                    for c in ("income_total", "expenditure_total", "insured", "balance_end")})
 
     # average monthly expenditure: the year's / 12, or the trailing 12 months available
     if monthly:
-        w = _prefixed(series.select(*SERIES, "_per", "expenditure_total"), "w_")
-        s = series.select(*SERIES, "_per")
-        win = s.join(w, [*_on(s, w, SERIES, "w_"), w.w__per.between(s._per - 11, s._per)])
+        w = _prefixed(series.select(*SERIES, "_per", "_cov", "expenditure_total"), "w_")
+        s = series.select(*SERIES, "_per", "_cov")
+        win = s.join(w, [*_on(s, w, (*SERIES, "_cov"), "w_"), w.w__per.between(s._per - 11, s._per)])
         win = win.group_by([*SERIES, "_per"]).aggregate(_avg=win.w_expenditure_total.cast("float64").mean())
         win = _prefixed(win, "m_")
         t = t.left_join(win, [*_on(t, win, SERIES, "m_"), win.m__per == t._per])
@@ -232,10 +334,10 @@ def indicators_expr(
     # the previous year is read too: balance_start, growth and the trailing window reach back to it
     read_years = None if wanted_years is None else wanted_years | {y - 1 for y in wanted_years}
 
-    rows = _own_rows(wh, monthly=monthly, years=read_years)
-    if aggregate:
-        rows = _aggregate(wh, rows)
+    own = _own_rows(wh, monthly=monthly, years=read_years)
+    rows = _aggregate(wh, own) if aggregate else own
     rows = _totals(rows)
+    rows = _coverage(wh, own, rows, aggregate=aggregate)
     t = _with_indicators(rows, monthly=monthly)
 
     # filters apply to the output only: aggregation, totals and growth need the rest
@@ -309,7 +411,8 @@ def cagr(df: pd.DataFrame, measure: str, start: int, end: int) -> pd.DataFrame:
     ``df`` is compute_indicators output. One row per region x scheme x fund (x month, for monthly
     input: the same month of both years) that has a row in both years:
     ``(value_end / value_start) ** (1 / (end - start)) - 1``. NaN where either value is missing, the
-    start value is not positive, or the end value is negative (no real root).
+    start value is not positive, the end value is negative (no real root), or either row misses a
+    region below (``missing_regions`` set: a total short of a county is not compared).
 
     Columns: region_code, region_name, region_level, scheme, fund, month, measure, start, end,
     value_start, value_end, cagr.
@@ -321,12 +424,14 @@ def cagr(df: pd.DataFrame, measure: str, start: int, end: int) -> pd.DataFrame:
         raise KeyError(f"no column {measure!r} in the indicators")
     keys = ["region_code", "scheme", "fund", "month"]
     labels = [c for c in ("region_name", "region_level") if c in df.columns]
+    whole = df["missing_regions"].isna() if "missing_regions" in df.columns else pd.Series(True, index=df.index)
     a = df.loc[df["year"] == start, keys + labels + [measure]].rename(columns={measure: "value_start"})
     b = df.loc[df["year"] == end, keys + [measure]].rename(columns={measure: "value_end"})
+    a["_whole0"], b["_whole1"] = whole[a.index], whole[b.index]
     m = a.merge(b, on=keys, how="inner")
     v0 = pd.to_numeric(m["value_start"], errors="coerce").astype("float64").to_numpy()
     v1 = pd.to_numeric(m["value_end"], errors="coerce").astype("float64").to_numpy()
-    ok = (v0 > 0) & (v1 >= 0)
+    ok = (v0 > 0) & (v1 >= 0) & m["_whole0"].to_numpy(dtype=bool) & m["_whole1"].to_numpy(dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(
             ok, np.power(np.where(ok, v1 / np.where(ok, v0, 1.0), 1.0), 1.0 / (end - start)) - 1, np.nan
@@ -335,3 +440,52 @@ def cagr(df: pd.DataFrame, measure: str, start: int, end: int) -> pd.DataFrame:
     cols = ["region_code", *labels, "scheme", "fund", "month", "measure", "start", "end",
             "value_start", "value_end", "cagr"]  # fmt: skip
     return out[cols].sort_values(["region_code", "scheme", "fund", "month"]).reset_index(drop=True)
+
+
+def coverage_gaps(df: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """The rows of compute_indicators output that stand for fewer leaf regions than their region holds.
+
+    One row per region × year × month × set of missing regions (a city short of one county is short
+    of it in every scheme), with ``funds`` listing the scheme/fund pairs concerned and
+    ``missing_names`` the missing regions as "code name" (``names``: code → name). These are the
+    totals whose growth and balance identity are not computed: what a reader must know before
+    comparing them with another year.
+    """
+    cols = ["region_code", "region_name", "year", "month", "units_covered", "units_expected",
+            "missing_regions", "missing_names", "funds"]  # fmt: skip
+    if df.empty or "missing_regions" not in df.columns:
+        return pd.DataFrame(columns=cols)
+    gaps = df[df["missing_regions"].notna()].copy()
+    if gaps.empty:
+        return pd.DataFrame(columns=cols)
+    names = names or {}
+    gaps["month"] = gaps["month"].astype("Int64") if "month" in gaps.columns else pd.NA
+    gaps["_pair"] = gaps["scheme"] + " " + gaps["fund"]
+    key = ["region_code", "year", "month", "missing_regions"]
+    out = gaps.groupby(key, dropna=False, sort=True).agg(
+        region_name=("region_name", "first"),
+        units_covered=("units_covered", "min"),
+        units_expected=("units_expected", "max"),
+        funds=("_pair", lambda s: ", ".join(sorted(set(s)))),
+    ).reset_index()
+    out["missing_names"] = [
+        ", ".join(f"{c} {names.get(c, '')}".strip() for c in m.split(",")) for m in out["missing_regions"]
+    ]
+    return out[cols].reset_index(drop=True)
+
+
+def coverage_lines(gaps: pd.DataFrame, lang: str = "en") -> list[str]:
+    """coverage_gaps as sentences for the foot of a people's table (zh or en)."""
+    out = []
+    for g in gaps.itertuples(index=False):
+        when = f"{g.year}" if pd.isna(g.month) else f"{g.year}-{int(g.month):02d}"
+        if lang == "zh":
+            when = f"{g.year}年" if pd.isna(g.month) else f"{g.year}年{int(g.month)}月"
+            out.append(f"{g.region_name or g.region_code}（{g.region_code}）{when}：{g.units_expected} 个下级地区中"
+                       f"仅 {g.units_covered} 个有数据，缺 {g.missing_names}（{g.funds}）；不与其他期比较"
+                       "（增长率、期初结存、勾稽均不计算）")
+        else:
+            out.append(f"{g.region_name or g.region_code} ({g.region_code}) {when}: figures from {g.units_covered} of "
+                       f"{g.units_expected} regions below, missing {g.missing_names} ({g.funds}); not compared "
+                       "with other periods (no growth, balance_start or balance identity)")
+    return out

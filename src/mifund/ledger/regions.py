@@ -81,3 +81,9 @@ def ancestors(wh, code: str, *, include_self: bool = False) -> list[str]:
         e = e.filter(e.depth > 0)
     df = wh.to_pandas(e.order_by("depth").select("ancestor"))
     return list(df["ancestor"])
+
+
+def region_names(wh) -> dict[str, str]:
+    """region_code → name, for messages."""
+    df = wh.to_pandas(wh.table("regions").select("region_code", "name"))
+    return dict(zip(df["region_code"], df["name"], strict=True))

@@ -16,7 +16,8 @@ Schema (version 1)::
         combined_when_split: false    # judge 'combined' beside a 'pooled' row of the same key too
         monthly: latest               # payable_months_* only: off | latest | all
         levels:                       # level -> threshold; the most severe level that fires wins
-          red:    {value: 3, source: "人社部发〔2009〕67号 …", ref: "…", ref_zh: "…", label_en: "…", label_zh: "…"}
+          red:    {value: 3, source: "人社部发〔2009〕67号 …", source_zh: "…", ref: "…", ref_zh: "…",
+                   label_en: "…", label_zh: "…"}
           orange: {value: 6, source: "…"}
         min_gap:  {value: 0, source: "…"}      # growth_gap only
         min_fall: {value: 0, source: "…"}      # balance_falling only
@@ -108,6 +109,7 @@ class Threshold(_Strict):
 
     value: float
     source: str = Field(min_length=3, description="document number, URL or stated rationale")
+    source_zh: str | None = Field(None, min_length=3, description="同上，中文（中文报告用；文号、网址照录）")
     ref: str | None = Field(None, description="short citation shown in messages (default: source)")
     ref_zh: str | None = Field(None, description="同上，中文消息用（默认 ref）")
     label_en: str | None = Field(None, description="what crossing it means, e.g. 'too little'")
@@ -119,6 +121,17 @@ class Threshold(_Strict):
         if not math.isfinite(v):
             raise ValueError("must be a finite number")
         return v
+
+    @field_validator("source_zh")
+    @classmethod
+    def _chinese(cls, v: str | None) -> str | None:
+        if v is not None and not any("\u4e00" <= ch <= "\u9fff" for ch in v):
+            raise ValueError("must be Chinese text (the source in Chinese; leave it out where there is none)")
+        return v
+
+    def source_in(self, lang: str) -> str:
+        """The source in ``lang`` (zh | en): ``source_zh`` for zh where given, else ``source``."""
+        return (self.source_zh or self.source) if lang == "zh" else self.source
 
     @property
     def cite(self) -> str:

@@ -48,7 +48,7 @@ __all__ = ["OUTPUT_COLUMNS", "RULE_TITLES", "WarningRules", "WarningRulesError",
 
 OUTPUT_COLUMNS = [
     "region_code", "region_name", "year", "month", "scheme", "fund", "rule", "level", "value",
-    "threshold", "figures", "message_en", "message_zh", "source",
+    "threshold", "figures", "message_en", "message_zh", "source", "source_zh",
 ]
 
 RULE_TITLES: dict[str, tuple[str, str]] = {
@@ -438,6 +438,7 @@ def _evaluate_rule(rid: str, rule: Rule, df: pd.DataFrame) -> pd.DataFrame | Non
         "message_en": [m[0] for m in msgs],
         "message_zh": [m[1] for m in msgs],
         "source": [p.thresholds[int(i)].source for i in tixs],
+        "source_zh": [p.thresholds[int(i)].source_in("zh") for i in tixs],
     })
 
 
