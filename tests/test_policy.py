@@ -72,6 +72,7 @@ def test_county_inherits_city_and_overrides(tmp_path):
     write_policy(tmp_path)
     (tmp_path / "990102_resident.yaml").write_text(
         'schema: mifund.policy/1\nregion_code: "990102"\nscheme: resident\nname: county\ninherits: "990100"\n'
+        "metadata: {reference: [{title: county document}]}\n"
         "inpatient:\n  deductible:\n    level_1: {values: {2024-01-01: 50}}\n", encoding="utf-8")
     ps = load_policies(tmp_path)
     county = ps.policy_for("990102", "resident")

@@ -59,6 +59,7 @@ def policies(draw, tight=None):
 region_code: "990100"
 scheme: {scheme}
 name: random
+metadata: {{reference: [{{title: random test policy}}]}}
 inpatient:
   deductible:
 {lv()}

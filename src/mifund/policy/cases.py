@@ -104,6 +104,16 @@ def _settle_case(policies: PolicySet, scheme: str, region: str, person: CasePers
     return {r["claim_id"]: {c: int(r[c]) for c in OUTPUTS} for r in df.to_dict("records")}
 
 
+def _line(pol, loc: tuple) -> str:
+    """'line N: ' of the deepest part of `loc` the policy's own file has (its cases are its own)."""
+    while loc:
+        hit = pol.origin.get(loc)
+        if hit is not None and hit[0] == pol.files[-1]:
+            return f"line {hit[1]}: "
+        loc = loc[:-1]
+    return ""
+
+
 def run_policy_tests(policies: PolicySet) -> list[CaseResult]:
     """Every `tests:` case of every policy file in the set; one result per case."""
     results = []
@@ -111,21 +121,30 @@ def run_policy_tests(policies: PolicySet) -> list[CaseResult]:
         for i, case in enumerate(pol.model.tests):
             res = CaseResult(pol.key, pol.files[-1], case.name or f"case {i + 1}")
             results.append(res)
-            try:
-                person = CasePerson.model_validate(case.person)
-                claims = [CaseClaim.model_validate(c) for c in case.claims]
-                expects = [CaseExpect.model_validate(e) for e in case.expect]
-            except ValidationError as e:
-                res.failures += [f"tests[{i}] {'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()]
+            parts = [("person", None, CasePerson, case.person)]
+            parts += [("claims", j, CaseClaim, c) for j, c in enumerate(case.claims)]
+            parts += [("expect", j, CaseExpect, x) for j, x in enumerate(case.expect)]
+            parsed: dict[str, list] = {"person": [], "claims": [], "expect": []}
+            for part, j, model, raw in parts:
+                try:
+                    parsed[part].append(model.model_validate(raw))
+                except ValidationError as e:
+                    at = ("tests", i, part) + (() if j is None else (j,))
+                    res.failures += [f"{_line(pol, at + tuple(err['loc']))}tests[{i}].{part}"
+                                     f"{'' if j is None else f'[{j}]'}.{'.'.join(map(str, err['loc']))}: {err['msg']}"
+                                     for err in e.errors()]
+            if res.failures:
                 continue
+            person, claims, expects = parsed["person"][0], parsed["claims"], parsed["expect"]
             try:
                 got = _settle_case(policies, pol.scheme, pol.region_code, person, claims)
             except Exception as e:  # noqa: BLE001 - a case that cannot settle is a failed case, named
                 res.failures.append(f"could not settle: {e}")
                 continue
-            for ex in expects:
+            for j, ex in enumerate(expects):
+                at = _line(pol, ("tests", i, "expect", j))
                 if ex.claim not in got:
-                    res.failures.append(f"expect names claim {ex.claim!r}, which the case does not have")
+                    res.failures.append(f"{at}expect names claim {ex.claim!r}, which the case does not have")
                     continue
                 for col in OUTPUTS:
                     want = getattr(ex, col)
@@ -133,5 +152,5 @@ def run_policy_tests(policies: PolicySet) -> list[CaseResult]:
                         continue
                     have = got[ex.claim][col]
                     if int((want * 100).to_integral_value()) != have:
-                        res.failures.append(f"{ex.claim}.{col}: expected {want}, settled {have / 100:.2f}")
+                        res.failures.append(f"{at}{ex.claim}.{col}: expected {want}, settled {have / 100:.2f}")
     return results

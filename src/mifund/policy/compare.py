@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
-from mifund.policy.load import PolicySet
+from mifund.policy.load import Policy, PolicySet
 from mifund.policy.schema import CATEGORIES
 from mifund.settlement.reference import settle_reference
 
 COST_BANDS = [0, 5_000, 20_000, 50_000, 100_000, 300_000, float("inf")]
+
+
+def parse_amounts(text: str) -> list[float]:
+    """'5000,20000.50' → bills in yuan; ValueError naming the item that is not a positive amount to the fen."""
+    out = []
+    for item in text.split(","):
+        item = item.strip()
+        try:
+            d = Decimal(item)
+        except InvalidOperation:
+            raise ValueError(f"{item!r} is not an amount in yuan (write 5000, not 5k or 5,000)") from None
+        if not d.is_finite() or d <= 0:
+            raise ValueError(f"{item!r}: a bill is a positive amount in yuan")
+        if d != d.quantize(Decimal("0.01")):
+            raise ValueError(f"{item!r} has more than 2 decimals (yuan to the fen)")
+        out.append(float(d))
+    return out
+
+
+def in_force(policies: PolicySet, day: dt.date, regions: list[str] | None = None) -> tuple[list[Policy], list[Policy]]:
+    """(policies with a version in force on `day`, those whose first version is later), of `regions`."""
+    chosen = [p for p in policies if not regions or p.region_code in regions]
+    return ([p for p in chosen if p.version_at(day) is not None],
+            [p for p in chosen if p.version_at(day) is None])
 
 
 def compare_profiles(policies: PolicySet, amounts: list[float], *, day: dt.date,
@@ -23,8 +50,7 @@ def compare_profiles(policies: PolicySet, amounts: list[float], *, day: dt.date,
             continue
         if pol.version_at(day) is None:
             continue
-        cats = [c for c in CATEGORIES if (c in ("in_service", "retired", "flexible")) == (pol.scheme == "employee")]
-        for cat in cats:
+        for cat in pol.categories:
             for level in (1, 2, 3):
                 for amt in amounts:
                     fen = int(round(amt * 100))
@@ -43,29 +69,105 @@ def compare_profiles(policies: PolicySet, amounts: list[float], *, day: dt.date,
     return pd.DataFrame(rows)
 
 
-def harmonise(source, before: PolicySet, after: PolicySet, *, year: int | None = None) -> pd.DataFrame:
-    """Settle the same claims under `before` and `after`; change by county, category and cost band."""
+# money columns of a harmonisation (yuan, to the fen), and the counts of who gains and who loses
+MONEY = ["fund_before", "fund_after", "fund_change", "oop_before", "oop_after", "oop_change"]
+COUNTS = ["claims", "claims_better_off", "claims_worse_off", "persons", "persons_better_off", "persons_worse_off"]
+ALL = "(all)"
+
+
+def _band_labels() -> list[str]:
+    return [f"{int(lo):,}–" + ("" if hi == float("inf") else f"{int(hi):,}")
+            for lo, hi in zip(COST_BANDS[:-1], COST_BANDS[1:], strict=True)]
+
+
+@dataclass
+class Harmonisation:
+    """The change under the unified policy at three levels. Each frame has the money columns (yuan,
+    rounded to the fen; change = after − before: a positive fund_change costs the fund, a positive
+    oop_change costs the patients) and who gains / loses: claims and persons whose out of pocket falls
+    (better off) or rises (worse off); a person counts by the sum of their claims in the row."""
+
+    by_band: pd.DataFrame  # county × insured category × cost band
+    by_county: pd.DataFrame  # county
+    total: pd.DataFrame  # one row: what it costs the fund, in all
+
+
+def _per_person(source, before: PolicySet, after: PolicySet, year: int | None):
+    """Ibis: one row per county × category × cost band × person, integer fen. Both settlements run on
+    one connection and are joined there: no claim-level data leaves the engine."""
+    import ibis
+
     from mifund.settlement import settlement_inputs
     from mifund.settlement.engine import settle_expr
 
     con, prepared, params_b = settlement_inputs(source, before, year=year)
-    a = con.to_pandas(settle_expr(prepared, params_b).select("claim_id", "pooled_fund_paid", "catastrophic_paid",
-                                                             "assistance_paid", "out_of_pocket"))
-    con2, prepared2, params_a = settlement_inputs(source, after, year=year)
-    b = con2.to_pandas(settle_expr(prepared2, params_a).select("claim_id", "pooled_fund_paid", "catastrophic_paid",
-                                                               "assistance_paid", "out_of_pocket"))
-    info = con.to_pandas(prepared.select("claim_id", "region_code", "category", "T"))
-    df = info.merge(a, on="claim_id").merge(b, on="claim_id", suffixes=("_before", "_after"))
-    for s in ("before", "after"):
-        df[f"fund_{s}"] = df[f"pooled_fund_paid_{s}"] + df[f"catastrophic_paid_{s}"] + df[f"assistance_paid_{s}"]
-    df["cost_band"] = pd.cut(df["T"] / 100, COST_BANDS, right=False,
-                             labels=[f"{int(lo):,}–" + ("" if hi == float("inf") else f"{int(hi):,}")
-                                     for lo, hi in zip(COST_BANDS[:-1], COST_BANDS[1:], strict=True)]).astype(str)
-    g = df.groupby(["region_code", "category", "cost_band"], observed=True).agg(
-        claims=("claim_id", "count"), fund_before=("fund_before", "sum"), fund_after=("fund_after", "sum"),
-        oop_before=("out_of_pocket_before", "sum"), oop_after=("out_of_pocket_after", "sum")).reset_index()
-    for c in ("fund_before", "fund_after", "oop_before", "oop_after"):
-        g[c] = g[c] / 100
-    g["fund_change"] = g["fund_after"] - g["fund_before"]
-    g["oop_change"] = g["oop_after"] - g["oop_before"]
-    return g
+    con, prepared_a, params_a = settlement_inputs(source, after, year=year, con=con)
+
+    def settled(prep, params, when):
+        s = settle_expr(prep, params)
+        return s.select("claim_id", **{f"fund_{when}": s.pooled_fund_paid + s.catastrophic_paid + s.assistance_paid,
+                                       f"oop_{when}": s.out_of_pocket})
+
+    info = prepared.select("claim_id", "person_id", "region_code", "category", "T")
+    j = info.join(settled(prepared, params_b, "before"), "claim_id").join(settled(prepared_a, params_a, "after"),
+                                                                           "claim_id")
+    band = ibis.cases(*[(j.T < int(hi * 100), i) for i, hi in enumerate(COST_BANDS[1:-1])],
+                      else_=len(COST_BANDS) - 2)
+    d = j.oop_after - j.oop_before
+    j = j.mutate(band=band, d=d)
+    keys = ["region_code", "category", "band", "person_id"]
+    pp = j.group_by(keys).aggregate(
+        claims=j.claim_id.count(), fund_before=j.fund_before.sum(), fund_after=j.fund_after.sum(),
+        oop_before=j.oop_before.sum(), oop_after=j.oop_after.sum(),
+        claims_better_off=(j.d < 0).cast("int64").sum(), claims_worse_off=(j.d > 0).cast("int64").sum())
+    return con, pp
+
+
+def _level(con, pp, keys: list[str]):
+    """Sum the per-person rows to `keys`; a person is better off where their summed out of pocket falls."""
+    sums = ["claims", "fund_before", "fund_after", "oop_before", "oop_after", "claims_better_off", "claims_worse_off"]
+    p = pp.group_by([*keys, "person_id"]).aggregate(**{c: pp[c].sum() for c in sums})
+    dp = p.oop_after - p.oop_before
+    agg = {c: p[c].sum() for c in sums}
+    agg.update(persons=p.person_id.count(), persons_better_off=(dp < 0).cast("int64").sum(),
+               persons_worse_off=(dp > 0).cast("int64").sum())
+    g = p.group_by(keys).aggregate(**agg) if keys else p.aggregate(**agg)
+    return con.to_pandas(g)
+
+
+def _finish(df: pd.DataFrame) -> pd.DataFrame:
+    """Fen → yuan (exact to the fen: integer sums divided once, then rounded), changes, column order."""
+    for c in ("fund", "oop"):
+        df[f"{c}_change"] = df[f"{c}_after"] - df[f"{c}_before"]
+    for c in MONEY:
+        df[c] = (df[c].astype("int64") / 100).round(2)
+    for c in COUNTS:
+        df[c] = df[c].fillna(0).astype("int64")
+    return df
+
+
+def harmonise_report(source, before: PolicySet, after: PolicySet, *, year: int | None = None) -> Harmonisation:
+    """Settle the same claims under `before` and `after`; the change by county × category × cost band, by
+    county, and in all."""
+    con, pp = _per_person(source, before, after, year)
+    try:  # the per-person rows are read three times: hold them once where the connection allows it
+        pp = con.create_table(f"_harmonise_{uuid.uuid4().hex[:12]}", pp, temp=True)
+    except Exception:  # noqa: BLE001 - a read-only connection: the three reads recompute it
+        pass
+    labels = _band_labels()
+    cat_order = {c: i for i, c in enumerate(CATEGORIES)}
+    detail = _level(con, pp, ["region_code", "category", "band"])
+    detail = detail.assign(_c=detail["category"].map(cat_order)).sort_values(["region_code", "_c", "band"])
+    detail["cost_band"] = detail["band"].map(dict(enumerate(labels)))
+    detail = _finish(detail)[["region_code", "category", "cost_band", *COUNTS, *MONEY]].reset_index(drop=True)
+    county = _finish(_level(con, pp, ["region_code"]).sort_values("region_code"))
+    county = county[["region_code", *COUNTS, *MONEY]].reset_index(drop=True)
+    total = _finish(_level(con, pp, []))
+    total.insert(0, "region_code", ALL)
+    return Harmonisation(by_band=detail, by_county=county, total=total[["region_code", *COUNTS, *MONEY]])
+
+
+def harmonise(source, before: PolicySet, after: PolicySet, *, year: int | None = None) -> pd.DataFrame:
+    """Settle the same claims under `before` and `after`; change by county, category and cost band (the
+    bands in increasing order). See `harmonise_report` for the county totals and the grand total."""
+    return harmonise_report(source, before, after, year=year).by_band

@@ -25,15 +25,17 @@ from pydantic import ValidationError
 
 from mifund.policy.schema import (
     CATEGORIES,
+    EMPLOYEE_CATEGORIES,
     LEVELS,
     SPECIAL_GROUPS,
+    UNITS,
     VISIT_GROUPS,
     Param,
     PolicyFile,
     category_param,
     level_param,
 )
-from mifund.policy.yamlines import load_with_lines
+from mifund.policy.yamlines import YamlError, load_with_lines
 
 BIG = 10**13  # "no cap" / "no upper bound", in fen (100 billion yuan)
 NBANDS = 6  # brackets per scale the engine evaluates (padded); more is a validation error
@@ -49,8 +51,10 @@ class PolicyError(ValueError):
 
 
 class _ValueProblem(Exception):
-    def __init__(self, path: tuple, msg: str):
-        self.path, self.msg = path, msg
+    """A value that cannot be used; `also`: the other value it conflicts with (named with its line too)."""
+
+    def __init__(self, path: tuple, msg: str, also: tuple | None = None):
+        self.path, self.msg, self.also = path, msg, also
         super().__init__(msg)
 
 
@@ -77,6 +81,45 @@ def _merge(base: Any, over: Any, base_origin: dict, over_origin: dict, here: tup
         return res
     _copy_origin(over_origin, here, out_origin)
     return copy.deepcopy(over)
+
+
+def _pin_metadata(node: Any, here: tuple, refs: list, unit: str | None, field: str | None, origin: dict,
+                  file: str, problems: list[str]) -> Any:
+    """A copy of one file's data in which every dated value carries its own reference and unit.
+
+    The reference is the value's own, else the nearest node's above it, else the file's; pinned before
+    inheritance, so a value a county inherits keeps citing the city's document, and a value the county
+    sets must cite one of the county's. A value with none is a problem. The unit is the one its key
+    implies (``schema.UNITS``); a written unit (on the value or a node above) that disagrees is a problem."""
+    if isinstance(node, list):
+        return [_pin_metadata(v, here + (i,), refs, unit, field, origin, file, problems) for i, v in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    md = node.get("metadata")
+    md = md if isinstance(md, dict) else None  # not a mapping: the schema reports it
+    if md is not None and md.get("reference"):
+        refs = md["reference"]
+    if md is not None and md.get("unit") is not None:
+        unit = md["unit"]
+    if not _is_param(node):
+        return {k: v if k in ("metadata", "tests") else
+                _pin_metadata(v, here + (k,), refs, unit, k if k in UNITS else field, origin, file, problems)
+                for k, v in node.items()}
+    where = f"{_where(origin, here, file)}"
+    if not refs:
+        problems.append(f"{where}: no reference: give `metadata: {{reference: [{{title: …, href: …}}]}}` on this "
+                        f"value, on a key above it or at the top of {Path(file).name}")
+    want = UNITS.get(field or "")
+    if want is not None and unit is not None and unit != want:
+        problems.append(f"{where}: unit {unit!r}, but a {field} is in {want!r}")
+    if "metadata" in node and md is None:  # metadata that is not a mapping: the schema reports it
+        return node
+    pinned = dict(md or {})
+    if not pinned.get("reference"):
+        pinned["reference"] = copy.deepcopy(refs)
+    if pinned.get("unit") is None and want is not None:
+        pinned["unit"] = want
+    return {**node, "metadata": pinned}
 
 
 def _copy_origin(src: dict, prefix: tuple, dst: dict) -> None:
@@ -247,6 +290,13 @@ class Policy:
             xratio = val(rules.cross_region_ratio, xp, required=False)
             if xratio is not None:  # a flat cross-region ratio, as a reduction from this level's own ratio
                 r["xred"] = ratio - _bp(xratio, xp)
+                # a flat ratio above this level's own is a negative reduction: the bands' increases then add
+                # to it, and together they must not pay more than the amount
+                for t, rate in bands:
+                    if rate - r["xred"] > 10000:
+                        raise _ValueProblem(xp, f"cross-region ratio {xratio} plus the band increase "
+                                            f"{Decimal(rate - ratio) / 10000} from {t / 100:,.2f} is above 1 "
+                                            f"(the fund would pay more than the amount)", also=base + ("bands",))
             xp = base + ("cross_region_deductible",)
             xd = val(rules.cross_region_deductible, xp, required=False)
             r["xded"] = _fen(xd, xp) if xd is not None else -1
@@ -267,8 +317,10 @@ class Policy:
             spath = ("catastrophic", "special_groups", sg)
             th = val(sp.threshold, spath + ("threshold",)) if sp and sp.threshold else val(c.threshold, ("catastrophic", "threshold"))
             r["cth"] = _fen(th, ("catastrophic", "threshold"))
-            inc = _bp(val(sp.rate_increase, spath + ("rate_increase",)), spath) if sp and sp.rate_increase else 0
-            _put_bands(r, "c", _scale(c.scale, day, ("catastrophic", "scale"), val, offset=inc, lead=0),
+            ip = spath + ("rate_increase",)
+            inc = _bp(val(sp.rate_increase, ip), ip) if sp and sp.rate_increase else 0
+            _put_bands(r, "c", _scale(c.scale, day, ("catastrophic", "scale"), val, offset=inc, lead=0,
+                                      offset_path=ip if inc else None),
                        NCAT, ("catastrophic", "scale"))
             if sp is not None and sp.annual_cap is not None:
                 cap = val(sp.annual_cap, spath + ("annual_cap",), required=False)
@@ -300,9 +352,29 @@ class Policy:
             r["acct_sp"] = int(ac.covers_self_pay)
         return r
 
+    @property
+    def categories(self) -> list[str]:
+        """The insured categories of this policy's scheme (the others never settle under it)."""
+        return [c for c in CATEGORIES if (c in EMPLOYEE_CATEGORIES) == (self.scheme == "employee")]
+
+    def _foreign_keys(self) -> Iterable[tuple[tuple, str]]:
+        """(path, message) for every per-category key that names the other scheme's category: such a
+        value would never be resolved (nor checked), so it is an error rather than silently unused."""
+        for vg in VISIT_GROUPS:
+            rules = getattr(self.model, vg)
+            if rules is None:
+                continue
+            keyed = [("ratio", rules.ratio)]
+            if isinstance(rules.annual_cap, dict):
+                keyed.append(("annual_cap", rules.annual_cap))
+            for name, d in keyed:
+                for k in d:
+                    if k in CATEGORIES and k not in self.categories:
+                        yield (vg, name, k), (f"{k!r} is not a category of the {self.scheme} scheme "
+                                              f"(its categories: {', '.join(self.categories)})")
+
     def combos(self) -> Iterable[tuple[str, str | None, int, str]]:
-        cats = [c for c in CATEGORIES if (c in ("in_service", "retired", "flexible")) == (self.scheme == "employee")]
-        for cat in cats:
+        for cat in self.categories:
             for sg in (None, *SPECIAL_GROUPS):
                 for lvl in LEVELS:
                     for vg in VISIT_GROUPS:
@@ -323,30 +395,41 @@ class Policy:
 
     def check(self) -> None:
         """Resolve every version and combination once; errors name the YAML line."""
-        problems = []
+        problems = [f"{_where(self.origin, path, self.files[-1])}: {msg}" for path, msg in self._foreign_keys()]
+        seen: set[str] = set()
         for v in self.versions:
             for cat, sg, lvl, vg in self.combos():
                 try:
                     self.resolve(v, category=cat, special_group=sg, level=lvl, visit_group=vg)
                 except _ValueProblem as e:
                     msg = f"{_where(self.origin, e.path, self.files[-1])}: {e.msg}"
-                    if msg not in problems:
-                        problems.append(msg)
+                    if e.also is not None:
+                        msg += f" (with {_where(self.origin, e.also, self.files[-1])})"
+                    if msg not in seen:  # once, with the first version and kind of claim it shows in
+                        seen.add(msg)
+                        problems.append(f"{msg} [version {v}: {cat}{'/' + sg if sg else ''}, level {lvl}]")
         if problems:
             raise PolicyError(problems)
 
 
-def _scale(scale, day, path, val, *, offset: int, lead: int) -> list[tuple[int, int]]:
+def _scale(scale, day, path, val, *, offset: int, lead: int, offset_path: tuple | None = None,
+           ) -> list[tuple[int, int]]:
     """[(threshold fen, rate bp)] of a scale in force on `day`; rates get `offset` added.
 
-    Amounts below the first threshold take rate `lead`."""
+    Amounts below the first threshold take rate `lead`. A sum above 1 is reported at `offset_path` (a
+    special group's increase, the value that makes it too high) where given, else at the bracket's rate."""
     out = []
     for i, b in enumerate(scale.brackets):
         bp = path + ("brackets", i)
         t = _fen(val(b.threshold, bp + ("threshold",)), bp + ("threshold",))
-        rate = _bp(val(b.rate, bp + ("rate",)), bp + ("rate",)) + offset
+        own = _bp(val(b.rate, bp + ("rate",)), bp + ("rate",))
+        rate = own + offset
         if rate > 10000:
-            raise _ValueProblem(bp + ("rate",), "rate plus the base ratio / increase is above 1")
+            total = f"{Decimal(own) / 10000} + {Decimal(offset) / 10000} = {Decimal(rate) / 10000}"
+            if offset_path is not None:
+                raise _ValueProblem(offset_path, f"increase {Decimal(offset) / 10000} on the scale's rate "
+                                    f"{Decimal(own) / 10000}: {total} is above 1", also=bp + ("rate",))
+            raise _ValueProblem(bp + ("rate",), f"band rate plus the base ratio: {total} is above 1")
         if out and t <= out[-1][0]:
             raise _ValueProblem(bp + ("threshold",), f"overlapping bands: threshold {t / 100:.2f} is not above "
                                                       f"the previous band's {out[-1][0] / 100:.2f}")
@@ -387,7 +470,10 @@ class PolicySet:
 
 
 def _read(path: Path) -> tuple[dict, dict]:
-    data, lines = load_with_lines(path)
+    try:
+        data, lines = load_with_lines(path)
+    except YamlError as e:
+        raise PolicyError([str(e)]) from None
     if not isinstance(data, dict):
         raise PolicyError([f"{path}:1: a policy file is a mapping"])
     return data, {k: (str(path), v) for k, v in lines.items()}
@@ -410,27 +496,38 @@ def load_policies(paths: str | Path | Iterable[str | Path]) -> PolicySet:
     raw: dict[tuple[str, str], tuple[dict, dict, Path]] = {}
     problems: list[str] = []
     for f in files:
-        data, origin = _read(f)
+        try:
+            data, origin = _read(f)
+        except PolicyError as e:  # every unreadable file is named before giving up
+            problems += e.problems
+            continue
         key = (str(data.get("region_code")), str(data.get("scheme")))
         if key in raw:
             problems.append(f"{f}:1: second policy for region {key[0]} scheme {key[1]} (first: {raw[key][2]})")
         raw[key] = (data, origin, f)
+    if problems:
+        raise PolicyError(problems)
     out: dict[tuple[str, str], Policy] = {}
+    merged: dict[tuple[str, str], dict] = {}  # each policy's data after inheritance: what its children merge onto
 
     def build(key, stack=()):
         if key in out:
             return out[key]
         data, origin, f = raw[key]
         files_ = [str(f)]
+        found: list[str] = []  # this file's problems: all of them, not only the first kind
+        data = _pin_metadata(data, (), [], None, None, origin, str(f), found)
         parent = data.get("inherits")
         if parent is not None:
             pk = (str(parent), key[1])
             if pk not in raw:
                 raise PolicyError([f"{_where(origin, ('inherits',), str(f))}: no {key[1]} policy for region {parent} to inherit from"])
-            if pk in stack:
-                raise PolicyError([f"{_where(origin, ('inherits',), str(f))}: inheritance cycle"])
+            if pk in stack or pk == key:
+                chain = " → ".join(k[0] for k in (*stack, key, pk))
+                raise PolicyError([f"{_where(origin, ('inherits',), str(f))}: inheritance cycle ({chain})"])
             pol = build(pk, stack + (key,))
-            base = {k: v for k, v in raw[pk][0].items() if k not in ("tests", "inherits")}
+            # the parent's *merged* data, so a grandparent's values reach a grandchild (any depth)
+            base = {k: v for k, v in merged[pk].items() if k not in ("tests", "inherits")}
             merged_origin: dict = {}
             data = _merge(base, data, pol.origin, origin, (), merged_origin)
             origin = merged_origin
@@ -438,11 +535,13 @@ def load_policies(paths: str | Path | Iterable[str | Path]) -> PolicySet:
         try:
             model = PolicyFile.model_validate(data)
         except ValidationError as e:
-            raise PolicyError([f"{_where(origin, err['loc'], str(f))}: {err['msg']}" for err in e.errors()]) from None
+            found += [f"{_where(origin, err['loc'], str(f))}: {err['msg']}" for err in e.errors()]
+        if found:
+            raise PolicyError(found)
         pol = Policy(region_code=model.region_code, scheme=model.scheme, name=model.name, model=model,
                      files=files_, origin=origin)
         pol.check()
-        out[key] = pol
+        out[key], merged[key] = pol, data
         return pol
 
     for key in raw:

@@ -3,7 +3,8 @@
 Every value is dated, OpenFisca-style: ``{values: {2025-01-01: 800}, metadata: {unit: yuan,
 reference: [{title: 洪医保发〔2025〕27号, href: …}]}}``. A ``null`` value switches a cap off (no cap)
 from that date. ``metadata`` may sit on any node; a leaf without its own reference inherits the
-nearest one above it (the file's ``metadata.reference`` at the top). Unknown keys are errors.
+nearest one above it (the file's ``metadata.reference`` at the top); a value with no reference at all is
+an error (``load._pin_metadata``). A value's unit follows from its key (``UNITS``). Unknown keys are errors.
 See ``policies/TEMPLATE.yaml`` for every key with a comment.
 """
 
@@ -17,9 +18,23 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 SCHEMA_ID = "mifund.policy/1"
 CATEGORIES = ("in_service", "retired", "flexible", "resident_adult", "resident_minor", "student")
+EMPLOYEE_CATEGORIES = ("in_service", "retired", "flexible")  # the rest are the resident scheme's
 SPECIAL_GROUPS = ("low_income", "extreme_poverty", "relapse_risk", "disabled")
 VISIT_GROUPS = ("inpatient", "outpatient", "chronic_outpatient")  # pharmacy claims settle as outpatient
 LEVELS = (1, 2, 3)
+
+# The unit of every dated value follows from its key (a deductible is in yuan wherever it sits); a unit written
+# in `metadata` must agree with it, and one left out is filled in from here, so every value carries a unit.
+UNITS = {
+    **dict.fromkeys(("deductible", "annual_cap", "threshold", "cross_region_deductible", "pooled_annual_cap"),
+                    "yuan"),
+    **dict.fromkeys(("ratio", "rate", "rate_increase", "cross_region_reduction", "cross_region_ratio", "share"),
+                    "ratio"),
+    "from_admission": "count",
+    "deductible_factor": "factor",
+    "under": "years",
+    "from": "years",
+}
 
 VisitGroup = Literal["inpatient", "outpatient", "chronic_outpatient"]
 SpecialGroup = Literal["low_income", "extreme_poverty", "relapse_risk", "disabled"]
