@@ -183,15 +183,25 @@ def indicators_cmd(
     Regions without their own ledger rows are aggregated from their counties: flows and stocks are
     summed and every ratio is recomputed from the sums.
     """
+    from mifund.ledger import filters
     from mifund.ledger.catalog import INDICATORS
-    from mifund.ledger.indicators import cagr, compute_indicators
+    from mifund.ledger.indicators import cagr, compute_indicators, coverage_gaps, coverage_lines
+    from mifund.ledger.regions import region_names
     from mifund.views.output import render
 
     check_format(fmt, output)
     if unit and unit not in UNITS:
         raise typer.BadParameter("--unit must be yuan, wan or yi")
+    if lang not in HEADERS:
+        raise typer.BadParameter("--lang must be zh or en")
     with open_warehouse(ctx) as wh:
+        try:  # a value that can match nothing is an error, not an empty table
+            region, scheme, fund = filters.regions(wh, region), filters.schemes(scheme), filters.funds(fund)
+        except filters.FilterError as e:
+            raise typer.BadParameter(str(e)) from None
         df = compute_indicators(wh, regions=region, years=None if cagr_span else year, schemes=scheme, funds=fund, monthly=monthly)
+        names = region_names(wh)
+        empty_ledger = len(df) == 0 and wh.count("fund_ledger") == 0
     if cagr_span:
         try:
             start, end = (int(x) for x in cagr_span.split(":"))
@@ -201,26 +211,46 @@ def indicators_cmd(
         out = parts[0]
         for p in parts[1:]:
             out = out.merge(p, how="outer")
+        if fmt == "table":  # years are labels: 2015, not "2,015"
+            out = out.assign(start=out["start"].astype(str), end=out["end"].astype(str))
         render(out, fmt, output=output, title=f"Compound annual growth {start}–{end} (年均复合增长率)",
                percent_cols={c for c in out.columns if c.startswith("cagr")}, console=console)
         return
     u = _display_unit(df, unit, fmt)
-    amount_cols = [i.name for i in INDICATORS if i.unit == "yuan" and i.name in df.columns]
+    # fund amounts in the unit asked for; per-capita figures stay in yuan (人均筹资 is read in 元)
+    amount_cols = [i.name for i in INDICATORS if i.unit == "yuan" and i.name in df.columns
+                   and not i.name.endswith("_per_capita")]
     if UNITS[u] != 1:
         df[amount_cols] = df[amount_cols] / UNITS[u]
     percent = {i.name for i in INDICATORS if i.unit == "percent-as-ratio"}
     unit_label = UNIT_ZH[u] if lang == "zh" else u
     headers = {i.name: (i.zh if lang == "zh" else i.en) + (f" ({unit_label})" if i.name in amount_cols else "") for i in INDICATORS}
+    if lang != "zh":  # English names are long and figure columns never wrap: break them onto lines
+        import textwrap
+
+        headers = {k: "\n".join(textwrap.wrap(v, 14)) for k, v in headers.items()}
     headers.update(HEADERS[lang] if lang in HEADERS else {})
     if fmt == "table":
+        gaps = coverage_gaps(df, names)
         if not monthly and "month" in df:
             df = df.drop(columns=["month"])
         cols = list(df.columns) if all_columns else [c for c in TABLE_COLUMNS if c in df.columns]
-        if len(df) == 0:
-            err.print("[yellow]No ledger rows match.[/] Import a fund_ledger first (`mifund import …`).")
+        if len(gaps):  # a total short of a county says so in its row, and which county below the table
+            df["coverage"] = [f"{c}/{e}" if isinstance(m, str) else "" for c, e, m in
+                              zip(df["units_covered"], df["units_expected"], df["missing_regions"], strict=True)]
+            headers["coverage"] = "覆盖地区" if lang == "zh" else "coverage"
+            cols.insert(cols.index("fund") + 1 if "fund" in cols else len(cols), "coverage")
+        if empty_ledger:
+            err.print("[yellow]No ledger rows.[/] Import a fund_ledger first (`mifund import …`).")
+        elif len(df) == 0:
+            err.print("[yellow]No ledger rows match these filters.[/]")
         render(df[cols], "table", title=f"Fund indicators 基金运行指标 (amounts in {UNIT_ZH[u]})",
                headers=headers, percent_cols=percent, console=console)
+        for line in coverage_lines(gaps, lang):
+            console.print(f"[yellow]{'覆盖不全' if lang == 'zh' else 'incomplete'}[/] {line}", highlight=False)
     else:
+        if u != "yuan":  # the unit travels in the column name: income_total_wan, not a bare income_total
+            df = df.rename(columns={c: f"{c}_{u}" for c in amount_cols})
         render(df, fmt, output=output, sheet_name="indicators")
 
 
@@ -237,48 +267,95 @@ def warnings_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Early warnings (风险预警): safety line, idle balance, deficits, income/expenditure inversion, falling balance or insured, data quality."""
-    from mifund.ledger.indicators import compute_indicators
+    from mifund.ledger import filters
+    from mifund.ledger.indicators import compute_indicators, coverage_gaps, coverage_lines
+    from mifund.ledger.regions import region_names
+    from mifund.ledger.warning_rules import LEVELS
     from mifund.ledger.warnings import evaluate, load_rules
     from mifund.views.output import render
 
     check_format(fmt, output)
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter("--lang must be zh or en")
+    try:
+        level = filters.levels(level, LEVELS)
+        scheme = filters.schemes(scheme)
+    except filters.FilterError as e:
+        raise typer.BadParameter(str(e)) from None
     try:
         rule_set = load_rules(rules)
     except Exception as e:  # a bad rules file: say which key, don't dump a trace
         err.print(f"[red]Invalid warning rules:[/] {e}")
         raise typer.Exit(2) from None
     with open_warehouse(ctx) as wh:
+        try:
+            region = filters.regions(wh, region)
+        except filters.FilterError as e:
+            raise typer.BadParameter(str(e)) from None
         ind = compute_indicators(wh, regions=region, schemes=scheme)
+        names = region_names(wh)
     w = evaluate(ind, rule_set)
+    # totals short of a region below are not compared with other years (their growth is NULL): say so
+    shown = ind[ind["month"].isna() & (ind["year"].isin(year) if year else True)]
+    notes = coverage_lines(coverage_gaps(shown, names), lang if fmt == "table" else "en")
+    tag = "[yellow]覆盖不全[/]" if lang == "zh" and fmt == "table" else "[yellow]incomplete[/]"
     if year:
         w = w[w["year"].isin(year)]
     if level:
         w = w[w["level"].isin(level)]
     if fmt == "table":
         cols = ["level", "region_code", "region_name", "year", "scheme", "fund", "rule", f"message_{lang}"]
-        if len(w) == 0:
+        if len(w) == 0 and year and not ind["year"].isin(year).any():
+            err.print(f"[yellow]No ledger rows for {', '.join(map(str, year))}:[/] nothing to warn about.")
+        elif len(w) == 0:
             console.print("No warnings.")
-            return
-        render(w[cols].reset_index(drop=True), "table", title="Early warnings 风险预警", console=console)
+        else:
+            render(w[cols].reset_index(drop=True), "table", title="Early warnings 风险预警", console=console)
+        for line in notes:
+            console.print(f"{tag} {line}", highlight=False)
     else:
+        if fmt != "json":  # a cell holds text: the figures as JSON, not a Python dict's repr
+            import json
+
+            w = w.assign(figures=[json.dumps(f, ensure_ascii=False) for f in w["figures"]])
         render(w, fmt, output=output, sheet_name="warnings")
+        for line in notes:
+            err.print(f"{tag} {line}", highlight=False)
 
 
 # --------------------------------------------------------------------------------------------------
 # db
 # --------------------------------------------------------------------------------------------------
 @db_app.command("info")
-def db_info(ctx: typer.Context) -> None:
-    """Schema version and the number of rows in every table."""
+def db_info(
+    ctx: typer.Context,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+) -> None:
+    """Schema version and the number of rows in every table of the warehouse, by the part that made it."""
+    import re
+
     import pandas as pd
 
-    from mifund.contract import TABLES
+    from mifund.storage.warehouse import migrations
     from mifund.views.output import render
 
+    check_format(fmt, output)
+    # every table the warehouse's catalogue holds, with the migration that created it (its part)
+    part = {}
+    for version, name, sql in migrations():
+        for t in re.findall(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", sql, flags=re.IGNORECASE):
+            part.setdefault(t, f"{version:04d} {name}")
     with open_warehouse(ctx) as wh:
-        rows = [{"table": n, "rows": wh.count(n)} for n in (*TABLES, "audit_log", "import_batches")]
-        console.print(f"{wh.path}: schema version {wh.schema_version()}")
-    render(pd.DataFrame(rows), "table", console=console)
+        names = sorted(wh.con.list_tables(), key=lambda n: (part.get(n, "~"), n))
+        rows = [{"part": part.get(n, "(warehouse)"), "table": n, "rows": wh.count(n)} for n in names]
+        version, path = wh.schema_version(), wh.path
+    df = pd.DataFrame(rows, columns=["part", "table", "rows"])
+    if fmt == "table":
+        console.print(f"{path}: schema version {version}, {len(df)} tables")
+        render(df, "table", console=console)
+    else:
+        render(df.assign(schema_version=version), fmt, output=output, sheet_name="tables")
 
 
 @db_app.command("audit")
@@ -339,19 +416,28 @@ def demo_run(
     out: Annotated[Path, typer.Option("--out", help="Directory for the data, warehouse, report")] = Path("demo"),
     port: Annotated[int, typer.Option("--port", help="Port of the dashboard address printed at the end "
                                       "(`make demo` passes its PORT and serves there)")] = 8000,
+    force: Annotated[bool, typer.Option("--force", help="Replace a warehouse or data folder in --out that "
+                                        "the demo did not make")] = False,
 ) -> None:
     """The whole pipeline on the synthetic municipality: generate, import, indicators, warnings, settle, report.
 
-    Replaces an earlier demo in --out. `make demo` runs this.
+    Replaces an earlier demo in --out; refuses to delete anything else there (a real warehouse) without --force.
+    `make demo` runs this.
     """
     from mifund.demo import SIZES
-    from mifund.demo.pipeline import run_demo
+    from mifund.demo.pipeline import DemoOutError, check_out_dir, run_demo
 
     if size not in SIZES:
         raise typer.BadParameter(f"--size must be one of {', '.join(SIZES)}")
+    try:
+        if not force:
+            check_out_dir(out)
+    except DemoOutError as e:
+        err.print(f"[red]{e}[/]")
+        raise typer.Exit(2) from e
     s = settings(ctx)
     with err.status("generating the synthetic municipality …") as status:
-        run = run_demo(out, size=size, seed=seed, actor=s.user,
+        run = run_demo(out, size=size, seed=seed, actor=s.user, force=True,
                        step=lambda name: status.update(f"done: {name} …"))
     for name, secs in run.steps:
         console.print(f"  [green]✓[/] {name} ({secs:.1f} s)")
@@ -361,8 +447,10 @@ def demo_run(
         from mifund.views.output import render
 
         cols = ["label", "deficit", "covered_own_balance", "covered_pool", "covered_county_treasury",
-                "covered_city_treasury", "share_years_below_safety_line", "money_end"]
+                "covered_city_treasury", "contributions_to_pot", "contribution_beyond_surplus", "paid_from_pot",
+                "share_years_any_county_fund_below", "share_years_city_fund_below", "pool_months_end", "money_end"]
         render(run.pooling[[c for c in cols if c in run.pooling.columns]], "table",
+               percent_cols={"share_years_any_county_fund_below", "share_years_city_fund_below"},
                title="Pooling modes on the resident pooled fund's ledgers, yuan (统筹模式比较; mifund pooling compare)",
                console=console)
     console.print(f"Warehouse: {run.db}   (e.g. MIFUND_DB={run.db} mifund indicators --region 360100)")
@@ -385,22 +473,76 @@ app.add_typer(policy_app, name="policy")
 PolicyOpt = Annotated[Path, typer.Option("--policy", "-p", help="Directory (or file) of policy YAML files")]
 
 
-def _read_table_file(path: Path):
-    """A claims/enrollment/providers file as pandas, ids as strings, with `_row` (the file row)."""
+_SETTLE_REQUIRED = {
+    "claims": ("claim_id", "person_id", "provider_id", "visit_type", "admit_date", "discharge_date", "total_amount",
+               "self_pay_amount", "copay_first_amount"),
+    "enrollment": ("person_id", "year", "region_code", "scheme", "category"),
+    "providers": ("provider_id", "level"),
+}
+_SETTLE_NUMBERS = ("total_amount", "self_pay_amount", "copay_first_amount", "policy_scope_amount", "level", "year")
+_SETTLE_DATES = ("admit_date", "discharge_date", "birth_date")
+
+
+def _read_table_file(path: Path, kind: str = "claims"):
+    """A claims/enrollment/providers file (`kind`) as pandas, ids as strings, with `_row` (the file row).
+
+    A missing file or column, or a cell that is not a number or a date where one is due, is an error
+    naming the file, row and column (exit 1), before anything is settled: the settlement itself could
+    only name the claim, or fail in the engine."""
+    import numpy as np
     import pandas as pd
 
-    if path.suffix.lower() == ".parquet":
-        df = pd.read_parquet(path)
-        df["_row"] = range(1, len(df) + 1)
-    elif path.suffix.lower() in (".xlsx", ".xls"):
-        df = pd.read_excel(path, dtype={"claim_id": str, "person_id": str, "provider_id": str, "region_code": str})
-        df["_row"] = range(2, len(df) + 2)
-    else:
-        df = pd.read_csv(path, dtype={"claim_id": str, "person_id": str, "provider_id": str, "region_code": str})
-        df["_row"] = range(2, len(df) + 2)
-    for c in ("admit_date", "discharge_date", "birth_date"):
+    def fail(lines: list[str], more: int = 0):
+        tail = [f"… and {more} more"] if more else []
+        err.print("[red bold]Nothing settled:[/]")
+        err.print("\n".join(lines + tail), highlight=False, markup=False)
+        raise typer.Exit(1)
+
+    if not path.is_file():
+        fail([f"{path}: no such file"])
+    ids = {"claim_id": str, "person_id": str, "provider_id": str, "region_code": str}
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        elif suffix in (".xlsx", ".xlsm", ".xls"):
+            df = pd.read_excel(path, dtype=ids)
+        else:
+            df = pd.read_csv(path, dtype=ids)
+    except Exception as e:  # noqa: BLE001 - any reader's refusal: the file cannot be read, say why
+        fail([f"{path}: cannot be read as {kind} ({suffix or 'csv'}): {e}"])
+    missing = [c for c in _SETTLE_REQUIRED[kind] if c not in df.columns]
+    if missing:
+        fail([f"{path}: no column {c} (a {kind} file needs {', '.join(_SETTLE_REQUIRED[kind])})" for c in missing])
+    first = 1 if suffix in (".parquet", ".pq") else 2  # the row the user sees (a spreadsheet's header is row 1)
+    rows = np.arange(first, len(df) + first)
+    problems: list[str] = []
+    count = 0
+
+    def check(col: str, parsed, what: str) -> None:
+        nonlocal count
+        raw = df[col]
+        bad = (parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")).to_numpy()
+        count += int(bad.sum())
+        problems.extend(f"{path.name} row {r}, column {col}: {str(v)!r} is not {what}"
+                        for r, v in zip(rows[bad][:10], raw[bad][:10], strict=True))
+
+    for c in _SETTLE_NUMBERS:
+        if c in df and not pd.api.types.is_numeric_dtype(df[c]):
+            parsed = pd.to_numeric(df[c].astype("string").str.strip(), errors="coerce")
+            check(c, parsed, "a number")
+            df[c] = parsed.astype("float64")
+    for c in _SETTLE_DATES:
         if c in df:
-            df[c] = pd.to_datetime(df[c]).dt.date
+            parsed = pd.to_datetime(df[c], errors="coerce", format="ISO8601")
+            retry = parsed.isna() & df[c].notna()
+            if retry.any():  # other spellings (2024/3/10, 10.03.2024 …), element by element
+                parsed[retry] = pd.to_datetime(df[c][retry].astype(str), errors="coerce", format="mixed")
+            check(c, parsed, "a date (YYYY-MM-DD)")
+            df[c] = parsed.dt.date.where(parsed.notna(), None)
+    if problems:
+        fail(problems[:10], more=count - min(count, 10))
+    df["_row"] = rows
     return df
 
 
@@ -409,8 +551,8 @@ def _settle_sources(ctx, claims: str, enrollment: Path | None, providers: Path |
     warehouse for writing (settlement results are to be stored in it)."""
     wh = None
     if claims != "warehouse" and enrollment is not None and providers is not None:
-        return ({"claims": _read_table_file(Path(claims)), "enrollment": _read_table_file(enrollment),
-                 "providers": _read_table_file(providers)}, None, None)
+        return ({"claims": _read_table_file(Path(claims)), "enrollment": _read_table_file(enrollment, "enrollment"),
+                 "providers": _read_table_file(providers, "providers")}, None, None)
     wh = open_warehouse(ctx, read_only=not writable)  # no warehouse: the same error for writing as for reading
     if claims == "warehouse" and enrollment is None and providers is None:
         return wh, None, wh
@@ -418,9 +560,9 @@ def _settle_sources(ctx, claims: str, enrollment: Path | None, providers: Path |
     if claims != "warehouse":
         src["claims"] = _read_table_file(Path(claims))
     if enrollment is not None:
-        src["enrollment"] = _read_table_file(enrollment)
+        src["enrollment"] = _read_table_file(enrollment, "enrollment")
     if providers is not None:
-        src["providers"] = _read_table_file(providers)
+        src["providers"] = _read_table_file(providers, "providers")
     return src, None, wh
 
 
@@ -441,8 +583,10 @@ def settle_cmd(
                                           "or `explain` followed by a claim id")],
     claim_id: Annotated[str | None, typer.Argument(help="With `explain`: the claim to explain")] = None,
     policy: PolicyOpt = Path("policies"),
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write settled claims here (.parquet or .csv)")] = None,
-    totals: Annotated[Path | None, typer.Option("--totals", help="Write person-year totals here (.parquet or .csv)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write settled claims here (.parquet, .csv, .json "
+                                             "or .xlsx, by the suffix)")] = None,
+    totals: Annotated[Path | None, typer.Option("--totals", help="Write person-year totals here (.parquet, .csv, "
+                                                ".json or .xlsx)")] = None,
     year: Annotated[int | None, typer.Option("--year", "-y", help="Only claims discharged in this year")] = None,
     enrollment: Annotated[Path | None, typer.Option("--enrollment", help="Enrolment file (default: the warehouse's)")] = None,
     providers: Annotated[Path | None, typer.Option("--providers", help="Providers file (default: the warehouse's)")] = None,
@@ -463,19 +607,26 @@ def settle_cmd(
     Output per claim: claim_id, deductible_applied, pooled_fund_paid, catastrophic_paid, assistance_paid,
     account_paid, out_of_pocket (yuan, exact to the fen; the parts sum to total_amount), plus
     person_id, year, policy_key, policy_version, total_amount. Claims of a person are settled in
-    discharge-date order within the calendar year (ties by claim id). Any bad claim (negative amount,
-    parts above the total, discharge before admission, unknown person or provider) is an error naming
-    the row; nothing is written.
+    discharge-date order within the calendar year (ties by claim id). Any bad claim (an empty amount or
+    date, a cell that is not a number or a date, a negative amount, parts above the total, discharge
+    before admission, unknown person or provider, a provider level, insured category or special group
+    the policy does not have) is an error naming the row; no claim is left out, nothing is written.
+    --out and --totals write Parquet, csv, json or xlsx by their suffix; a bad path is refused first.
 
     With --store (the default for `warehouse`) the results go into the warehouse as a new settlement
     run: tables settlement (replaced by claim id, changes audited), settlement_person_year and
     settlement_runs; the run id is printed.
     """
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
     from mifund.settlement import SettlementError, person_year_totals, settle
+    from mifund.settlement.store import XLSX_MAX_ROWS, output_problem, write_table
 
+    # output paths are checked before anything is settled or stored: a bad --out must not fail after the work
+    outputs = [p for p in (out, totals) if p is not None]
+    if len(outputs) == 2 and out.resolve() == totals.resolve():
+        raise typer.BadParameter("--out and --totals name the same file")
+    for p in outputs:
+        if problem := output_problem(p):
+            raise typer.BadParameter(problem)
     policies = _load_policies_or_exit(policy)
     if claims == "explain":
         if not claim_id:
@@ -503,6 +654,10 @@ def settle_cmd(
     run_id = None
     try:
         result = settle(src, policies, year=year, detail=True, source_name=Path(claims).name)
+        tot = person_year_totals(result)
+        if out is not None and out.suffix.lower() == ".xlsx" and result.num_rows > XLSX_MAX_ROWS:
+            raise SettlementError([f"{out}: {result.num_rows:,} settled claims do not fit an Excel sheet "
+                                   f"({XLSX_MAX_ROWS:,} rows); use .parquet or .csv"])
         if store:
             from mifund.settlement.store import store_settlement
 
@@ -516,17 +671,18 @@ def settle_cmd(
         if wh is not None:
             wh.close()
 
-    def write(table, path: Path) -> None:
-        if path.suffix.lower() == ".csv":
-            pcsv.write_csv(table, path)
-        else:
-            pq.write_table(table, path)
-
-    tot = person_year_totals(result)
-    if out:
-        write(result, out)
-    if totals:
-        write(tot, totals)
+    written: list[Path] = []
+    try:
+        for table, path in ((result, out), (tot, totals)):
+            if path is not None:
+                write_table(table, path)
+                written.append(path)
+    except (OSError, ValueError) as e:
+        for path in written:  # both files or neither
+            path.unlink(missing_ok=True)
+        err.print(f"[red bold]Could not write the results:[/] {e}" + (
+            f"\n(the settlement is stored in the warehouse as run {run_id})" if run_id else ""))
+        raise typer.Exit(1) from None
     import pandas as pd
 
     sums = {c: float(pd.Series(result[c].to_pylist(), dtype="object").sum()) for c in
@@ -585,20 +741,39 @@ def policy_compare_cmd(
     With --plot FILE.html: out-of-pocket and fund-share curves against the bill, one line per region × level."""
     import datetime as dt
 
-    from mifund.policy.compare import compare_profiles
+    from mifund.policy.compare import compare_profiles, in_force, parse_amounts
     from mifund.views.output import render
 
     check_format(fmt, output)
+    if plot is not None and plot.suffix.lower() != ".html":  # before anything is written
+        raise typer.BadParameter("--plot writes an .html file", param_hint="--plot")
+    try:
+        day = dt.date.fromisoformat(on) if on else dt.date.today()
+    except ValueError:
+        raise typer.BadParameter(f"{on!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    try:
+        bills = parse_amounts(amounts)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--amounts") from None
     policies = _load_policies_or_exit(policy)
-    day = dt.date.fromisoformat(on) if on else dt.date.today()
-    df = compare_profiles(policies, [float(a) for a in amounts.split(",")], day=day, regions=region)
+    found, later = in_force(policies, day, region)
+    missing = sorted(set(region or ()) - {p.region_code for p in policies})
+    if missing:
+        err.print(f"[red bold]No policy file for region {', '.join(missing)} in {policy}[/] (a county without "
+                  "a file takes its city's policy: name the city)", highlight=False)
+        raise typer.Exit(1)
+    for p in later:
+        err.print(f"{p.key}: no version in force on {day} (first version {p.versions[0]}); left out",
+                  highlight=False)
+    if not found:
+        err.print(f"[red bold]No policy in force on {day}[/]", highlight=False)
+        raise typer.Exit(1)
+    df = compare_profiles(policies, bills, day=day, regions=region)
     render(df, fmt, output=output, title=f"Standard inpatient profiles on {day} (yuan)", console=console,
            sheet_name="compare")
     if plot is not None:
         from mifund.policy.plot import write_compare_html
 
-        if plot.suffix.lower() != ".html":
-            raise typer.BadParameter("--plot writes an .html file")
         console.print(f"Plot: {write_compare_html(df, plot, day=str(day))}", highlight=False)
 
 
@@ -609,28 +784,46 @@ def policy_harmonise_cmd(
     from_dir: Annotated[Path, typer.Option("--from", help="Current (county) policies")] = Path("policies"),
     to_dir: Annotated[Path, typer.Option("--to", help="Unified (city) policy directory")] = Path("policies"),
     year: Annotated[int | None, typer.Option("--year", "-y")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="band (county × category × cost band) | county | total. "
+                                           "Default: all three tables for people, band for machines")] = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ) -> None:
     """Re-settle the same claims under a unified policy: change in fund payment and out of pocket by
-    county, insured category and cost band (who gains, who loses, what it costs the fund)."""
-    from mifund.policy.compare import harmonise
+    county, insured category and cost band, per county and in all (what it costs the fund), with the
+    claims and persons better off (out of pocket falls) and worse off (it rises). Amounts in yuan, to the fen."""
+    from mifund.policy.compare import COUNTS, MONEY, harmonise_report
     from mifund.settlement import SettlementError
     from mifund.views.output import render
 
     check_format(fmt, output)
+    if by is not None and by not in ("band", "county", "total"):
+        raise typer.BadParameter("--by is band, county or total", param_hint="--by")
     before, after = _load_policies_or_exit(from_dir), _load_policies_or_exit(to_dir)
     src, _, wh = _settle_sources(ctx, claims, None, None)
     try:
-        df = harmonise(src, before, after, year=year)
+        rep = harmonise_report(src, before, after, year=year)
     except SettlementError as e:
         err.print(f"[red bold]{e}[/]")
         raise typer.Exit(1) from None
     finally:
         if wh is not None:
             wh.close()
-    render(df, fmt, output=output, title="Harmonisation: change under the unified policy (yuan)", console=console,
-           sheet_name="harmonise")
+    frames = {"band": (rep.by_band, "by county × insured category × cost band"),
+              "county": (rep.by_county, "by county"), "total": (rep.total, "in all: what it costs the fund")}
+    kinds = {**dict.fromkeys(MONEY, "money"), **dict.fromkeys(COUNTS, "count")}
+    if fmt != "table":
+        df, _ = frames[by or "band"]
+        render(df, fmt, output=output, console=console, sheet_name=f"harmonise_{by or 'band'}", kinds=kinds)
+        return
+    # for people: the changes and who gains / loses (the before/after sums are in --format csv|json|xlsx)
+    shown = ["claims", "persons", "persons_better_off", "persons_worse_off", "fund_before", "fund_change",
+             "oop_before", "oop_change"]
+    for key in [by] if by else ["band", "county", "total"]:
+        df, what = frames[key]
+        cols = [c for c in df.columns if c not in COUNTS + MONEY] + shown
+        render(df[cols], "table", console=console, kinds=kinds,
+               title=f"Harmonisation {what} (yuan; change = unified − current; oop = out of pocket)")
 
 
 # -- parts with command modules of their own (each registers one sub-app) ------------------------------

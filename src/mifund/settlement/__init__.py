@@ -69,22 +69,42 @@ def settlement_inputs(source, policies, *, year: int | None = None, claims=None,
         con = source.con
         tables = {n: source.table(n) for n in ("claims", "enrollment", "providers")}
     else:
-        con = con if con is not None else ibis.duckdb.connect()
         tables = {n: _as_table(source[n]) for n in ("claims", "enrollment", "providers")}
     if claims is not None:
         tables["claims"] = _as_table(claims)
+    if con is None:
+        con = _backend_of(tables) or ibis.duckdb.connect()
     params = parameter_table(policies)
     pmap = policy_map(tables["enrollment"], policies, con)
     k = prepare_relation(tables["claims"], tables["enrollment"], tables["providers"], pmap, params, year=year,
                          distributed=con.name != "duckdb")
-    # the parameter row of each claim (left join: a bad row stays, to be reported) and the integer
+    # the parameter row of each claim (left join: a bad row stays, to be reported; problems_of reports a
+    # claim without one even where no check above names why, so none is ever left out) and the integer
     # settlement order; materialised once, so the validation and the settlement read the same rows
     k = with_order_keys(with_parameter_ids(k, params, how="left"))
     k = _materialise(con, k)
     raise_problems(con, problems_of(k), source=source_name)
     raise_duplicates(con, k, source=source_name)
-    prepared = k.filter(k.pid.notnull()).select(*PREPARED_COLUMNS, "valid_from", "pid", "g", "rn")
+    prepared = k.select(*PREPARED_COLUMNS, "valid_from", "pid", "g", "rn")
     return con, prepared, params
+
+
+def _backend_of(tables: dict):
+    """The backend that holds the mapping's Ibis tables (e.g. a file's claims settled against the
+    warehouse's enrolment and providers: the in-memory data joins the warehouse's tables there), or None
+    where every table is in memory. Tables on two different backends cannot be joined: refused."""
+    found = []
+    for t in tables.values():
+        try:
+            b = t._find_backend(use_default=False)
+        except ibis.common.exceptions.IbisError:  # a memtable: no backend of its own
+            continue
+        if all(b is not x for x in found):
+            found.append(b)
+    if len(found) > 1:
+        raise ValueError("claims, enrollment and providers are tables of different connections; give them "
+                         "on one connection (or as in-memory data)")
+    return found[0] if found else None
 
 
 def _materialise(con, expr):

@@ -1,10 +1,12 @@
 """Inputs of a settlement: claims joined to the person's enrolment for the claim's year and to the
 provider; amounts in integer fen; the policy of the person's insured region and scheme; checks.
 
-Any bad input (a negative amount, parts above the total, a discharge before the admission, an unknown
-person, provider or visit type, no policy for the person's region and scheme, no policy version in
-force on the discharge date) raises SettlementError naming the claim (and its file row where known);
-nothing is settled or written.
+Any bad input (an empty id, amount or date, a negative amount, parts above the total, a discharge before
+the admission, an unknown person, provider or visit type, a provider without a level or with a level the
+policy has not, a category the policy's scheme has not, an unknown special group, no policy for the
+person's region and scheme, no policy version in force on the discharge date) raises SettlementError
+naming the claim (and its file row where known); nothing is settled or written, and no claim is ever
+left out: a claim that finds no parameter row for any other reason is reported too (``problems_of``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import pandas as pd
 
 from mifund.policy.load import PolicySet
 from mifund.policy.schema import SPECIAL_GROUPS
+
+NO_SPECIAL_GROUP = "none"  # an empty special_group: the person belongs to none
 
 VISIT_GROUP = {"inpatient": "inpatient", "outpatient": "outpatient", "pharmacy": "outpatient",
                "chronic_outpatient": "chronic_outpatient"}
@@ -77,8 +81,38 @@ def prepare_claims(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, 
     return k.filter(k.problem.isnull()).select(*PREPARED_COLUMNS, "g"), problems_of(k)
 
 
+def _s(x) -> ir.StringValue:
+    """A value for a message: a NULL would make the whole message NULL (and the problem vanish)."""
+    return x.cast("string").fill_null("(empty)")
+
+
 def problems_of(k: ir.Table) -> ir.Table:
-    return k.filter(k.problem.notnull()).select("src_row", "claim_id", "problem")
+    """The bad claims: those with a `problem`, and (once ``engine.with_parameter_ids`` has added pid) any
+    claim that still finds no parameter row. The last is a catch-all: the checks above should name every
+    cause, but a claim is never dropped from a settlement without a word."""
+    problem = k.problem
+    if "pid" in k.columns:
+        problem = problem.fill_null(ibis.ifelse(
+            k.pid.isnull(),
+            "no parameter row in policy " + _s(k.policy_key) + " for category " + _s(k.category) + ", special group "
+            + _s(k.special_group) + ", provider level " + _s(k.provider_level) + ", visit " + _s(k.visit_group)
+            + " on " + _s(k.discharge_date), ibis.null("string")))
+    return k.mutate(problem=problem).filter(lambda t: t.problem.notnull()).select("src_row", "claim_id", "problem")
+
+
+def _allowed(params: ir.Table, col: str) -> dict[str, list]:
+    """policy_key -> the values of `col` (category, provider_level) its parameter rows have."""
+    df = params.select("policy_key", col).distinct().to_pandas()
+    return {str(key): sorted(g[col].tolist()) for key, g in df.groupby("policy_key")}
+
+
+def _not_in_policy(k: ir.Table, col: str, allowed: dict[str, list]):
+    """(test, list) for a value of `col` that the claim's policy has no parameter row for, and the values
+    it has, as text: one CASE over the (few) policies, no join."""
+    test = ibis.cases(*[(k.policy_key == key, ~k[col].isin(vals)) for key, vals in allowed.items()], else_=False)
+    names = ibis.cases(*[(k.policy_key == key, ", ".join(map(str, vals))) for key, vals in allowed.items()],
+                       else_="")
+    return test, names
 
 
 def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table, pmap: ir.Table,
@@ -93,8 +127,9 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     Spark), where a global rank would run as one task, the pair as a string key."""
     cols = claims.columns
     c = claims
-    if year is not None:
-        c = c.filter(c.discharge_date.year() == year)
+    if year is not None:  # a claim without a discharge date stays, to be reported (its year is unknown)
+        dd = c.discharge_date.cast("date")
+        c = c.filter(dd.isnull() | (dd.year() == year))
     row = c["_row"] if "_row" in cols else ibis.null("int64")
     P = (_num(c.policy_scope_amount) if "policy_scope_amount" in cols else ibis.null("decimal(18,2)"))
     cross = c.cross_region.fill_null(False) if "cross_region" in cols else ibis.literal(False)
@@ -119,14 +154,16 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     else:
         g = ibis.row_number().over(order_by=[enrollment.person_id, enrollment.year]).cast("int64")
     birth = enrollment.birth_date.cast("date") if "birth_date" in enrollment.columns else ibis.null("date")
+    special = (enrollment.special_group.cast("string") if "special_group" in enrollment.columns  # (opt) in the contract
+               else ibis.null("string"))
     e = enrollment.select(
         e_person=enrollment.person_id.cast("string"), e_year=enrollment.year.cast("int64"), birth=birth,
         region_code=enrollment.region_code.cast("string"), scheme=enrollment.scheme.cast("string"),
         category=enrollment.category.cast("string"),
-        special_group=enrollment.special_group.cast("string").fill_null("none"), g=g,
+        special_group=special.nullif("").fill_null(NO_SPECIAL_GROUP), g=g,
     )
-    pv = providers.select(p_id=providers.provider_id.cast("string"), provider_level=providers.level.cast("int64"),
-                          p_known=ibis.literal(True))
+    pv = providers.select(p_id=providers.provider_id.cast("string"),
+                          provider_level=_num(providers.level).cast("int64"), p_known=ibis.literal(True))
     j = c.left_join(e, [c.person_id == e.e_person, c.yr == e.e_year])
     j = j.left_join(pv, j.provider_id == pv.p_id)
     j = j.left_join(pmap, [j.region_code == pmap.region_code, j.scheme == pmap.scheme]).drop(
@@ -134,21 +171,36 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
     # age in whole years on the discharge date (NULL where the birth date is not known)
     dd, bd = j.discharge_date, j.birth
     age = (dd.year() - bd.year() - ibis.ifelse(dd.month() * 100 + dd.day() < bd.month() * 100 + bd.day(), 1, 0))
-    j = j.mutate(P=j.P_given.fill_null(j.T - j.SP - j.CF), age=age.cast("int64"),
-                 provider_level=j.provider_level.fill_null(1),
-                 special_group=ibis.ifelse(j.special_group.isin(list(SPECIAL_GROUPS)), j.special_group, "none"))
+    j = j.mutate(P=j.P_given.fill_null(j.T - j.SP - j.CF), age=age.cast("int64"))
     versions = params.select("policy_key", v_from="valid_from", v_to="valid_to").distinct()
     k = j.left_join(versions, [j.policy_key == versions.policy_key, j.discharge_date >= versions.v_from,
                                j.discharge_date < versions.v_to]).drop("policy_key_right")
+    bad_category, categories = _not_in_policy(k, "category", _allowed(params, "category"))
+    bad_level, levels = _not_in_policy(k, "provider_level", _allowed(params, "provider_level"))
+    groups = [NO_SPECIAL_GROUP, *SPECIAL_GROUPS]
     problem = ibis.cases(
-        (k.visit_group.isnull(), "unknown visit_type " + k.visit_type.fill_null("(empty)")),
-        ((k.T < 0) | (k.SP < 0) | (k.CF < 0) | (k.P_given.fill_null(0) < 0), ibis.literal("negative amount")),
+        *[(k[col].isnull(), ibis.literal(f"{col} is empty")) for col in ("claim_id", "person_id", "provider_id")],
+        (k.T.isnull(), ibis.literal("total_amount is empty")),
+        (k.admit_date.isnull(), ibis.literal("admit_date is empty")),
+        (k.discharge_date.isnull(), ibis.literal("discharge_date is empty")),
+        (k.visit_group.isnull(), "unknown visit_type " + _s(k.visit_type)),
+        (k.T < 0, ibis.literal("negative amount in total_amount")),
+        (k.SP < 0, ibis.literal("negative amount in self_pay_amount")),
+        (k.CF < 0, ibis.literal("negative amount in copay_first_amount")),
+        (k.P_given.fill_null(0) < 0, ibis.literal("negative amount in policy_scope_amount")),
         (k.SP + k.CF + ibis.greatest(k.P, 0) > k.T, ibis.literal("self_pay + copay_first + policy_scope exceed total_amount")),
         (k.discharge_date < k.admit_date, ibis.literal("discharge_date before admit_date")),
         (k.e_person.isnull(), "person " + k.person_id + " not enrolled in " + k.yr.cast("string")),
         (k.p_known.isnull(), "unknown provider " + k.provider_id),
-        (k.policy_key.isnull(), "no policy for insured region " + k.region_code + " scheme " + k.scheme),
+        (k.policy_key.isnull(), "no policy for insured region " + _s(k.region_code) + " scheme " + _s(k.scheme)),
         (k.category.isnull(), ibis.literal("enrolment has no category")),
+        (bad_category, "category " + k.category + " is not one of policy " + k.policy_key + "'s categories ("
+         + categories + ")"),
+        (~k.special_group.isin(groups), "unknown special_group " + _s(k.special_group) + " (one of "
+         + ", ".join(groups) + ", or empty)"),
+        (k.provider_level.isnull(), "provider " + _s(k.provider_id) + " has no level"),
+        (bad_level, "provider " + k.provider_id + " has level " + _s(k.provider_level) + ", not one of policy "
+         + k.policy_key + "'s provider levels (" + levels + ")"),
         (k.v_from.isnull(), "no version of policy " + k.policy_key + " in force on " + k.discharge_date.cast("string")),
         else_=None,
     )

@@ -116,3 +116,76 @@ def settlement_runs(wh) -> ir.Table:
     """Stored runs, newest first."""
     r = wh.table("settlement_runs")
     return r.order_by(r.started.desc())
+
+
+# -- settlement results in a file ------------------------------------------------------------------------
+FILE_FORMATS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".xlsx": "xlsx"}
+XLSX_MAX_ROWS = 1_048_575  # an Excel sheet's rows, less the header
+
+
+def output_problem(path) -> str | None:
+    """Why `path` cannot take settlement results (unknown suffix, no such folder, not writable), or None.
+    Asked before anything is settled or stored, so that a bad --out does not fail after the work."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    if p.suffix.lower() not in FILE_FORMATS:
+        return f"{p}: unknown file type {p.suffix or '(none)'!r}; use one of {', '.join(FILE_FORMATS)}"
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        return f"{p}: folder {parent} does not exist"
+    if p.is_dir():
+        return f"{p} is a folder"
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        return f"{p}: not writable"
+    return None
+
+
+def write_table(table: pa.Table, path) -> None:
+    """Write settlement results (or totals) in the format the suffix names (``FILE_FORMATS``): Parquet
+    keeps the exact DECIMAL yuan; csv prints them to the fen; json and xlsx give numbers. The file is
+    written beside its place and moved there when complete (never half a file)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    fmt = FILE_FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise ValueError(output_problem(p))
+    if fmt == "xlsx" and table.num_rows > XLSX_MAX_ROWS:
+        raise ValueError(f"{p}: {table.num_rows:,} rows do not fit an Excel sheet ({XLSX_MAX_ROWS:,}); "
+                         "use .parquet or .csv")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix, dir=p.parent if str(p.parent) else ".")
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # the permissions an ordinary new file gets (mkstemp's are 0600)
+    try:
+        if fmt == "parquet":
+            pq.write_table(table, tmp)
+        elif fmt == "csv":
+            pcsv.write_csv(table, tmp)
+        else:
+            df = table.to_pandas()
+            for c in df.columns:  # Decimal yuan → float: exact to the fen at these magnitudes
+                if pa.types.is_decimal(table.schema.field(c).type):
+                    df[c] = df[c].astype("float64")
+                elif fmt == "json" and pa.types.is_date(table.schema.field(c).type):
+                    df[c] = [None if v is None else v.isoformat() for v in df[c]]  # a day, not a timestamp
+            if fmt == "json":
+                df.to_json(tmp, orient="records", date_format="iso", force_ascii=False, indent=1)
+            else:
+                import pandas as pd
+
+                with pd.ExcelWriter(tmp, engine="xlsxwriter") as xw:
+                    df.to_excel(xw, sheet_name="settlement", index=False)
+                    xw.sheets["settlement"].freeze_panes(1, 0)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
