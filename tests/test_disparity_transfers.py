@@ -63,3 +63,33 @@ def test_milp_matches_greedy(gap_list, budget):
             greedy += 1
     assert lifted == greedy
     assert x.sum() == pytest.approx(budget, abs=1e-6)
+
+
+def test_milp_leftover_narrows_the_largest_shortfall():
+    # Budget 220 against gaps A 200, B 50, C 0 (monthly expenditure 100 each): the MILP lifts B (50);
+    # the 170 left goes to A, still short (it used to go per capita, 102 of it to C, which had no gap).
+    # A ends at 100 + 170 = 270 = 2.7 months; C gets nothing.
+    f = frame()
+    x = min_below_line(220, gaps(f, 3), f.insured.to_numpy(), f.expenditure_total.to_numpy() / 12)
+    assert x.tolist() == pytest.approx([170, 50, 0])
+    # Two regions still short (gaps 300 and 200, 100 a month each: 3 and 2 months short), 150 to spend:
+    # both end t months short, (300 - 100 t) + (200 - 100 t) = 150 -> t = 1.75; y = 125, 25.
+    from mifund.disparity.transfers import _fill_shortfalls
+
+    y = _fill_shortfalls(150, np.array([300.0, 200.0]), np.array([100.0, 100.0]))
+    assert y.tolist() == pytest.approx([125, 25])
+    # 50 only narrows the largest (3 -> 2.5 months short); the other (1 month short) gets nothing
+    y = _fill_shortfalls(50, np.array([300.0, 100.0]), np.array([100.0, 100.0]))
+    assert y.tolist() == pytest.approx([50, 0])
+
+
+def test_bad_budget_and_year_are_clean_errors():
+    from mifund.disparity.transfers import TransferError
+
+    with pytest.raises(TransferError, match="budget -5"):
+        allocate(frame(), -5, "min_below_line", safety_line=3)
+
+
+def test_per_region_safety_line():
+    # lines 3, 3, 7 months: C (600 = 6 months) now has a gap of 100
+    assert gaps(frame(), np.array([3.0, 3.0, 7.0])).tolist() == [200, 50, 100]

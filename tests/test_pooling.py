@@ -16,6 +16,17 @@ from mifund.pooling.report import conservation, cross_subsidy, incentives, run_m
 
 MODES = load_modes()
 
+
+def with_trigger(mode, trigger):
+    return mode.model_copy(update={"adjustment_fund": mode.adjustment_fund.model_copy(
+        update={"draw_trigger": trigger})})
+
+
+# The hand-worked examples below were written for the pot paying only what a balance would lack to stay
+# >= 0; the shipped mode now draws up to the safety line (tested apart, with its own figures).
+AF_BALANCE = with_trigger(MODES.modes["adjustment_fund"], "balance_shortfall")
+MODES_BAL = MODES.model_copy(update={"modes": {**MODES.modes, "adjustment_fund": AF_BALANCE}})
+
 # Three counties, one year (yuan). Opening balances 100 / 50 / 20.
 #   A: income 1000 = target, expenditure 900 (budget 1000): surplus 100.
 #   B: income 800 against a target of 1000 (collection shortfall 200), expenditure 1000 = budget.
@@ -57,16 +68,18 @@ def test_county_mode_by_hand():
 
 def test_adjustment_fund_by_hand():
     # Contributions 5% of income: 50, 40, 50 -> pot 140.
-    # B: deficit 1000 + 40 - 800 = 240 (collection 200, other 40); its responsibility 200 (collection).
+    # B: deficit 1000 - 800 = 200 (collection 200); the 40 contributed on top is reported apart
+    #    (contribution_beyond_surplus), not as deficit; its responsibility 200 (collection).
     #    Own fund 50 + 800 - 40 - 1000 = -190 short; eligible = max(190 - 200, 0) = 0: no draw; its
-    #    treasury pays 190 (within its responsibility); the balance paid 50.
-    # C: deficit 1300 + 50 - 1000 = 350 (spending 200, other 150); responsibility 200. Short 330;
-    #    eligible 130; cap 3 x 50 = 150 -> draw 130; pot 140 - 130 = 10. Still short 200 = its
+    #    treasury pays 190 (within its responsibility); the balance paid 50 (of deficit + contribution 240).
+    # C: deficit 1300 - 1000 = 300 (spending 200, other 100) + contribution 50; responsibility 200. Short
+    #    330; eligible 130; cap 3 x 50 = 150 -> draw 130; pot 140 - 130 = 10. Still short 200 = its
     #    responsibility: county treasury 200. The balance paid 20.
     # A: 100 + 1000 - 50 - 900 = 150. Money: 150 + pot 10 = 160 = 170 + 2800 - 3200 + 390.
-    r = simulate(three(), MODES.modes["adjustment_fund"], "adjustment_fund")
+    r = simulate(three(), AF_BALANCE, "adjustment_fund")
     assert col(r, "contribution") == [50, 40, 50]
-    assert col(r, "deficit") == [0, 240, 350]
+    assert col(r, "deficit") == [0, 200, 300]
+    assert col(r, "contribution_beyond_surplus") == [0, 40, 50]
     assert col(r, "county_responsibility") == [0, 200, 200]
     assert col(r, "received_from_pool") == [0, 0, 130]
     assert col(r, "covered_own_balance") == [0, 50, 20]
@@ -76,6 +89,45 @@ def test_adjustment_fund_by_hand():
     assert r.pool_balance[0, 0] == pytest.approx(10)
     cs = cross_subsidy(r)
     assert cs.net_cross_subsidy.round(6).tolist() == [-50, -40, 80]
+
+
+def test_adjustment_fund_surplus_county_is_not_in_deficit():
+    # A: income 1000, expenditure 980 (a surplus of 20), contribution 5% = 50: the fund needs 30 more
+    # than its surplus, but its deficit is 0 (the reviewer's 西湖区 case); the 30 is
+    # contribution_beyond_surplus. Opening balance 0: the pot (50 + 50 = 100) pays A's objective 30.
+    # B: 1000 - 900 - 50 = 50 kept. Money: 0 + 50 + pot 70 = 120 = 2000 - 1880.
+    inp = PoolingInput(["A", "B"], [2024], np.array([[1000.0], [1000.0]]), np.array([[980.0], [900.0]]),
+                       np.array([0.0, 0.0]))
+    r = simulate(inp, AF_BALANCE, "adjustment_fund")
+    assert col(r, "deficit") == [0, 0]
+    assert col(r, "contribution_beyond_surplus") == [30, 0]
+    assert col(r, "covered_pool") == [30, 0]
+    assert col(r, "balance_end") == [0, 50]
+    assert r.pool_balance[0, 0] == pytest.approx(70)
+
+
+def test_adjustment_fund_safety_line_trigger_by_hand():
+    # Safety line 1.2 months: floors A 90, B 100, C 130 (1.2 x expenditure / 12). Pot 50 + 40 + 50 = 140.
+    # A: 100 + 1000 - 50 - 900 = 150 >= 90: nothing. B: -190 after the year, 290 below its floor, less its
+    # responsibility 200 -> asks 90 (cap 120). C: -330, 460 below, less 200 -> 260, cap 150 -> 150.
+    # Asked 240 > 140: paid pro rata 7/12 -> B 52.5, C 87.5; the pot is empty.
+    # B: short 137.5 <= its responsibility: county treasury 137.5. C: short 242.5: its 200, the other 42.5
+    # half and half -> county 221.25, city 21.25.
+    r = simulate(three(), with_trigger(MODES.modes["adjustment_fund"], "safety_line"), "af", safety_line=1.2)
+    assert col(r, "received_from_pool") == [0, 52.5, 87.5]
+    assert col(r, "covered_county_treasury") == [0, 137.5, 221.25]
+    assert col(r, "covered_city_treasury") == [0, 0, 21.25]
+    assert col(r, "covered_own_balance") == [0, 50, 20]
+    assert r.pool_balance[0, 0] == pytest.approx(0)
+    # a county in surplus but below the line draws too; the draw beyond its need tops its balance up:
+    # one county, balance 0, income 1000, expenditure 900, pot 50: floor 1.2 x 75 = 90, after the year 50
+    # -> asks 40 (cap 150) -> balance 90; nothing of it "covers" a deficit.
+    one = PoolingInput(["A"], [2024], np.array([[1000.0]]), np.array([[900.0]]), np.array([0.0]))
+    r = simulate(one, with_trigger(MODES.modes["adjustment_fund"], "safety_line"), "af", safety_line=1.2)
+    assert col(r, "received_from_pool") == [40] and col(r, "covered_pool") == [0]
+    assert col(r, "balance_end") == [90] and r.pool_balance[0, 0] == pytest.approx(10)
+    with pytest.raises(ValueError, match="safety line"):
+        simulate(one, with_trigger(MODES.modes["adjustment_fund"], "safety_line"), "af")
 
 
 USER_VARIANT = """
@@ -149,7 +201,7 @@ def test_unified_always_charges_responsibility_even_when_fund_solvent():
 
 def test_money_conserved_across_modes_three_counties():
     inp = three()
-    res = run_modes(inp, MODES)
+    res = run_modes(inp, MODES_BAL)
     c = conservation(inp, res)
     assert (c.difference < 1e-9).all()
     # the same money before top-ups in every mode: 170 + 2800 - 3200 = -230
@@ -162,7 +214,7 @@ def test_deficit_fully_accounted_for():
     for name, r in run_modes(three(), MODES).items():
         c = r.county
         covered = c["covered_own_balance"] + c["covered_pool"] + c["covered_county_treasury"] + c["covered_city_treasury"]
-        assert np.allclose(covered, c["deficit"]), name
+        assert np.allclose(covered, c["deficit"] + c["contribution_beyond_surplus"]), name
 
 
 def test_mode_file_rejects_unknown_keys():
@@ -173,7 +225,7 @@ def test_mode_file_rejects_unknown_keys():
 
 
 def test_incentives_three_counties():
-    inc = incentives(three(), MODES).set_index(["mode", "region_code"])
+    inc = incentives(three(), MODES_BAL).set_index(["mode", "region_code"])
     g = inc.gain_per_extra_yuan_collected
     assert g[("county", "A")] == pytest.approx(1.0)
     # county pooling: B's treasury pays its deficit, so a yuan collected is a yuan less to pay
@@ -203,17 +255,17 @@ def inputs(draw):
 
 
 VARIANTS = {**MODES.modes, "v": variant(USER_VARIANT)}
-VARIANTS["v_current"] = VARIANTS["v"].model_copy(update={"adjustment_fund": VARIANTS["v"].adjustment_fund.model_copy(
-    update={"draw_trigger": "current_deficit"})})
+VARIANTS["v_current"] = with_trigger(VARIANTS["v"], "current_deficit")
+VARIANTS["v_balance"] = AF_BALANCE
 
 
 @settings(max_examples=60, deadline=None)
 @given(inputs(), st.sampled_from(sorted(VARIANTS)))
 def test_engine_matches_reference(inp, mode_name):
     mode = VARIANTS[mode_name]
-    fast = simulate(inp, mode, mode_name)
-    slow = simulate_reference(inp, mode)
-    for f in ("deficit", "county_responsibility", "covered_own_balance", "covered_pool", "covered_county_treasury",
+    fast = simulate(inp, mode, mode_name, safety_line=2.5)
+    slow = simulate_reference(inp, mode, safety_line=2.5)
+    for f in ("deficit", "contribution_beyond_surplus", "county_responsibility", "covered_own_balance", "covered_pool", "covered_county_treasury",
               "covered_city_treasury", "balance_end", "paid_to_pool", "received_from_pool"):
         ref = np.array([[[slow[p][i][t][f] for t in range(len(inp.years))] for i in range(len(inp.regions))]
                         for p in range(fast.n_paths)])
@@ -225,3 +277,22 @@ def test_engine_matches_reference(inp, mode_name):
     assert c.difference.iloc[0] < 1e-6
     for f in ("covered_own_balance", "covered_pool", "covered_county_treasury", "covered_city_treasury"):
         assert (fast.county[f] > -1e-9).all(), f
+
+
+def test_compare_names_the_fund_each_safety_figure_tests():
+    # Safety line 3 months. County pooling ends A 200 (2.7 months of 900), B 0, C 0: a county fund is below.
+    # Unified keeps no county funds (NaN there) and one city fund of 0: below. All funds together:
+    # 200 (county) or 0 (unified) against 3200 / 12 = 266.7 a month: below in both.
+    from mifund.pooling.report import compare
+
+    df = compare(run_modes(three(), MODES_BAL), 3.0).set_index("mode")
+    assert df.loc["county", "share_years_any_county_fund_below"] == 1
+    assert np.isnan(df.loc["county", "share_years_city_fund_below"])
+    assert np.isnan(df.loc["unified_tiered", "share_years_any_county_fund_below"])
+    assert df.loc["unified_tiered", "share_years_city_fund_below"] == 1
+    assert (df.share_years_all_funds_below == 1).all()
+    assert df.loc["county", "all_funds_months_end"] == pytest.approx(200 / (3200 / 12))
+    # the adjustment pot (10 left) in months of the city's expenditure; contributions apart from deficits
+    assert df.loc["adjustment_fund", "pool_months_end"] == pytest.approx(10 / (3200 / 12))
+    assert df.loc["adjustment_fund", "contributions_to_pot"] == pytest.approx(140)
+    assert df.loc["adjustment_fund", "deficit"] == df.loc["county", "deficit"] == pytest.approx(500)

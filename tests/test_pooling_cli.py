@@ -99,3 +99,106 @@ def test_modes_on_projection_paths(demo_small):
                                     "--paths", "30", "--horizon", "5"])
     assert r.exit_code == 0, r.output
     assert "30 paths from the projection (default)" in r.output and "Money conserved across modes: True" in r.output
+
+
+def flat(r) -> str:
+    """The output with the console's line wrapping undone."""
+    return " ".join(r.output.split())
+
+
+BAD_MODES = """schema: mifund.pooling/1
+modes:
+  mine:
+    kind: county
+    label_zh: x
+    label_en: x
+    deficit_sharing:
+      county_share:
+        collection_shortfall: {values: {2000-01-01: 1.5}}
+        spending_overrun: {values: {2000-01-01: 1}}
+        other: {values: {2000-01-01: 0}}
+      fiscal_topup_split:
+        city: {values: {2000-01-01: 0.5}}
+        county: {values: {2000-01-01: 0.6}}
+"""
+
+
+def test_pooling_input_errors_are_clean(demo_small, tmp_path):
+    """Bad mode files, a missing file, a bad scenario, a bad rules file: a message naming the file and the
+    key, exit code non-zero, no traceback."""
+    db = str(demo_small.db)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_MODES, encoding="utf-8")
+    r = runner.invoke(pooling_app, ["compare", "--db", db, "--modes", str(bad)])
+    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit), r.output
+    assert "bad.yaml" in flat(r) and "county_share" in flat(r) and "collection_shortfall" in flat(r)
+    assert "must sum to 1" in flat(r) and "Traceback" not in flat(r)
+    neg = tmp_path / "neg.yaml"
+    neg.write_text(BAD_MODES.replace("1.5", "1").replace("0.6", "0.5").replace("kind: county", "kind: county\n"
+                   "    bogus: 1"), encoding="utf-8")
+    r = runner.invoke(pooling_app, ["compare", "--db", db, "--modes", str(neg)])
+    assert r.exit_code == 1 and "modes.mine.bogus" in flat(r), r.output
+    r = runner.invoke(pooling_app, ["compare", "--db", db, "--modes", str(tmp_path / "nope.yaml")])
+    assert r.exit_code == 1 and "nope.yaml: cannot read" in flat(r), r.output
+    sc = tmp_path / "sc.yaml"
+    sc.write_text("name: x\nassumptions:\n  wage_grwth: {mean: 0.05, sd: 0.01, source: me}\n", encoding="utf-8")
+    r = runner.invoke(pooling_app, ["compare", "--db", db, "--from-projection", str(sc)])
+    assert r.exit_code == 2 and "sc.yaml" in flat(r) and "wage_grwth" in flat(r), r.output
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  payable_months_low:\n    levelz: 1\n", encoding="utf-8")
+    r = runner.invoke(pooling_app, ["compare", "--db", db, "--rules", str(rules)])
+    assert r.exit_code == 1 and "rules.yaml" in flat(r) and "levelz" in flat(r), r.output
+    r = runner.invoke(pooling_app, ["compare", "--db", db, "-s", "employee", "--fund", "account"])
+    assert r.exit_code != 0 and "not pooled" in flat(r)
+
+
+def test_pooling_employee_combined_is_derived(demo_small):
+    """The demo reports employee pooled and account rows only; combined is their sum (as `indicators`)."""
+    from mifund.pooling.data import ledger_frame
+
+    with Warehouse(demo_small.db, read_only=True) as wh:
+        codes = ["360102", "360103"]
+        p, a, c = (ledger_frame(wh, codes, "employee", f) for f in ("pooled", "account", "combined"))
+    assert len(c) == len(p) > 0
+    np.testing.assert_allclose(c.income_total, p.income_total + a.income_total)
+    np.testing.assert_allclose(c.balance_end, p.balance_end + a.balance_end)
+    assert (c.insured == p.insured).all()  # the same persons, taken once
+    r = runner.invoke(pooling_app, ["compare", "--db", str(demo_small.db), "-s", "employee", "--fund", "combined"])
+    assert r.exit_code == 0, r.output
+    assert "Reconciles with the ledger balances: True" in r.output
+
+
+def test_pooling_rules_file_sets_the_safety_line(demo_small, tmp_path):
+    """--rules: the red level for the resident pooled fund of one county is 8 months there, 3 elsewhere;
+    the title says which level and the range used."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("""version: 1
+rules:
+  payable_months_low:
+    overrides:
+      - region_code: "360102"
+        levels:
+          red: {value: 8, source: "test band"}
+""", encoding="utf-8")
+    r = runner.invoke(pooling_app, ["compare", "--db", str(demo_small.db), "--rules", str(rules)])
+    assert r.exit_code == 0, r.output
+    assert "3–8 months by region (red level of payable_months_low, rules.yaml)" in flat(r)
+    r = runner.invoke(pooling_app, ["simulate", "--db", str(demo_small.db), "-m", "county", "-f", "json",
+                                    "--rules", str(rules), "--paths", "20"])
+    rows = json.loads(r.output)
+    hi = {x["p_below_safety_line"] for x in rows if x["region_code"] == "360102"}
+    assert max(hi) > 0  # 8 months is above what 东湖区 holds on some paths
+
+
+def test_transfers_bad_input_is_clean(demo_small):
+    db = str(demo_small.db)
+    r = runner.invoke(transfers_app, ["allocate", "--db", db, "-b", "-5"])
+    assert r.exit_code != 0 and "must be >= 0" in flat(r) and r.exception is None or isinstance(r.exception, SystemExit)
+    r = runner.invoke(transfers_app, ["allocate", "--db", db, "-b", "100", "-y", "1990"])
+    assert r.exit_code == 1 and "no resident/pooled ledger for 1990" in flat(r), r.output
+    # the leftover of the MILP goes to the county still below the line, not to the richest (进贤县 360124)
+    r = runner.invoke(transfers_app, ["allocate", "--db", db, "-b", "500000", "--safety-line", "8", "--detail",
+                                      "-f", "json"])
+    rows = [x for x in json.loads(r.output) if x["rule"] == "min_below_line"]
+    lifted_or_short = {x["region_code"] for x in rows if x["months_before"] < 8}
+    assert all(x["allocation"] < 1e-6 for x in rows if x["region_code"] not in lifted_or_short)

@@ -103,24 +103,46 @@ def allocate_cmd(
     scheme: SchemeOpt = "resident", fund: FundOpt = "pooled",
     year: Annotated[int | None, typer.Option("--year", "-y", help="Ledger year (default: the latest)")] = None,
     rules_file: Annotated[Path | None, typer.Option("--rules", help="YAML of rule parameters (default: shipped)")] = None,
-    safety_line: Annotated[float | None, typer.Option("--safety-line", help="Months (default: the early-warning red line)")] = None,
+    safety_line: Annotated[float | None, typer.Option(
+        "--safety-line", help="Months, the same for every county (default: read per county from the warning rules)")] = None,
+    warning_rules: Annotated[Path | None, typer.Option(
+        "--warning-rules", help="Warning rules YAML laid over the shipped ones, for the safety line "
+        "(rule payable_months_low, with its per-region / per-scheme overrides)")] = None,
+    safety_level: Annotated[str, typer.Option(
+        "--safety-level", help="Which level of payable_months_low is the safety line: red (3 months in the "
+        "shipped rules) | orange (6) | yellow")] = "red",
     detail: Annotated[bool, typer.Option("--detail", help="One row per region and rule")] = False,
     fmt: FormatOpt = "table", output: OutputOpt = None,
 ) -> None:
     """Allocate --budget across the counties by each rule (equal per capita, by fund gap, by need, by
-    performance, and the MILP minimising the regions below the safety line)."""
-    from mifund.disparity.transfers import evaluate, load_transfer_rules, transfer_frame
-    from mifund.pooling.params import load_modes, safety_line_months
+    performance, and the MILP minimising the regions below the safety line, its leftover narrowing the
+    largest remaining shortfall)."""
+    from mifund.disparity.transfers import TransferError, evaluate, load_transfer_rules, transfer_frame
+    from mifund.ledger.warning_rules import WarningRulesError
+    from mifund.pooling.data import PoolingDataError
+    from mifund.pooling.safety import SafetyLineError, resolve
     from mifund.views.output import render
 
     check_format(fmt, output)
-    line = safety_line if safety_line is not None else safety_line_months(load_modes())
-    with open_warehouse(ctx, db) as wh:
-        frame = transfer_frame(wh, city=city, scheme=scheme, fund=fund, year=year)
-    regions, summary = evaluate(frame, budget, safety_line=line, rules=load_transfer_rules(rules_file))
+    if budget < 0:
+        raise typer.BadParameter(f"--budget {budget:g}: must be >= 0 (yuan)")
+    if safety_line is not None and safety_line < 0:
+        raise typer.BadParameter(f"--safety-line {safety_line:g}: months, must be >= 0")
+    try:
+        with open_warehouse(ctx, db) as wh:
+            frame = transfer_frame(wh, city=city, scheme=scheme, fund=fund, year=year)
+        if safety_line is not None:
+            line, words = safety_line, f"{safety_line:g} months (--safety-line)"
+        else:
+            sl = resolve(frame.assign(scheme=scheme, fund=fund), level=safety_level, rules=warning_rules)
+            line, words = sl.months, sl.label()
+        regions, summary = evaluate(frame, budget, safety_line=line, rules=load_transfer_rules(rules_file))
+    except (TransferError, PoolingDataError, WarningRulesError, SafetyLineError) as e:
+        err.print(f"[red]{e}[/]", highlight=False)
+        raise typer.Exit(1) from None
     if fmt == "xlsx":
         write_sheets(output, {"rules": summary, "regions": regions, "inputs": frame},
                      ("rules", "rule", "regions_below_line"))
         return
-    title = f"Transfers of {budget:,.0f} yuan, {scheme}/{fund} {int(frame.year.max())}; safety line {line:g} months"
+    title = f"Transfers of {budget:,.0f} yuan, {scheme}/{fund} {int(frame.year.max())}; safety line {words}"
     render(regions if detail else summary, fmt, output=output, title=title)

@@ -10,7 +10,13 @@ Rules (each returns an allocation summing to the budget):
 * ``performance``: in proportion to a score rewarding expenditure growth below the city's;
 * ``min_below_line``: maximise the number of regions lifted to the safety line:
   max sum z_i  s.t.  x_i >= gap_i z_i,  sum x_i <= budget,  x >= 0,  z binary  (scipy.optimize.milp);
-  what is left of the budget is then shared equal per capita.
+  what is left of the budget then goes to the regions still below the line, so as to make the largest
+  remaining shortfall (in months of their own expenditure) as small as possible (water-filling: every
+  region still short is brought up to the same shortfall t, the smallest t the money allows); only a
+  budget larger than every gap is shared equal per capita beyond that.
+
+``safety_line`` is months: one number, or one per region (lines resolved per region from the warning
+rules, ``mifund.pooling.safety``).
 
 For each rule: every region's months of payment capacity after the transfer, the number below the
 line, and the weighted disparity of the months (Gini, Williamson CV, Theil T).
@@ -63,9 +69,25 @@ class TransferRules(_Strict):
         return v
 
 
+class TransferError(ValueError):
+    """Input that cannot be allocated: a bad budget, a missing ledger year, a bad rules file."""
+
+
 def load_transfer_rules(path: str | Path | None = None) -> TransferRules:
+    from pydantic import ValidationError
+
     src = Path(path) if path else resources.files("mifund.disparity").joinpath("transfers.yaml")
-    return TransferRules.model_validate(yaml.safe_load(src.read_text(encoding="utf-8")))
+    try:
+        data = yaml.safe_load(src.read_text(encoding="utf-8-sig"))
+    except OSError as e:
+        raise TransferError(f"{src}: cannot read: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        raise TransferError(f"{src}: not valid YAML: {e}") from None
+    try:
+        return TransferRules.model_validate(data)
+    except ValidationError as e:
+        lines = [f"{src}: {'.'.join(str(x) for x in d['loc'])}: {d['msg']}" for d in e.errors()]
+        raise TransferError("\n".join(lines)) from None
 
 
 def _at(p: Param, year: int) -> float:
@@ -86,8 +108,27 @@ def _proportional(budget: float, basis: np.ndarray, fallback: np.ndarray) -> np.
     return budget * b / b.sum()
 
 
-def min_below_line(budget: float, gap: np.ndarray, insured: np.ndarray) -> np.ndarray:
-    """The MILP allocation (see module docstring)."""
+def _fill_shortfalls(left: float, gap: np.ndarray, monthly: np.ndarray) -> np.ndarray:
+    """y (yuan per region, sum = min(left, sum gap)) minimising max_i (gap_i - y_i) / monthly_i, 0 <= y <= gap:
+    y_i = max(gap_i - t monthly_i, 0) with the smallest t (months of shortfall) that `left` pays for."""
+    if left <= 0 or gap.sum() <= 0:
+        return np.zeros_like(gap)
+    if left >= gap.sum():
+        return gap.copy()
+    m = np.where(monthly > 0, monthly, 1.0)
+    lo, hi = 0.0, float((gap / m).max())
+    for _ in range(200):  # bisection on t: cost(t) = sum max(gap - t m, 0) falls as t rises
+        t = (lo + hi) / 2
+        if np.maximum(gap - t * m, 0.0).sum() > left:
+            lo = t
+        else:
+            hi = t
+    y = np.maximum(gap - hi * m, 0.0)
+    return y * (left / y.sum()) if y.sum() > 0 else y  # exact to the yuan despite the bisection's last step
+
+
+def min_below_line(budget: float, gap: np.ndarray, insured: np.ndarray, monthly: np.ndarray | None = None) -> np.ndarray:
+    """The MILP allocation (see module docstring); `monthly` = each region's expenditure per month."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n = gap.size
@@ -103,8 +144,10 @@ def min_below_line(budget: float, gap: np.ndarray, insured: np.ndarray) -> np.nd
         raise RuntimeError(f"allocation programme failed: {res.message}")
     z = np.round(res.x[n:])
     x = gap * z  # exactly the gaps of the regions lifted
-    left = budget - x.sum()
-    return x + _proportional(max(left, 0.0), insured, np.ones(n))
+    left = max(budget - x.sum(), 0.0)
+    fill = _fill_shortfalls(left, gap * (1 - z), np.ones(n) if monthly is None else monthly)
+    left -= fill.sum()
+    return x + fill + _proportional(max(left, 0.0), insured, np.ones(n))
 
 
 def allocate(frame: pd.DataFrame, budget: float, rule: str, *, safety_line: float,
@@ -112,6 +155,8 @@ def allocate(frame: pd.DataFrame, budget: float, rule: str, *, safety_line: floa
     """Allocation (yuan per region, in frame order). frame: region_code, year, insured, balance_end,
     expenditure_total, income_individual, share_60plus, expenditure_growth."""
     rules = rules or load_transfer_rules()
+    if not np.isfinite(budget) or budget < 0:
+        raise TransferError(f"budget {budget:g}: must be a sum of yuan >= 0")
     insured = frame.insured.to_numpy(float)
     year = int(frame.year.max())
     if rule == "equal_per_capita":
@@ -133,7 +178,8 @@ def allocate(frame: pd.DataFrame, budget: float, rule: str, *, safety_line: floa
         score = insured * np.maximum(0, 1 + _at(rules.performance.weight, year) * (city_g - g) / 0.01)
         return _proportional(budget, np.nan_to_num(score, nan=0.0), insured)
     if rule == "min_below_line":
-        return min_below_line(budget, gaps(frame, safety_line), insured)
+        return min_below_line(budget, gaps(frame, safety_line), insured,
+                              frame.expenditure_total.to_numpy(float) / 12)
     raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
 
 
@@ -167,9 +213,16 @@ def transfer_frame(wh, *, city: str | None = None, scheme: str = "resident", fun
 
     counties = counties_of(wh, city)
     ind = compute_indicators(wh, schemes=[scheme], funds=[fund])
-    ind = ind[ind.region_code.isin(counties.region_code)]
+    ind = ind[ind.region_code.isin(counties.region_code) & ind.month.fillna(0).eq(0)]
+    if ind.empty:
+        raise TransferError(f"no annual {scheme}/{fund} ledger rows for the counties of the city")
     year = int(ind.year.max()) if year is None else year
+    if year not in set(ind.year.astype(int)):
+        have = sorted(set(ind.year.astype(int)))
+        raise TransferError(f"no {scheme}/{fund} ledger for {year}: the counties' ledger has {have[0]}–{have[-1]}")
     ind = ind[ind.year == year]
+    if (missing := set(counties.region_code) - set(ind.region_code)):
+        raise TransferError(f"{year}: no {scheme}/{fund} ledger row for {', '.join(sorted(missing))}")
     pop = wh.table("population")
     pop = pop.filter(pop.year == year, pop.region_code.isin(counties.region_code.tolist()))
     old = pop.age_band.re_search(r"^(6\d|[7-9]\d|\d{3})")

@@ -65,19 +65,43 @@ def counties_of(wh, city: str | None) -> pd.DataFrame:
     return c[["region_code", "name"]].reset_index(drop=True)
 
 
+def city_of(wh, county: str) -> str:
+    """The parent region of a county (the city whose pooling is simulated)."""
+    r = wh.table("regions")
+    got = wh.to_pandas(r.filter(r.region_code == county).select("parent_code"))
+    return str(got.parent_code.iloc[0]) if len(got) and got.parent_code.iloc[0] else county
+
+
+_COLS = ("insured", "income_total", "income_fiscal_subsidy", "expenditure_total", "balance_end")
+
+
 def ledger_frame(wh, codes: list[str], scheme: str, fund: str, years: list[int] | None = None) -> pd.DataFrame:
+    """Annual ledger rows of `codes`. Employee ``combined`` (统账合计) where a county reports it split: derived
+    as ``mifund.ledger.indicators`` does, pooled + account (amounts summed, NULL if either is missing; the
+    insured taken once, the same persons), a reported combined row taking precedence."""
     t = wh.table("fund_ledger")
-    t = t.filter(t.month.isnull(), t.scheme == scheme, t.fund == fund, t.region_code.isin(codes))
+    t = t.filter(t.month.isnull(), t.scheme == scheme, t.region_code.isin(codes))
     if years:
         t = t.filter(t.year.isin(list(years)))
-    t = t.select("region_code", "year", "insured", "income_total", "income_fiscal_subsidy",
-                 "expenditure_total", "balance_end")
-    return wh.to_pandas(t.order_by(["region_code", "year"]))
+    t = t.select("region_code", "year", "fund", *_COLS)
+    out = t.filter(t.fund == fund).drop("fund")
+    if fund == "combined":
+        keys = ["region_code", "year"]
+        pooled = t.filter(t.fund == "pooled").drop("fund")
+        acc = t.filter(t.fund == "account").drop("fund").rename({f"a_{c}": c for c in _COLS})
+        j = pooled.join(acc, keys).anti_join(out, keys)
+        derived = j.select(*keys, insured=j.insured.coalesce(j.a_insured),
+                           **{c: j[c] + j[f"a_{c}"] for c in _COLS if c != "insured"})
+        out = out.union(derived.select(*keys, *_COLS), distinct=False)
+    return wh.to_pandas(out.order_by(["region_code", "year"]))
 
 
 def ledger_input(wh, *, city: str | None = None, scheme: str = "resident", fund: str = "pooled",
                  years: list[int] | None = None, targets: Targets | None = None) -> tuple[PoolingInput, pd.DataFrame]:
-    """(PoolingInput of one path, the ledger rows it came from)."""
+    """(PoolingInput of one path, the ledger rows it came from). ``account`` is refused: individual
+    accounts belong to their holders and are not pooled."""
+    if fund not in ("pooled", "combined"):
+        raise PoolingDataError(f"fund {fund!r}: pooled or combined (individual accounts are not pooled)")
     counties = counties_of(wh, city)
     codes = counties.region_code.tolist()
     df = ledger_frame(wh, codes, scheme, fund, years)

@@ -9,21 +9,26 @@ balance (P, T). The same arithmetic, one county-year at a time in plain Python, 
 
 Per county-year, all modes:
 
-* ``deficit`` D: the current-year shortfall of the county's own fund, expenditure (plus the
-  adjustment-fund contribution) above income; split into the part explained by income below its
+* ``deficit`` D: the current-year shortfall of the county's fund, expenditure above income (the same
+  figure in every mode, so that modes compare); split into the part explained by income below its
   target (``deficit_collection`` = min(D, target - income)), then by expenditure above budget
   (``deficit_spending``), then the rest (``deficit_other``). ``county_responsibility`` R = the mode's
   county shares of those parts.
-* who covered D: ``covered_own_balance`` (the county's accumulated balance), ``covered_pool`` (the
-  adjustment pot's draw, or the city fund), ``covered_county_treasury`` and ``covered_city_treasury``
-  (fiscal top-ups, 财政兜底); they sum to D.
+* ``contribution_beyond_surplus`` K (adjustment fund only): the part of the year's contribution to the
+  pot that the year's surplus could not pay, max(0, expenditure + contribution - income) - D. It is a
+  transfer the mode imposes, not a deficit, and never the county's responsibility; it is reported apart
+  so that a county in surplus does not read as in deficit.
+* who covered D + K: ``covered_own_balance`` (the county's accumulated balance), ``covered_pool`` (the
+  adjustment pot's draw as far as D + K needed it, or the city fund), ``covered_county_treasury`` and
+  ``covered_city_treasury`` (fiscal top-ups, 财政兜底); they sum to D + K.
 
 county / adjustment_fund: balance B(t) = B(t-1) + income - contribution - expenditure + draw; what B
 cannot pay (U = max(0, -B)) is topped up: the county treasury pays min(U, R), the rest is split by
 ``fiscal_topup_split``. The adjustment pot gets contribution_rate x income from every county; a
 county's draw is draw_share x its eligible deficit (the objective part: D - R for trigger
-current_deficit, U - R for balance_shortfall), at most cap; when the pot cannot pay every draw it
-pays them pro rata.
+current_deficit; U - R for balance_shortfall; for safety_line, what the balance would lack to hold
+``safety_line`` months of the year's expenditure, less R), at most cap; when the pot cannot pay every
+draw it pays them pro rata. A draw beyond D + K (safety_line trigger) tops up the county's balance.
 
 unified: one city fund F (the opening balances are transferred into it); F(t) = F(t-1) + sum(income -
 expenditure) + top-ups. The county's responsible part R is paid into F by its treasury (always, or
@@ -46,7 +51,7 @@ from mifund.pooling.params import Mode, value_at
 
 COUNTY_FIELDS = (
     "income", "expenditure", "income_target", "expenditure_budget", "contribution", "paid_to_pool",
-    "received_from_pool", "deficit", "deficit_collection", "deficit_spending", "deficit_other",
+    "received_from_pool", "deficit", "contribution_beyond_surplus", "deficit_collection", "deficit_spending", "deficit_other",
     "county_responsibility", "covered_own_balance", "covered_pool", "covered_county_treasury",
     "covered_city_treasury", "balance_end", "fund_months",
 )  # fmt: skip
@@ -110,6 +115,12 @@ class PoolingResult:
         c = self.county
         return (c["covered_county_treasury"] + c["covered_city_treasury"]).sum(axis=(1, 2))
 
+    def money_by_year(self) -> np.ndarray:
+        """(P, T) all money in the funds at each year's end: county balances (claims in unified) + pot."""
+        if self.mode.kind == "unified":
+            return self.pool_balance
+        return self.county["balance_end"].sum(axis=1) + self.pool_balance
+
     def money_end(self) -> np.ndarray:
         """(P,) all money left in the funds at the end: county balances (claims in unified) + pot."""
         if self.mode.kind == "unified":
@@ -143,8 +154,14 @@ def _allot(total, basis, fallback):
     return total[:, None] * w
 
 
-def simulate(inp: PoolingInput, mode: Mode, name: str = "") -> PoolingResult:
+def simulate(inp: PoolingInput, mode: Mode, name: str = "", *,
+             safety_line: float | np.ndarray | None = None) -> PoolingResult:
+    """Run `mode` on `inp`; `safety_line` (months; one number, or one per county) is needed by the
+    adjustment fund's safety_line trigger."""
     inc, exp, tgt, bud, b0, weights = inp.arrays()
+    adj = mode.adjustment_fund
+    if adj is not None and adj.draw_trigger == "safety_line" and safety_line is None:
+        raise ValueError(f"mode {name or mode.label_en!r}: draw_trigger safety_line needs the safety line (months)")
     p, n, t_n = inc.shape
     gap_c = np.maximum(tgt - inc, 0.0)
     gap_s = np.maximum(exp - bud, 0.0)
@@ -157,21 +174,25 @@ def simulate(inp: PoolingInput, mode: Mode, name: str = "") -> PoolingResult:
     bal = b0.copy()
     fund = b0.sum(axis=1)  # unified: the city fund
     pot = np.zeros(p)  # adjustment fund
-    adj = mode.adjustment_fund
     for t, year in enumerate(inp.years):
         shares, fc, fk = _shares(mode, year)
         i_t, e_t = inc[:, :, t], exp[:, :, t]
         if mode.kind in ("county", "adjustment_fund"):
             c_t = value_at(adj.contribution_rate, year) * np.maximum(i_t, 0.0) if adj else np.zeros_like(i_t)
-            d = np.maximum(e_t + c_t - i_t, 0.0)
+            d = np.maximum(e_t - i_t, 0.0)
+            need = np.maximum(e_t + c_t - i_t, 0.0)  # D + K
             d_col, d_sp, d_oth, resp = _split_deficit(d, gap_c[:, :, t], gap_s[:, :, t], shares)
             draw = np.zeros_like(d)
             if adj:
                 avail = pot + c_t.sum(axis=1)
+                after_own = bal + i_t - c_t - e_t
                 if adj.draw_trigger == "current_deficit":
                     eligible = d - resp
-                else:
-                    eligible = np.maximum(np.maximum(-(bal + i_t - c_t - e_t), 0.0) - resp, 0.0)
+                elif adj.draw_trigger == "balance_shortfall":
+                    eligible = np.maximum(np.maximum(-after_own, 0.0) - resp, 0.0)
+                else:  # safety_line
+                    floor = np.asarray(safety_line, dtype=float) * np.maximum(e_t, 0.0) / 12
+                    eligible = np.maximum(np.maximum(floor - after_own, 0.0) - resp, 0.0)
                 req = value_at(adj.draw_share, year) * eligible
                 if adj.cap.basis != "none":
                     k = value_at(adj.cap.value, year)
@@ -190,8 +211,9 @@ def simulate(inp: PoolingInput, mode: Mode, name: str = "") -> PoolingResult:
             out["contribution"][:, :, t] = c_t
             out["paid_to_pool"][:, :, t] = c_t
             out["received_from_pool"][:, :, t] = draw
-            out["covered_own_balance"][:, :, t] = d - draw - u
-            out["covered_pool"][:, :, t] = draw
+            out["contribution_beyond_surplus"][:, :, t] = need - d
+            out["covered_pool"][:, :, t] = np.minimum(draw, need - u)
+            out["covered_own_balance"][:, :, t] = need - out["covered_pool"][:, :, t] - u
             out["balance_end"][:, :, t] = bal
             pool[:, t] = pot
             with np.errstate(divide="ignore", invalid="ignore"):

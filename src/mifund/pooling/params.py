@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from mifund.policy.schema import Metadata, Param
 
@@ -43,6 +43,13 @@ def value_at(p: Param, year: int) -> float:
     return float(v)
 
 
+def _at_most_one(p: Param | None, what: str) -> None:
+    """A share or rate is a fraction: every dated value in [0, 1] (Param already refuses negatives)."""
+    for d, x in (p.values.items() if p is not None else ()):
+        if x is not None and x > 1:
+            raise ValueError(f"{what}: {x} at {d} is above 1 (a share: 0..1)")
+
+
 class CountyShare(Strict):
     """Share (0..1) of each part of a deficit that the county bears itself (the rest is the city's)."""
 
@@ -51,6 +58,12 @@ class CountyShare(Strict):
     other: Param  # objective causes (ageing, epidemics, policy changes)
     metadata: Metadata | None = None
 
+    @model_validator(mode="after")
+    def _fractions(self):
+        for k in ("collection_shortfall", "spending_overrun", "other"):
+            _at_most_one(getattr(self, k), k)
+        return self
+
 
 class TopupSplit(Strict):
     """How the treasuries split a top-up that is not the county's own responsibility (shares sum to 1)."""
@@ -58,6 +71,23 @@ class TopupSplit(Strict):
     city: Param
     county: Param
     metadata: Metadata | None = None
+
+    @model_validator(mode="after")
+    def _sums_to_one(self):
+        # check at every date either share changes: the pair in force then must sum to 1
+        for d in sorted(set(self.city.values) | set(self.county.values)):
+            day = dt.date(d.year, d.month, d.day)
+            c, k = _in_force(self.city, day), _in_force(self.county, day)
+            if c is not None and k is not None and abs(float(c) + float(k) - 1) > 1e-9:
+                raise ValueError(f"from {d}: city {c} + county {k} = {float(c) + float(k):g}, must sum to 1")
+        return self
+
+
+def _in_force(p: Param, day: dt.date):
+    try:
+        return p.at(day)
+    except KeyError:
+        return next(iter(p.values.values()))
 
 
 class DeficitSharing(Strict):
@@ -85,10 +115,18 @@ class Cap(Strict):
 class AdjustmentFund(Strict):
     contribution_rate: Param  # share of the county's fund income paid into the city pot (上解比例)
     contribution_base: Literal["income_total"] = "income_total"
-    draw_trigger: Literal["current_deficit", "balance_shortfall"] = "balance_shortfall"
+    # current_deficit: the year's objective deficit; balance_shortfall: what the balance would lack to stay
+    # >= 0; safety_line: what it would lack to hold the file's safety line (months of the year's expenditure)
+    draw_trigger: Literal["current_deficit", "balance_shortfall", "safety_line"] = "balance_shortfall"
     draw_share: Param  # share of the eligible (objective) deficit the pot pays
     cap: Cap = Cap()
     metadata: Metadata | None = None
+
+    @model_validator(mode="after")
+    def _fractions(self):
+        _at_most_one(self.contribution_rate, "contribution_rate")
+        _at_most_one(self.draw_share, "draw_share")
+        return self
 
 
 class Mode(Strict):
@@ -154,10 +192,38 @@ class ModeFile(Strict):
         return v
 
 
+class ModesError(ValueError):
+    """A mode file that cannot be used: names the file and the key path of each problem."""
+
+    def __init__(self, file: str, problems: list[str]):
+        self.file, self.problems = file, problems
+        super().__init__("\n".join(f"{file}: {p}" for p in problems))
+
+
 def _read(path) -> ModeFile:
-    text = Path(path).read_text(encoding="utf-8") if not hasattr(path, "read_text") else path.read_text(
-        encoding="utf-8")
-    return ModeFile.model_validate(yaml.safe_load(text))
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModesError(name, [f"cannot read: {getattr(e, 'strerror', None) or e}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ModesError(name, [f"{where}not valid YAML ({getattr(e, 'problem', None) or e})"]) from None
+    if not isinstance(data, dict):
+        raise ModesError(name, ["expected a mapping with a modes: key"])
+    try:
+        return ModeFile.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for x in e.errors():
+            loc = ".".join(str(p) for p in x["loc"] if p not in ("function-after", "function-before"))
+            loc = loc.replace("schema_", "schema")
+            msg = x["msg"].removeprefix("Value error, ")
+            problems.append(f"{loc}: {msg}" if loc else msg)
+        raise ModesError(name, problems) from None
 
 
 def default_modes_file():
@@ -169,16 +235,30 @@ def load_modes(path: str | Path | None = None) -> ModeFile:
     base = _read(default_modes_file())
     if path is None:
         return base
-    user = _read(Path(path))
+    user = _read(Path(path))  # ModesError (a ValueError) naming the file and the key path
     merged = dict(base.modes)
     merged.update(user.modes)
     return ModeFile(metadata=base.metadata, safety_line=user.safety_line or base.safety_line,
                     targets=user.targets or base.targets, modes=merged)
 
 
-def safety_line_months(mf: ModeFile) -> float:
-    """Months of payment capacity below which a fund breaches the safety line (from the warning rules)."""
+def safety_line_months(mf: ModeFile, rules: str | Path | None = None) -> float:
+    """Months of payment capacity below which a fund breaches the safety line: the base level of the
+    warning rules (`rules` laid over the shipped ones), before any per-region or per-scheme override.
+    Commands that know their regions use ``safety_line_for`` instead."""
     from mifund.ledger.warning_rules import load_rules
 
     sl = mf.safety_line or SafetyLine()
-    return float(load_rules().rule(sl.rule).levels[sl.level].value)
+    return float(load_rules(rules).rule(sl.rule).levels[sl.level].value)
+
+
+def safety_line_for(mf: ModeFile, region_codes: list[str], scheme: str, fund: str, rules: str | Path | None = None):
+    """``mifund.pooling.safety.SafetyLine`` of the mode file's rule and level for these regions (one line
+    each, after the rules' per-region / per-scheme / per-fund overrides)."""
+    import pandas as pd
+
+    from mifund.pooling.safety import resolve
+
+    sl = mf.safety_line or SafetyLine()
+    rows = pd.DataFrame({"region_code": region_codes, "scheme": scheme, "fund": fund})
+    return resolve(rows, level=sl.level, rules=rules, rule=sl.rule)

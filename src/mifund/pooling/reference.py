@@ -21,7 +21,7 @@ def _responsibility(d, income, target, expenditure, budget, shares):
     return col, sp, left, shares[0] * col + shares[1] * sp + shares[2] * left
 
 
-def simulate_reference(inp: PoolingInput, mode: Mode) -> list[list[list[dict]]]:
+def simulate_reference(inp: PoolingInput, mode: Mode, safety_line=None) -> list[list[list[dict]]]:
     """rows[path][county][year] = dict of the engine's county fields (only the money ones) + pool."""
     inc, exp, tgt, bud, b0, weights = inp.arrays()
     n_paths, n, n_years = inc.shape
@@ -45,9 +45,11 @@ def simulate_reference(inp: PoolingInput, mode: Mode) -> list[list[list[dict]]]:
                 contribution = 0.0
                 if mode.kind == "adjustment_fund":
                     contribution = value_at(mode.adjustment_fund.contribution_rate, year) * max(income, 0.0)
-                d = max(expenditure + contribution - income, 0.0)
+                d = max(expenditure - income, 0.0)  # the contribution is not a deficit: reported apart
+                beyond = max(expenditure + contribution - income, 0.0) - d
                 col, sp, oth, resp = _responsibility(d, income, target, expenditure, budget, shares)
                 recs.append(dict(income=income, expenditure=expenditure, contribution=contribution, deficit=d,
+                                 contribution_beyond_surplus=beyond,
                                  deficit_collection=col, deficit_spending=sp, deficit_other=oth,
                                  county_responsibility=resp))
             if mode.kind in ("county", "adjustment_fund"):
@@ -57,11 +59,15 @@ def simulate_reference(inp: PoolingInput, mode: Mode) -> list[list[list[dict]]]:
                     pot += sum(r["contribution"] for r in recs)
                     requests = []
                     for i, r in enumerate(recs):
+                        after_own = bal[i] + r["income"] - r["contribution"] - r["expenditure"]
                         if af.draw_trigger == "current_deficit":
                             eligible = r["deficit"] - r["county_responsibility"]
-                        else:
-                            after_own = bal[i] + r["income"] - r["contribution"] - r["expenditure"]
+                        elif af.draw_trigger == "balance_shortfall":
                             eligible = max(max(-after_own, 0.0) - r["county_responsibility"], 0.0)
+                        else:  # safety_line: keep `safety_line` months of this year's expenditure
+                            line = safety_line[i] if hasattr(safety_line, "__len__") else safety_line
+                            floor = line * max(r["expenditure"], 0.0) / 12
+                            eligible = max(max(floor - after_own, 0.0) - r["county_responsibility"], 0.0)
                         want = value_at(af.draw_share, year) * eligible
                         if af.cap.basis == "contribution":
                             want = min(want, value_at(af.cap.value, year) * r["contribution"])
@@ -71,7 +77,7 @@ def simulate_reference(inp: PoolingInput, mode: Mode) -> list[list[list[dict]]]:
                             want = min(want, value_at(af.cap.value, year) * pot)
                         requests.append(want)
                     asked = sum(requests)
-                    factor = pot / asked if asked > pot else 1.0
+                    factor = pot / asked if asked > pot and asked > 0 else 1.0
                     draws = [q * factor for q in requests]
                     pot -= sum(draws)
                 for i, r in enumerate(recs):
@@ -80,10 +86,11 @@ def simulate_reference(inp: PoolingInput, mode: Mode) -> list[list[list[dict]]]:
                     own = min(uncovered, r["county_responsibility"])
                     r["covered_county_treasury"] = own + fk * (uncovered - own)
                     r["covered_city_treasury"] = fc * (uncovered - own)
-                    r["covered_pool"] = draws[i]
+                    need = r["deficit"] + r["contribution_beyond_surplus"]
+                    r["covered_pool"] = min(draws[i], need - uncovered)  # a draw beyond the need tops up
                     r["received_from_pool"] = draws[i]
                     r["paid_to_pool"] = r["contribution"]
-                    r["covered_own_balance"] = r["deficit"] - draws[i] - uncovered
+                    r["covered_own_balance"] = need - r["covered_pool"] - uncovered
                     bal[i] = b + uncovered
                     r["balance_end"] = bal[i]
                     r["pool_balance"] = pot

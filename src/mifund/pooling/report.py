@@ -30,7 +30,7 @@ def county_years(res: PoolingResult, safety_line: float, names: dict[str, str] |
     topup = c["covered_county_treasury"] + c["covered_city_treasury"]
     rows["p_deficit"] = (c["deficit"] > 0.005).mean(axis=0).ravel()
     rows["p_topup"] = (topup > 0.005).mean(axis=0).ravel()
-    rows["p_below_safety_line"] = (c["fund_months"] < safety_line).mean(axis=0).ravel()
+    rows["p_below_safety_line"] = (c["fund_months"] < _per_county(safety_line)).mean(axis=0).ravel()
     return pd.DataFrame(rows)
 
 
@@ -56,49 +56,119 @@ def cross_subsidy(res: PoolingResult, names: dict[str, str] | None = None) -> pd
     })
 
 
-def mode_summary(res: PoolingResult, safety_line: float, confidence: float = 0.95) -> dict:
-    """One row: the period's totals (mean over paths), probabilities and the reserve needed."""
+def _per_county(line) -> np.ndarray | float:
+    """A line given per county (N,) shaped to broadcast against (P, N, T) county arrays."""
+    a = np.asarray(line, dtype=float)
+    return a[None, :, None] if a.ndim == 1 else float(a)
+
+
+def _below(res: PoolingResult, safety_line, city_line: float | None = None) -> dict[str, np.ndarray]:
+    """(P, T) booleans, each defined the same way in every mode (NaN where the mode has no such fund):
+
+    any_county_fund: some county's own fund holds fewer than `safety_line` months of its expenditure
+    (county and adjustment-fund modes; under unified counties keep no fund of their own);
+    city_fund: the one city fund of a unified mode; all_funds: all the money in the city's funds
+    together (county funds + the adjustment pot, or the city fund) against the whole city's expenditure;
+    paying_fund: the fund that pays some county's claims (any_county_fund, or the city fund under unified).
+    `safety_line`: months, one number or one per county; `city_line` for the city-wide funds (default: the
+    one number, or the strictest county line)."""
+    if city_line is None:
+        city_line = float(np.max(safety_line))
     c = res.county
-    tot = {k: c[k].sum(axis=(1, 2)) for k in ("deficit", "covered_own_balance", "covered_pool",
-                                               "covered_county_treasury", "covered_city_treasury")}
-    topups = tot["covered_county_treasury"] + tot["covered_city_treasury"]
+    p, t = res.pool_balance.shape
+    nan = np.full((p, t), np.nan)
+    exp_m = c["expenditure"].sum(axis=1) / 12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        all_months = np.where(exp_m > 0, res.money_by_year() / exp_m, np.nan)
     if res.mode.kind == "unified":
-        below = res.pool_months < safety_line  # (P, T): the one fund every county relies on
-        short_years = below.any(axis=0)
+        county, city = nan, (res.pool_months < city_line).astype(float)
+        paying = city
     else:
-        below = (c["fund_months"] < safety_line).any(axis=1)  # (P, T): any county fund below
-    return {
+        county, city = (c["fund_months"] < _per_county(safety_line)).any(axis=1).astype(float), nan
+        paying = county
+    return {"any_county_fund": county, "city_fund": city, "all_funds": (all_months < city_line).astype(float),
+            "paying_fund": paying, "all_funds_months": all_months}
+
+
+def mode_summary(res: PoolingResult, safety_line, confidence: float = 0.95, city_line: float | None = None) -> dict:
+    """One row: the period's totals (mean over paths), probabilities and the reserve needed.
+
+    ``deficit`` is expenditure above income (the same in every mode); the adjustment fund's
+    contributions are apart (``contributions_to_pot``, of which ``contribution_beyond_surplus`` had to
+    come from a county's balance or a top-up). The safety-line figures are named for the fund they
+    test (see ``_below``): ``p_…`` = share of paths with at least one year below, ``share_years_…`` =
+    share of path-years below. ``p_below_safety_line`` / ``share_years_below_safety_line`` are the
+    paying-fund figures, kept under their old names for the annual report and the dashboard."""
+    c = res.county
+    tot = {k: c[k].sum(axis=(1, 2)) for k in ("deficit", "contribution_beyond_surplus", "covered_own_balance",
+                                               "covered_pool", "covered_county_treasury", "covered_city_treasury")}
+    topups = tot["covered_county_treasury"] + tot["covered_city_treasury"]
+    below = _below(res, safety_line, city_line)
+    adj = res.mode.kind == "adjustment_fund"
+    row = {
         "mode": res.mode_name,
         "label": res.mode.label_zh,
         "kind": res.mode.kind,
         "management": res.mode.management,
         "paths": res.n_paths,
         "deficit": tot["deficit"].mean(),
+        "contributions_to_pot": c["contribution"].sum(axis=(1, 2)).mean() if adj else np.nan,
+        "paid_from_pot": c["received_from_pool"].sum(axis=(1, 2)).mean() if adj else np.nan,
+        "contribution_beyond_surplus": tot["contribution_beyond_surplus"].mean() if adj else np.nan,
         "covered_own_balance": tot["covered_own_balance"].mean(),
         "covered_pool": tot["covered_pool"].mean(),
         "covered_county_treasury": tot["covered_county_treasury"].mean(),
         "covered_city_treasury": tot["covered_city_treasury"].mean(),
         "treasury_topups": topups.mean(),
         "p_any_topup": float((topups > 0.005).mean()),
-        "p_below_safety_line": float(below.any(axis=1).mean()),
-        "share_years_below_safety_line": float(below.mean()),
-        f"reserve_city_q{round(confidence * 100)}": float(np.quantile(tot["covered_city_treasury"], confidence)),
-        f"reserve_total_q{round(confidence * 100)}": float(np.quantile(topups, confidence)),
+    }
+    for k in ("any_county_fund", "city_fund", "all_funds"):
+        b = below[k]
+        row[f"p_{k}_below"] = float(b.max(axis=1).mean()) if not np.isnan(b).all() else np.nan
+        row[f"share_years_{k}_below"] = float(b.mean()) if not np.isnan(b).all() else np.nan
+    row["p_below_safety_line"] = float(below["paying_fund"].max(axis=1).mean())
+    row["share_years_below_safety_line"] = float(below["paying_fund"].mean())
+    exp_m_end = c["expenditure"][:, :, -1].sum(axis=1) / 12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pool_months = np.where(exp_m_end > 0, res.pool_balance[:, -1] / exp_m_end, np.nan)
+    q = round(confidence * 100)
+    return row | {
+        f"reserve_city_q{q}": float(np.quantile(tot["covered_city_treasury"], confidence)),
+        f"reserve_total_q{q}": float(np.quantile(topups, confidence)),
         "money_end": res.money_end().mean(),
+        "all_funds_months_end": float(np.nanmean(below["all_funds_months"][:, -1])),
         "pool_end": res.pool_balance[:, -1].mean(),
-    } | ({"unified_years_below": int(short_years.sum())} if res.mode.kind == "unified" else {})
+        # the pot (or city fund) in months of the whole city's last-year expenditure: money held back
+        "pool_months_end": float(np.nanmean(pool_months)) if res.mode.kind != "county" else np.nan,
+    }
 
 
-def run_modes(inp: PoolingInput, modes: ModeFile, only: list[str] | None = None) -> dict[str, PoolingResult]:
+def run_modes(inp: PoolingInput, modes: ModeFile, only: list[str] | None = None,
+              safety_line: float | None = None) -> dict[str, PoolingResult]:
+    """Every mode (or `only` these) on `inp`; `safety_line` (months) for a safety_line draw trigger,
+    by default the mode file's (read from the shipped warning rules)."""
     names = only or list(modes.modes)
     unknown = [m for m in names if m not in modes.modes]
     if unknown:
         raise KeyError(f"unknown mode(s) {unknown}; known: {', '.join(modes.modes)}")
-    return {m: simulate(inp, modes.modes[m], m) for m in names}
+    line = _line_for(modes, names, safety_line)
+    return {m: simulate(inp, modes.modes[m], m, safety_line=line) for m in names}
 
 
-def compare(results: dict[str, PoolingResult], safety_line: float, confidence: float = 0.95) -> pd.DataFrame:
-    df = pd.DataFrame([mode_summary(r, safety_line, confidence) for r in results.values()])
+def _line_for(modes: ModeFile, names: list[str], safety_line: float | None) -> float | None:
+    """The safety line a safety_line draw trigger needs: the one given, else the mode file's."""
+    if safety_line is None and any(modes.modes[m].adjustment_fund and modes.modes[m].adjustment_fund.draw_trigger
+                                   == "safety_line" for m in names):
+        from mifund.pooling.params import safety_line_months
+
+        safety_line = safety_line_months(modes)
+    return safety_line
+
+
+def compare(results: dict[str, PoolingResult], safety_line, confidence: float = 0.95,
+            city_line: float | None = None) -> pd.DataFrame:
+    """One row per mode (``mode_summary``); `safety_line` one number or one per county."""
+    df = pd.DataFrame([mode_summary(r, safety_line, confidence, city_line) for r in results.values()])
     base = df.loc[df.kind == "county", "treasury_topups"]
     if len(base):
         b = base.iloc[0]
@@ -141,7 +211,8 @@ def reconcile_with_ledger(results: dict[str, PoolingResult], ledger: pd.DataFram
     return pd.DataFrame(rows)
 
 
-def incentives(inp: PoolingInput, modes: ModeFile, only: list[str] | None = None) -> pd.DataFrame:
+def incentives(inp: PoolingInput, modes: ModeFile, only: list[str] | None = None,
+               safety_line: float | None = None) -> pd.DataFrame:
     """For each mode and county: what collecting one more yuan every year, or letting expenditure grow one
     point a year faster, does to the county's own position at the end of the period (its own fund's
     balance, where it keeps one, less what its treasury paid). Computed by simulating the perturbed
@@ -163,8 +234,10 @@ def incentives(inp: PoolingInput, modes: ModeFile, only: list[str] | None = None
                        income_target=np.nan_to_num(targets_tgt, nan=-np.inf),
                        expenditure_budget=np.nan_to_num(targets_bud, nan=np.inf), weights=w)
     rows = []
-    for name in only or list(modes.modes):
-        r = simulate(pin, modes.modes[name], name)
+    names = only or list(modes.modes)
+    line = _line_for(modes, names, safety_line)
+    for name in names:
+        r = simulate(pin, modes.modes[name], name, safety_line=line)
         c = r.county
         keeps_fund = r.mode.kind != "unified"
         own = (c["balance_end"][:, :, -1] if keeps_fund else 0.0) - c["covered_county_treasury"].sum(axis=2)

@@ -27,7 +27,8 @@ SampleOpt = Annotated[str | None, typer.Option("--sample", help="Project a built
 RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Region code (exact). Repeatable.")]
 SchemeOpt = Annotated[list[str] | None, typer.Option("--scheme", "-s", help="employee | resident. Repeatable.")]
 SAMPLE_HINT = "Import data first, or use --sample national."
-PERCENT = {"p_below_safety_line", "p_exhausted", "share", "cumulative", "p_depleted", "support_ratio_pct"}
+PERCENT = {"p_below_safety_line", "p_exhausted", "share", "cumulative", "p_depleted", "support_ratio_pct",
+           "a_p_depleted", "b_p_depleted"}
 
 
 def _scenario(path: Path | None, **over):
@@ -114,6 +115,7 @@ def run_cmd(
         tables["tornado"] = torn
     if show not in tables:
         raise typer.BadParameter(f"--show {show} needs Monte Carlo paths (--paths N > 0)")
+    end = int(central.years[-1])
     if charts:
         from mifund.projection.charts import fan_chart, tornado_chart
 
@@ -133,10 +135,14 @@ def run_cmd(
         with open_warehouse(ctx, db, read_only=False, create=True) as wh:
             run_id = store_projection(wh, central, mc, actor=settings(ctx).user, seconds=seconds)
         err.print(f"stored as run {run_id}")
+    if fmt != "table":  # machines: a year or null, and a boolean, never the words
+        tables["depletion"] = S.machine_depletion(tables["depletion"])
     if fmt == "xlsx":
         write_sheets(output, {**tables, "notes": __import__("pandas").DataFrame({"note": base.notes})})
         err.print(f"wrote {output}")
         return
+    if fmt == "table":
+        tables = {k: S.for_people(v, end) if k in ("depletion_summary", "tornado") else v for k, v in tables.items()}
     title = (f"{s.name}: {show} — base {base.base_year}, {len(central.years)} years, "
              f"{0 if mc is None else s.paths:,} paths, seed {s.seed} ({seconds:.1f} s)")
     render(tables[show], fmt, output=output, title=title, percent_cols=PERCENT, console=table_console())
@@ -164,19 +170,24 @@ def compare_cmd(
     import pandas as pd
 
     from mifund.projection.scenario import diff
-    from mifund.projection.summary import compare
+    from mifund.projection.summary import compare, for_people
 
     check_format(fmt, output)
     sa, sb = _scenario(a, paths=paths, years=years), _scenario(b, paths=paths, years=years)
     base = _base(ctx, db, sample, sa, region, scheme)
     d = pd.DataFrame(diff(sa, sb))
     res = compare(base, sa, sb, horizon=min(10, sa.years))
+    if fmt == "table":
+        res = for_people(res, base.base_year + max(sa.years, sb.years))
     if fmt == "xlsx":
         write_sheets(output, {"compare": res, "diff": d})
         return
     if fmt == "table":
+        # the columns are named after the scenarios: their figures are rates, shares, yuan and years alike,
+        # so 4 significant digits (0.075 must not read 0.07), never money rounding by the column's name
         render(d if not d.empty else pd.DataFrame({"key": ["(no difference)"]}), fmt,
-               title=f"{sb.name} against {sa.name}: changed assumptions and levers", console=table_console())
+               title=f"{sb.name} against {sa.name}: changed assumptions and levers", console=table_console(),
+               kinds={sa.name: "ratio", sb.name: "ratio"})
     render(res, fmt, output=output, title=f"{sb.name} against {sa.name}", percent_cols=PERCENT,
            console=table_console())
 

@@ -389,9 +389,27 @@ def diff(a: Scenario, b: Scenario) -> list[dict[str, Any]]:
     fa, fb = flatten(a), flatten(b)
     rows = []
     for k in sorted(set(fa) | set(fb)):
-        if fa.get(k) != fb.get(k):
-            rows.append({"key": k, a.name: fa.get(k), b.name: fb.get(k), "source": _source_of(b, k)})
+        va = fa[k] if k in fa else _in_force(a, k)
+        vb = fb[k] if k in fb else _in_force(b, k)
+        if va != vb:
+            rows.append({"key": k, a.name: va, b.name: vb, "source": _source_of(b, k)})
     return rows
+
+
+def _in_force(s: Scenario, dotted: str) -> Any:
+    """The value a scenario resolves for a dated key it does not list (``levers.x.values.2026`` where it
+    lists 2024 only: the 2024 value still holds in 2026, as the engine reads it); None otherwise."""
+    head, _, year = dotted.rpartition(".values.")
+    if not head or not year.isdigit():
+        return None
+    node: Any = s
+    for part in head.split("."):
+        node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        if node is None:
+            return None
+    if not isinstance(node, Dated):
+        return None
+    return float(node.series(np.array([int(year)]))[0])
 
 
 def _source_of(s: Scenario, dotted: str) -> str | None:

@@ -119,8 +119,40 @@ def depletion(p: Projection) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _year_or_na(v) -> object:
+    """A depletion year for machines: the year, or NA (<NA>, null in json, empty in csv) where the fund
+    lasts the horizon; a ``…depleted_within_horizon`` boolean column says which. ``for_people`` turns
+    the NA back into 'after YYYY' for a people's table."""
+    return pd.NA if v == 0 or not np.isfinite(v) else int(v)
+
+
+def for_people(df: pd.DataFrame, end: int) -> pd.DataFrame:
+    """The words people read in place of machine nulls: a missing depletion year reads 'after {end}', a
+    missing years_gained '—' or '>= n' (its lower bound); the booleans that say the same are dropped."""
+    out = df.copy()
+    for c in out.columns:
+        if c.endswith("depletion_year") or c.startswith("year_p") or c.startswith("depletion_"):
+            out[c] = [f"after {end}" if pd.isna(v) else str(int(v)) for v in out[c]]
+    if "years_gained" in out:
+        lb = out.get("years_gained_at_least", pd.Series(pd.NA, index=out.index))
+        out["years_gained"] = [str(int(g)) if pd.notna(g) else (f">= {int(b)}" if pd.notna(b) else "—")
+                               for g, b in zip(out["years_gained"], lb, strict=True)]
+    drop = [c for c in out.columns if c.endswith("depleted_within_horizon") or c == "years_gained_at_least"]
+    return out.drop(columns=drop)
+
+
+def machine_depletion(df: pd.DataFrame) -> pd.DataFrame:
+    """``depletion`` (whose text column the warehouse stores) for csv/json/xlsx: year or null + boolean."""
+    out = df.copy()
+    words = out["depletion_year"].astype(str)
+    out["depleted_within_horizon"] = ~words.str.startswith("after")
+    out["depletion_year"] = pd.array([pd.NA if w.startswith("after") else int(w) for w in words], dtype="Int64")
+    return out
+
+
 def depletion_summary(p: Projection) -> pd.DataFrame:
-    """Per unit: probability of depletion within the horizon and percentiles of the depletion year."""
+    """Per unit: probability of depletion within the horizon and percentiles of the depletion year (NA where
+    that share of paths lasts the horizon: see ``for_people``)."""
     d = p.depletion_year().astype(float)
     rows = []
     for u in range(d.shape[1]):
@@ -130,9 +162,13 @@ def depletion_summary(p: Projection) -> pd.DataFrame:
         for q in (5, 50, 95):
             # the q-th percentile over all paths, paths that never deplete counting as 'later'
             v = np.percentile(np.where(x > 0, x, np.inf), q, method="inverted_cdf")
-            row[f"year_p{q}"] = str(int(v)) if np.isfinite(v) else f"after {p.years[-1]}"
+            row[f"year_p{q}"] = _year_or_na(v)
+            row[f"year_p{q}_depleted_within_horizon"] = bool(np.isfinite(v))
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for q in (5, 50, 95):
+        out[f"year_p{q}"] = out[f"year_p{q}"].astype("Int64")
+    return out
 
 
 # -- sensitivity ----------------------------------------------------------------------------------------
@@ -185,7 +221,7 @@ def tornado(base: Base, s: Scenario, *, horizon: int = 10) -> pd.DataFrame:
         plo = project(base, lo, paths=0, years=years, **kw)
         phi = project(base, hi, paths=0, years=years, **kw)
         for u in range(len(base.units)):
-            fmt = lambda y: f"after {central.years[-1]}" if y == 0 else str(int(y))  # noqa: E731
+            fmt = _year_or_na
             rows.append({**base.units.iloc[u][["region_code", "region_name", "scheme", "fund"]].to_dict(),
                          "assumption": name, "range": rng,
                          "depletion_central": fmt(c_dep[u]), "depletion_low": fmt(dep(plo)[u]),
@@ -195,6 +231,8 @@ def tornado(base: Base, s: Scenario, *, horizon: int = 10) -> pd.DataFrame:
                          f"balance_y{horizon}_high": phi.balance[0, u, h],
                          "swing": phi.balance[0, u, h] - plo.balance[0, u, h]})
     df = pd.DataFrame(rows)
+    for c in ("depletion_central", "depletion_low", "depletion_high"):
+        df[c] = df[c].astype("Int64")
     df["_abs"] = df["swing"].abs()
     df = df.sort_values(["region_code", "scheme", "_abs"], ascending=[True, True, False]).drop(columns="_abs")
     return df.reset_index(drop=True)
@@ -219,7 +257,8 @@ def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, y
             y = det.depletion_year()[0, u]
             deps[tag] = y
             row[f"{tag}_scenario"] = s.name
-            row[f"{tag}_depletion_year"] = f"after {det.years[-1]}" if y == 0 else str(int(y))
+            row[f"{tag}_depletion_year"] = _year_or_na(y)
+            row[f"{tag}_depleted_within_horizon"] = bool(y != 0)
             h = min(horizon, len(det.years)) - 1
             row[f"{tag}_balance_y{horizon}"] = det.balance[0, u, h]
             row[f"{tag}_months_y{horizon}"] = det.payable_months[0, u, h]
@@ -227,7 +266,13 @@ def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, y
                 row[f"{tag}_p_depleted"] = float((mc.depletion_year()[:, u] > 0).mean())
         end = res[a.name][0].years[-1]
         ya, yb = (deps["a"] or end + 1), (deps["b"] or end + 1)
-        row["years_gained"] = (f">= {yb - ya}" if deps["b"] == 0 and deps["a"] != 0
-                               else "—" if deps["a"] == deps["b"] == 0 else str(int(yb - ya)))
+        # exact where both deplete; where only A does, B gains at least (horizon end + 1 - A's year): NA and
+        # its lower bound; where neither does, NA (nothing to gain within the horizon)
+        both = deps["a"] != 0 and deps["b"] != 0
+        row["years_gained"] = int(yb - ya) if both or (deps["a"] == 0 and deps["b"] != 0) else pd.NA
+        row["years_gained_at_least"] = int(yb - ya) if deps["a"] != 0 and deps["b"] == 0 else pd.NA
         out.append(row)
-    return pd.DataFrame(out)
+    df = pd.DataFrame(out)
+    for c in ("a_depletion_year", "b_depletion_year", "years_gained", "years_gained_at_least"):
+        df[c] = df[c].astype("Int64")
+    return df
