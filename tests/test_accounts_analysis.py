@@ -4,6 +4,7 @@ hand-made city, and on the demo municipality's employees."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zipfile
 
 import pandas as pd
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from accounts_helpers import hand_city, write_rules
 from mifund.accounts.analysis import (
     family_effect,
+    family_gains,
     gains_losses,
     idle_balance,
     member_changes,
@@ -32,17 +34,28 @@ def hand(tmp_path_factory):
 
 
 def test_net_gains_by_hand(hand):
-    """A: balance 960 -> 0, cash unchanged: -960. B: cash 200 + 400 -> 0: +600. C: balance 1,800 -> 720:
-    -1,080. Together -1,440 = minus the pooled fund's net gain (1,800 extra income - 360 mutual aid)."""
+    """After family transfers: A: balance 960 -> 0, cash unchanged: -960. B: cash 200 + 400 -> 0: +600.
+    C: balance 1,800 -> 720: -1,080. Together -1,440 = minus the pooled fund's net gain (1,800 extra income
+    - 360 mutual aid). But 600 of A's 960 went to his wife B (family sharing): before family transfers A
+    loses 360 (his employer's share of the credits, less the mutual aid he gets) and B neither gains nor
+    loses; the 600 is in family_net_received (-600 for A, +600 for B). The family F1 loses 360 either way."""
     _, sim = hand
     ch = member_changes(sim).set_index("person_id")
-    assert ch.net_gain.to_dict() == {"A": -960.0, "B": 600.0, "C": -1080.0}
+    assert ch.net_gain.to_dict() == {"A": -360.0, "B": 0.0, "C": -1080.0}
+    assert ch.family_net_received.to_dict() == {"A": -600.0, "B": 600.0, "C": 0.0}
+    assert ch.net_gain_with_family.to_dict() == {"A": -960.0, "B": 600.0, "C": -1080.0}
+    fg = family_gains(ch.reset_index()).set_index("family_type")
+    # F1 (A and B, adults): -360, transfers 600 within; C alone: -1,080
+    assert (fg.loc["adults_only", "net_gain_total"], fg.loc["adults_only", "transfers_within_mean"]) == (-360, 600)
+    assert fg.loc["single", "net_gain_total"] == -1080 and fg.losers.sum() == 2
     ps = pooled_summary(sim).iloc[0]
     assert (ps.pooled_extra_income, ps.of_which_employer_share, ps.of_which_retirees) == (1800, 720, 1080)
     assert (ps.pooled_extra_outpatient_spending, ps.pooled_net_gain, ps.members_net_gain) == (360, 1440, -1440)
     assert ps.conservation_residual == 0
     gl = gains_losses(ch.reset_index(), ["category"]).set_index("group")
-    assert gl.loc["in_service", "losers"] == 1 and gl.loc["resident_adult", "gainers"] == 1
+    assert gl.loc["in_service", "losers"] == 1 and gl.loc["resident_adult", "gainers"] == 0
+    assert gl.loc["resident_adult", "family_received_mean"] == 600
+    assert gl.loc["resident_adult", "net_gain_with_family_mean"] == 600
     assert gl.loc["retired", "net_gain_total"] == -1080
 
 
@@ -82,8 +95,8 @@ def _cover_case():
     ])
     members = pd.DataFrame([
         dict(person_id=p, year=2024, regime="new", scheme="employee", category="in_service", age=40,
-             region_code="990101", family_id=None, chronic=False, claims=1, account_holder=True, closing=1000.0,
-             out_of_pocket=oop, total=0.0)
+             region_code="990101", family_id=None, chronic=False, claims=1, account_holder=True, opening=200.0,
+             credit=800.0, closing=1000.0, out_of_pocket=oop, total=0.0)
         for p, oop in [("X", 12800.0), ("Y", 3000.0), ("Z", 500.0)]
     ])
     sim = Simulation(members, [2024], "990100", dt.date(2022, 1, 1))
@@ -107,9 +120,41 @@ def test_cover_loss_ratio_by_hand():
     assert groups.claims_paid.sum() == 2 * 1100
 
 
+def test_cover_buyers_decided_before_spending():
+    """Premium 100 from the account, take-up 100% of the account holders who can pay it. Whether they can
+    is decided on opening + credits, before the year's spending:
+      D: 300 + 1,200, spent it all on a stay (closing 0): buys; the premium leaves 100 of the year's costs
+         unpaid by the account (shortfall 100, paid in cash); the stay's 3,000 covered -> (3,000 - 1,000)
+         x 0.5 = 1,000, capped at 600
+      R: 0 + 1,200, closing 1,150: buys; closing after the premium 1,050
+      N: 0 + 50: cannot pay 100, does not buy
+    Premiums 200 (all from accounts), claims 600: loss ratio 3. Deciding on the closing balance left D
+    out: one buyer, no claim, a loss ratio of 0."""
+    comp = pd.DataFrame([dict(person_id="D", visit_type="inpatient", claims=1, scope_part=3000.0, copay_part=0.0,
+                              self_part=0.0)])
+    members = pd.DataFrame([
+        dict(person_id=p, year=2024, regime="new", scheme="employee", category="in_service", age=40,
+             region_code="990101", family_id=None, chronic=False, claims=1, account_holder=True, opening=o,
+             credit=c, closing=cl, out_of_pocket=oop, total=0.0)
+        for p, o, c, cl, oop in [("D", 300.0, 1200.0, 0.0, 1500.0), ("R", 0.0, 1200.0, 1150.0, 0.0),
+                                 ("N", 0.0, 50.0, 0.0, 0.0)]])
+    sim = Simulation(members, [2024], "990100", dt.date(2022, 1, 1))
+    product = Product(name="p", premium=100, visit_types=["inpatient"], covers=["policy_scope"], deductible=1000,
+                      ratio=0.5, cap=600)
+    cover = CoverFile.model_validate({"schema": "mifund.cover/1", "name": "t", "products": [product.model_dump()],
+                                      "scenarios": [{"name": "acct", "who": "account_holders", "paid_from": "account"}]})
+    row = evaluate(sim, cover, None, None, components=comp)[0].iloc[0]
+    assert (row.buyers, row.premiums, row.premiums_from_accounts, row.claims_paid) == (2, 200, 200, 600)
+    assert row.loss_ratio == 3
+    assert (row.account_shortfall_in_cash, row.buyers_closing_balance_after_premium) == (100, 1050)
+    # D's cash: 1,500 + the 100 shortfall - 600 paid by the cover
+    assert (row.buyers_out_of_pocket, row.buyers_out_of_pocket_after) == (1500, 1000)
+
+
 def test_cover_take_up_is_reproducible_and_near_the_share():
     members = pd.DataFrame({"person_id": [f"p{i}" for i in range(2000)], "scheme": "employee", "age": 40,
-                            "category": "in_service", "chronic": False, "account_holder": True, "closing": 0.0})
+                            "category": "in_service", "chronic": False, "account_holder": True, "opening": 0.0,
+                            "credit": 0.0, "closing": 0.0})
     product = Product(name="p", premium=50, deductible=0, ratio=1)
     sc = Scenario(name="s", take_up=0.3, seed=7)
     a, b = buyers(members, product, sc), buyers(members, product, sc)
@@ -191,8 +236,9 @@ def test_cli_simulate_and_compare(tmp_path, hand):
     assert r.exit_code == 0, r.output
     import json
 
-    rows = json.loads(r.output[: r.output.index("]") + 1])
-    got = {x["measure"]: x["2024"] for x in rows}
+    doc = json.loads(r.stdout)                      # one object: the tables by name
+    assert set(doc) == {"pooled_fund", "idle_balance"}
+    got = {x["measure"]: x["2024"] for x in doc["pooled_fund"]}
     assert got["pooled_extra_income"] == 1800 and got["pooled_extra_outpatient_spending"] == 360
     out = tmp_path / "cmp.xlsx"
     r = CliRunner().invoke(app, ["compare", "--db", str(db), "--rules", str(rules), "--format", "xlsx",
@@ -201,7 +247,10 @@ def test_cli_simulate_and_compare(tmp_path, hand):
     with zipfile.ZipFile(out) as z:
         assert any(n.startswith("xl/charts/chart") for n in z.namelist())
     sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
-    assert set(sheets) == {"gains_losses", "family_effect"}
+    assert set(sheets) == {"gains_losses", "family_gains", "family_effect"}
+    r = CliRunner().invoke(app, ["compare", "--db", str(db), "--rules", str(rules), "--format", "csv"])
+    long = pd.read_csv(io.StringIO(r.stdout))       # one table; `table` names each row's table
+    assert r.exit_code == 0 and set(long.table) == {"gains_losses", "family_gains", "family_effect"}
     r = CliRunner().invoke(app, ["compare", "--db", str(db), "--by", "colour"])
     assert r.exit_code != 0
 
@@ -209,6 +258,23 @@ def test_cli_simulate_and_compare(tmp_path, hand):
 def test_cli_errors(tmp_path):
     r = CliRunner().invoke(app, ["simulate", "--db", str(tmp_path / "none.duckdb")])
     assert r.exit_code == 2 and "No warehouse" in r.output
+    db, rules = _hand_warehouse(tmp_path), str(write_rules(tmp_path))
+    for args, says in ((["simulate", "--opening", "foo"], "--opening is ledger or zero"),
+                       (["simulate", "--family-use", "2"], "--family-use"),
+                       (["simulate", "--idle-years", "0"], "--idle-years"),
+                       (["simulate", "--rules", str(tmp_path / "none.yaml")], "none.yaml: no such file"),
+                       (["simulate", "--year", "2019"], "no enrolment in 2019; the enrolment has the years 2024"),
+                       (["simulate", "--year", "2025"], "no enrolment in 2025"),
+                       (["cover", "--products", str(tmp_path / "none.yaml")], "none.yaml: no such file"),
+                       (["segments", "--method", "kmeans", "--k", "0"], "--k"),
+                       (["segments", "--method", "kmeans", "--k", "9"], "k is between 1 and the number of members"),
+                       (["compare", "--scheme", "foo"], "--scheme is employee or resident")):
+        if "--rules" not in args:
+            args = [*args, "--rules", rules]
+        r = CliRunner().invoke(app, [*args, "--db", str(db)])
+        assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exception)  # no traceback
+        assert r.exit_code == 2, (args, r.output)
+        assert says in " ".join(r.output.split()), (args, r.output)
     assert CliRunner().invoke(app, ["--help"]).exit_code == 0
     for cmd in ("simulate", "compare", "cover", "segments"):
         assert CliRunner().invoke(app, [cmd, "--help"]).exit_code == 0

@@ -141,6 +141,26 @@ def test_overlapping_stays():
     assert h.amount_at_stake.tolist() == [1000.0]                     # 4 of its 4 nights overlap
 
 
+def test_overlapping_stays_inside_a_long_stay_past_a_short_one():
+    # A 1-30 Jan at H1; B 5-8 at H2 and C 10-15 at H3 both inside A. C's stay just before is B (ended on
+    # the 8th), yet C overlaps A: compared with the latest discharge of all earlier stays (A's, the 30th).
+    a = claim("A", admit=D(2024, 1, 1), discharge=D(2024, 1, 30))
+    b = claim("B", prov="H2", admit=D(2024, 1, 5), discharge=D(2024, 1, 8))
+    c = claim("C", prov="C1", admit=D(2024, 1, 10), discharge=D(2024, 1, 15))
+    h = hits_of("overlapping_stay", tables([a, b, c])).sort_values("claim_id")
+    assert h[["claim_id", "related_claim_id"]].values.tolist() == [["B", "A"], ["C", "A"]]
+    assert h.evidence.tolist() == ["overlaps stay A at H1 by 3 night(s)", "overlaps stay A at H1 by 5 night(s)"]
+
+
+def test_readmission_chain_hit_ids_unique():
+    # X1 -> X2 -> X3, 5 days apart: X2 is the second part of X1's readmission and the first part of its own;
+    # the two hits of X2 keep apart ids (the first part's id ends in ':first')
+    x = [stay(f"X{i}", D(2024, 3, 1) + dt.timedelta(days=10 * (i - 1)), 4) for i in (1, 2, 3)]
+    h = hits_of("split_admission", tables(x))
+    assert sorted(h.hit_id) == ["split_admission:X1:-:first", "split_admission:X2:-", "split_admission:X2:-:first",
+                                "split_admission:X3:-"]
+
+
 def test_phantom_stay_bed_and_nursing_only():
     days = [D(2024, 5, 1) + dt.timedelta(days=i) for i in range(8)]
     hollow = stay("C1", D(2024, 5, 1), 7, total=8 * 140.0)

@@ -65,7 +65,7 @@ def test_screen_cases_workflow_and_history_survive_restart(tmp_path):
         with pytest.raises(CaseError, match="can move to: confirmed, dismissed, open"):
             move_case(wh, "P:H1", "recovered", actor="bob", amount=1)
         move_case(wh, "P:H1", "confirmed", actor="bob", amount=200)
-        with pytest.raises(CaseError, match="recovered needs --amount"):
+        with pytest.raises(CaseError, match="needs the amount recovered"):
             move_case(wh, "P:H1", "recovered", actor="bob")
         move_case(wh, "P:H1", "recovered", actor="cat", amount=150.5)
         # a second screen finds the same hits: no new case, status kept, no new event

@@ -33,6 +33,20 @@ def test_readmission_matches_reference(rows, gap):
     assert set(zip(got.claim_id, got.related_claim_id, strict=True)) == reference.readmission(df, gap)
 
 
+@pytest.mark.slow
+@FAST
+@given(stays, st.integers(1, 3))
+def test_overlapping_stays_matches_reference(rows, min_nights):
+    cl = [claim(f"C{i:02d}", pid=p, prov=h, dx=dx, admit=D0 + dt.timedelta(days=a // 3),
+                discharge=D0 + dt.timedelta(days=a // 3 + 3 * los)) for i, (p, h, dx, a, los) in enumerate(rows)]
+    got = checks.overlapping_stays(tables(cl), checks.OverlapParams(min_overlap_days=min_nights))
+    got = got.to_pyarrow().to_pandas()
+    df = pd.DataFrame(cl)
+    df["admit_date"] = pd.to_datetime(df.admit_date)
+    df["discharge_date"] = pd.to_datetime(df.discharge_date)
+    assert set(zip(got.claim_id, got.related_claim_id, strict=True)) == reference.overlapping_stays(df, min_nights)
+
+
 line_rows = st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["XD1", "XDF", "SVB"]), st.integers(0, 1),
                                st.sampled_from([0.5, 1.0, 2.0, 3.0])), min_size=1, max_size=15)
 

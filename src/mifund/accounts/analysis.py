@@ -2,7 +2,12 @@
 
 A member's **net gain** from the new rules in a year is the change in their account's closing balance
 minus the change in their cash outlays (out-of-pocket medical costs plus the resident contribution they
-pay in cash): ``(closing_new − closing_old) − (cash_new − cash_old)``. The pooled fund's net gain is its
+pay in cash), **before family transfers**: ``(closing_new − closing_old) − (cash_new − cash_old) −
+family_net_received``, where ``family_net_received`` is the change in what the member received from the
+family's accounts minus what their own account gave to the family. Money passed within a family is
+neither a loss of the giver nor a gain of the receiver from the reform: it has its own columns, and
+``net_gain_with_family`` is the gain after it. Per family the transfers cancel (``family_gains``). The
+pooled fund's net gain is its
 extra income (credits no longer paid into accounts) minus its extra spending (outpatient mutual aid);
 by construction the members' net gains and the pooled fund's add up to zero, and ``pooled_summary``
 shows the residual so a user can see it.
@@ -60,14 +65,18 @@ def member_changes(sim: Simulation) -> pd.DataFrame:
     j["cash_old"] = j.out_of_pocket_old + j.contribution_cash_old
     j["balance_change"] = j.closing_new - j.closing_old
     j["cash_change"] = j.cash_new - j.cash_old
-    j["net_gain"] = (j.balance_change - j.cash_change).round(2)
+    j["family_net_received"] = ((j.family_received_new - j.family_received_old)
+                                - (j.family_given_new - j.family_given_old)).round(2)
+    j["net_gain_with_family"] = (j.balance_change - j.cash_change).round(2)
+    j["net_gain"] = (j.net_gain_with_family - j.family_net_received).round(2)
     j["age_band"] = age_band(j.age)
     j = j.merge(family_types(new), on=keys, how="left")
     return j
 
 
 def gains_losses(changes: pd.DataFrame, dimensions=DIMENSIONS, *, scheme: str | None = None) -> pd.DataFrame:
-    """The distribution of net gains by each dimension in turn (rows: dimension, group)."""
+    """The distribution of net gains (before family transfers) by each dimension in turn (rows: dimension,
+    group), with the family transfers and the gain after them alongside."""
     c = changes if scheme is None else changes[changes.scheme == scheme]
     frames = []
     for d in dimensions:
@@ -84,12 +93,39 @@ def gains_losses(changes: pd.DataFrame, dimensions=DIMENSIONS, *, scheme: str | 
             "balance_change_mean": g.balance_change.mean(),
             "cash_change_mean": g.cash_change.mean(),
             "mutual_aid_mean": g.mutual_aid_new.mean(),
+            "family_received_mean": g.family_received_new.mean(),
+            "family_given_mean": g.family_given_new.mean(),
+            "net_gain_with_family_mean": g.net_gain_with_family.mean(),
+            "losers_with_family": g.net_gain_with_family.apply(lambda s: int((s < -0.005).sum())),
         }).reset_index().rename(columns={d: "group"})
         t["group"] = t.group.astype(str)
         t.insert(0, "dimension", d)
         frames.append(t)
     out = pd.concat(frames, ignore_index=True)
     out["loser_share"] = out.losers / out.members
+    return out
+
+
+def family_gains(changes: pd.DataFrame) -> pd.DataFrame:
+    """Families (a member without a family_id is a family of one) by family type: the family's net gain
+    per year, where transfers between its members cancel; gainers and losers are families."""
+    c = changes.copy()
+    c["_fam"] = c.family_id.where(c.family_id.notna(), "__single__" + c.person_id.astype(str))
+    f = c.groupby(["year", "_fam"]).agg(family_type=("family_type", "first"), members=("person_id", "size"),
+                                        net_gain=("net_gain", "sum"), transfers=("family_net_received",
+                                                                                  lambda s: s.abs().sum() / 2))
+    g = f.groupby("family_type")
+    out = pd.DataFrame({
+        "families": g.size(),
+        "members": g.members.sum(),
+        "gainers": g.net_gain.apply(lambda s: int((s > 0.005).sum())),
+        "losers": g.net_gain.apply(lambda s: int((s < -0.005).sum())),
+        "net_gain_mean": g.net_gain.mean(),
+        "net_gain_median": g.net_gain.median(),
+        "net_gain_total": g.net_gain.sum(),
+        "transfers_within_mean": g.transfers.mean(),
+    }).reset_index()
+    out["loser_share"] = out.losers / out.families
     return out
 
 
@@ -140,8 +176,10 @@ def idle_balance(sim: Simulation, years: int | None = None) -> pd.DataFrame:
     - *beyond N years of use*: the part of each balance above ``years`` times the holder's average
       yearly use (own spending + family sharing) over the simulated years -- money that at the current
       rate of use would still be there after ``years`` more years. Default N = 3."""
+    if years is not None and years < 1:
+        raise ValueError(f"years is 1 or more, not {years}")
     n_dormant = min(years or len(sim.years), len(sim.years))
-    n_ahead = years or 3
+    n_ahead = 3 if years is None else years
     last = sim.years[-1]
     recent = sim.years[-n_dormant:]
     rows = []
@@ -224,6 +262,8 @@ def segments(sim: Simulation, *, regime: str = "new", method: str = "bands", k: 
         size = m.groupby("segment").person_id.transform("size")
         m.loc[size < min_members, "segment"] = "other (small segments)"
     elif method == "kmeans":
+        if not 1 <= k <= len(m):
+            raise ValueError(f"k is between 1 and the number of members ({len(m):,}), not {k}")
         from sklearn.cluster import KMeans
         from sklearn.preprocessing import StandardScaler
 

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +30,8 @@ OpeningOpt = Annotated[str, typer.Option(
     "--opening", help="Opening balances: ledger (the county's account balance from fund_ledger, shared by "
                       "old-regime credits) | zero")]
 FamilyUseOpt = Annotated[float, typer.Option(
-    "--family-use", help="Share of the possible family sharing that families use (1 = all: an upper bound)")]
+    "--family-use", min=0.0, max=1.0,
+    help="Share of the possible family sharing that families use, 0 to 1 (1 = all: an upper bound)")]
 YearOpt = Annotated[list[int] | None, typer.Option("--year", "-y", help="Simulate these years (default: all "
                                                                          "enrolment years). Repeatable.")]
 
@@ -43,6 +46,8 @@ def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0):
     from mifund.accounts.engine import simulate
     from mifund.accounts.rules import AccountRulesError, load_account_rules
 
+    if opening not in ("ledger", "zero"):
+        raise typer.BadParameter(f"--opening is ledger or zero, not {opening!r}")
     wh = open_warehouse(ctx, db, hint="Run `mifund import …` or `mifund demo run` first.")
     try:
         if region is None:
@@ -60,8 +65,13 @@ def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0):
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                       transient=True) as prog:
             task = prog.add_task("simulating accounts", total=None)
-            sim = simulate(wh, rules, years=years or None, opening=opening, family_use=family_use,
-                           progress=lambda s: prog.update(task, description=f"simulated {s}"))
+            try:
+                sim = simulate(wh, rules, years=years or None, opening=opening, family_use=family_use,
+                               progress=lambda s: prog.update(task, description=f"simulated {s}"))
+            except ValueError as e:
+                prog.stop()
+                err.print(f"[red]Cannot simulate:[/] {e}")
+                raise typer.Exit(2) from None
         return wh, rules, sim
     except BaseException:
         wh.close()
@@ -70,14 +80,29 @@ def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0):
 
 def _emit(tables: dict[str, pd.DataFrame], fmt: str, output: Path | None, *, charts: dict | None = None,
           titles: dict[str, str] | None = None) -> None:
-    """One or more tables: Rich tables; csv/json of the first (or a file per table with a suffix);
-    xlsx: one sheet each, with native charts."""
+    """One or more tables as one answer: Rich tables; json: one object keyed by table name, each a list of
+    rows; csv: to stdout one table whose first column `table` names each row's table, to a file one file
+    per table (FILE for the first, FILE_<name>.csv for the others); xlsx: one sheet each, with native
+    charts."""
     titles = titles or {}
     if fmt == "xlsx":
         from mifund.accounts.workbook import write_workbook
 
         write_workbook(output, tables, charts or {})
         err.print(f"wrote {output}")
+        return
+    if fmt == "json" or (fmt == "csv" and output is None):
+        if fmt == "json":
+            doc = {n: json.loads(df.round(4).to_json(orient="records", date_format="iso", force_ascii=False))
+                   for n, df in tables.items()}
+            text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+        else:
+            long = pd.concat([df.round(4).assign(table=n) for n, df in tables.items()], ignore_index=True)
+            text = long[["table", *[c for c in long.columns if c != "table"]]].to_csv(index=False)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
         return
     names = list(tables)
     for i, name in enumerate(names):
@@ -99,7 +124,7 @@ def simulate_cmd(
     year: YearOpt = None,
     family_use: FamilyUseOpt = 1.0,
     idle_years: Annotated[int | None, typer.Option(
-        "--idle-years", help="N for the idle balance: dormant = unused in the last N simulated years; "
+        "--idle-years", min=1, help="N for the idle balance: dormant = unused in the last N simulated years; "
                              "beyond = balance above N years of the holder's use (default 3)")] = None,
     members_out: Annotated[Path | None, typer.Option(
         "--members-out", help="Also write the member table (person, year, regime) to this .parquet/.csv")] = None,
@@ -146,26 +171,31 @@ def compare_cmd(
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ) -> None:
-    """Who gains and who loses from the new rules (net gain = balance change − cash change), by group."""
-    from mifund.accounts.analysis import DIMENSIONS, family_effect, gains_losses, member_changes
+    """Who gains and who loses from the new rules, by group: net gain = balance change − cash change, before
+    family transfers (money passed between a family's members, in its own columns); and per family."""
+    from mifund.accounts.analysis import DIMENSIONS, family_effect, family_gains, gains_losses, member_changes
 
     check_format(fmt, output)
     dims = by or list(DIMENSIONS)
     bad = [d for d in dims if d not in DIMENSIONS]
     if bad:
         raise typer.BadParameter(f"--by must be among {', '.join(DIMENSIONS)}")
+    if scheme not in (None, "employee", "resident"):
+        raise typer.BadParameter(f"--scheme is employee or resident, not {scheme!r}")
     wh, _rules, sim = _run(ctx, db, rules, region, opening, year, family_use)
     with wh:
         ch = member_changes(sim)
         tables = {"gains_losses": gains_losses(ch, dims, scheme=scheme)}
         if family:
+            tables["family_gains"] = family_gains(ch)
             tables["family_effect"] = family_effect(ch if scheme is None else ch[ch.scheme == scheme])
         charts = {"gains_losses": {"category": "group", "values": ["net_gain_mean"], "split": "dimension",
                                    "title": "Mean net gain from the new rules (yuan)"},
                   "family_effect": {"category": "family_kind", "values": ["cash_old_mean", "cash_new_mean"],
                                     "title": "Family cash outlays, old vs new rules (yuan)"}}
         _emit(tables, fmt, output, charts=charts,
-              titles={"gains_losses": "Net gain per member-year under the new rules (yuan)",
+              titles={"gains_losses": "Net gain per member-year under the new rules, before family transfers (yuan)",
+                      "family_gains": "Net gain per family-year (transfers within the family cancel), yuan",
                       "family_effect": "Family sharing: family cash outlays (yuan)"})
 
 
@@ -214,8 +244,9 @@ def segments_cmd(
     opening: OpeningOpt = "ledger",
     year: YearOpt = None,
     method: Annotated[str, typer.Option("--method", help="bands (explicit) | kmeans")] = "bands",
-    k: Annotated[int, typer.Option("--k", help="Clusters for kmeans")] = 6,
-    min_members: Annotated[int, typer.Option("--min-members", help="Smaller band segments go to 'other'")] = 20,
+    k: Annotated[int, typer.Option("--k", min=1, help="Clusters for kmeans (1 or more)")] = 6,
+    min_members: Annotated[int, typer.Option("--min-members", min=1,
+                                             help="Smaller band segments go to 'other'")] = 20,
     regime: Annotated[str, typer.Option("--regime", help="new | old")] = "new",
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
@@ -228,7 +259,11 @@ def segments_cmd(
         raise typer.BadParameter("--method is bands or kmeans; --regime is new or old")
     wh, _rules, sim = _run(ctx, db, rules, region, opening, year)
     with wh:
-        seg = segments(sim, regime=regime, method=method, k=k, min_members=min_members)
+        try:
+            seg = segments(sim, regime=regime, method=method, k=k, min_members=min_members)
+        except ValueError as e:
+            err.print(f"[red]Cannot segment:[/] {e}")
+            raise typer.Exit(2) from None
         _emit({"segments": seg}, fmt, output,
               charts={"segments": {"category": "segment", "values": ["expected_cost", "unmet_out_of_pocket_mean"],
                                    "title": "Expected cost and unmet out-of-pocket by segment (yuan)"}},

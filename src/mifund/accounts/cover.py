@@ -27,7 +27,7 @@ from mifund.accounts.analysis import age_band
 from mifund.accounts.engine import Simulation, burden_components
 from mifund.accounts.rules import AccountRules
 from mifund.policy.schema import Metadata, Strict
-from mifund.policy.yamlines import load_with_lines
+from mifund.policy.yamlines import YamlError, load_with_lines
 
 VisitType = Literal["inpatient", "outpatient", "chronic_outpatient", "pharmacy"]
 Part = Literal["policy_scope", "copay_first", "self_pay"]
@@ -91,7 +91,12 @@ class CoverFile(Strict):
 
 def load_cover(path: str | Path | None = None) -> CoverFile:
     p = Path(path) if path else Path(__file__).resolve().parent / "policies" / "cover_example.yaml"
-    data, lines = load_with_lines(p)
+    if not p.is_file():
+        raise CoverError(f"{p}: no such file")
+    try:
+        data, lines = load_with_lines(p)
+    except YamlError as e:
+        raise CoverError(str(e)) from None
     try:
         return CoverFile.model_validate(data)
     except ValidationError as e:
@@ -126,16 +131,26 @@ def product_payment(covered: pd.Series, product: Product) -> pd.Series:
 
 
 def buyers(members: pd.DataFrame, product: Product, scenario: Scenario) -> pd.DataFrame:
-    """The members who buy (with premium and whether it comes from the account)."""
+    """The members who buy, with the premium and the part of it paid from the account.
+
+    The premium is bought at the start of the year, so whether the account can pay it is decided on what
+    the account holds for the year before any spending: the opening balance plus the year's credits (not
+    the closing balance, which a member who spent the account on hospital bills has emptied: those are
+    the members the cover is for). A premium from the account comes off it first: the closing balance is
+    that much lower, and where the year's spending then finds the account empty (the closing balance was
+    below the premium) the difference, ``account_shortfall``, is paid in cash."""
     m = members[members.scheme.isin(product.schemes)].copy()
     m["premium"] = product.premium_for(m.age)
+    can_pay = m.account_holder & (m.opening + m.credit >= m.premium)
     if scenario.who == "account_holders":
-        m = m[m.account_holder & (m.closing >= m.premium)]
+        m = m[can_pay]
     elif scenario.who == "elderly_or_chronic":
         m = m[(m.age >= 60) | m.chronic | (m.category == "retired")]
-    m = m[_draw(m.person_id, scenario.seed) < scenario.take_up]
-    from_account = (scenario.paid_from == "account") & m.account_holder & (m.closing >= m.premium)
+    m = m[_draw(m.person_id, scenario.seed) < scenario.take_up].copy()
+    from_account = (scenario.paid_from == "account") & can_pay.reindex(m.index)
     m["premium_from_account"] = np.where(from_account, m.premium, 0.0)
+    m["account_shortfall"] = (m.premium_from_account - m.closing).clip(lower=0)
+    m["closing_after_premium"] = (m.closing - m.premium_from_account).clip(lower=0)
     return m
 
 
@@ -154,16 +169,21 @@ def evaluate(sim: Simulation, cover: CoverFile, source, rules: AccountRules, *, 
             b = buyers(members, product, sc)
             b["covered"] = covered.reindex(b.person_id).fillna(0).to_numpy()
             b["paid"] = product_payment(b.covered, product).to_numpy()
-            b["oop_after"] = (b.out_of_pocket - b.paid).clip(lower=0)
+            b["oop_with_premium"] = b.out_of_pocket + b.account_shortfall
+            b["oop_after"] = (b.oop_with_premium - b.paid).clip(lower=0)
             premiums = b.premium.sum()
             rows.append({
                 "product": product.name, "insurer": product.insurer or "", "scenario": sc.name, "year": year,
                 "eligible": int(members.scheme.isin(product.schemes).sum()), "buyers": len(b),
                 "premiums": premiums, "premiums_from_accounts": b.premium_from_account.sum(),
+                "account_shortfall_in_cash": b.account_shortfall.sum(),
+                "buyers_closing_balance": b.closing.sum(),
+                "buyers_closing_balance_after_premium": b.closing_after_premium.sum(),
                 "claims_paid": b.paid.sum(), "loss_ratio": b.paid.sum() / premiums if premiums else np.nan,
                 "beneficiaries": int((b.paid > 0).sum()),
                 "paid_per_beneficiary": b.paid[b.paid > 0].mean() if (b.paid > 0).any() else 0.0,
-                "buyers_out_of_pocket": b.out_of_pocket.sum(), "buyers_out_of_pocket_after": b.oop_after.sum(),
+                "buyers_out_of_pocket": b.out_of_pocket.sum(),
+                "buyers_out_of_pocket_after": b.oop_after.sum(),  # with the shortfall, less the claims paid
             })
             g = b.groupby(by, observed=True)
             t = pd.DataFrame({"buyers": g.size(), "premiums": g.premium.sum(), "claims_paid": g.paid.sum(),

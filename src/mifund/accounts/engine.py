@@ -332,11 +332,21 @@ def simulate_fen(source, rules: AccountRules, *, years: list[int] | None = None,
                  family_use: float = 1.0, progress=None) -> pd.DataFrame:
     """The member table in fen (int64), both regimes; balances carry from year to year per regime."""
     inp = inputs_of(source)
-    years = years or available_years(inp)
-    if not years:
+    have = available_years(inp)
+    if not have:
         raise ValueError("no enrolment in the warehouse")
+    years = sorted(set(years)) if years else have
+    missing = [y for y in years if y not in have]
+    if missing:
+        raise ValueError(f"no enrolment in {', '.join(map(str, missing))}; the enrolment has the years "
+                         f"{', '.join(map(str, have))}")
+    if years != list(range(years[0], years[-1] + 1)):
+        raise ValueError(f"the years must follow one another (balances carry from one year to the next), "
+                         f"not {', '.join(map(str, years))}")
     if opening not in ("ledger", "zero"):
-        raise ValueError("opening is 'ledger' or 'zero'")
+        raise ValueError(f"opening is 'ledger' or 'zero', not {opening!r}")
+    if not 0 <= family_use <= 1:
+        raise ValueError(f"family_use is a share between 0 and 1, not {family_use}")
     first = years[0]
     if opening == "ledger":
         open0 = inp.con.to_pyarrow(opening_from_ledger(inp, rules, first))

@@ -36,7 +36,7 @@ from mifund.policy.schema import (
     category_param,
     level_param,
 )
-from mifund.policy.yamlines import load_with_lines
+from mifund.policy.yamlines import YamlError, load_with_lines
 
 SCHEMA_ID = "mifund.accounts/1"
 REGIMES = ("old", "new")
@@ -372,7 +372,12 @@ def load_account_rules(path: str | Path | None = None, region_code: str | None =
                                      + (f" for region {region_code}" if region_code else "")
                                      + f", found {[f.name for f in files]}"])
         p = files[0]
-    data, lines = load_with_lines(p)
+    if not p.is_file():
+        raise AccountRulesError([f"{p}: no such file or directory"])
+    try:
+        data, lines = load_with_lines(p)
+    except YamlError as e:
+        raise AccountRulesError([str(e)]) from None
     try:
         model = AccountRulesFile.model_validate(data)
     except ValidationError as e:

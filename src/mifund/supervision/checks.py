@@ -92,13 +92,16 @@ def text(*parts) -> ir.StringValue:
     return out
 
 
-def out(t: ir.Table, **cols) -> ir.Table:
-    """The standard hit columns, in order and type; absent ones null."""
+def out(t: ir.Table, *, role: str | None = None, **cols) -> ir.Table:
+    """The standard hit columns, in order and type; absent ones null. `role` tells apart two hits of one
+    rule on the same claim (a readmission's stay that is both the first part of one pair and the second
+    of another); it becomes part of the hit id, so each keeps its own row in the warehouse."""
     sel = {}
     for c in HIT_COLUMNS:
         v = cols.get(c, t[c] if c in t.columns else None)
         sel[c] = ibis.null(HIT_TYPES[c]) if v is None else (v if isinstance(v, ir.Value) else ibis.literal(v)).cast(
             HIT_TYPES[c])
+    sel["role"] = ibis.literal(role, type="string")
     return t.select(**sel)
 
 
@@ -180,7 +183,7 @@ def readmission(t: Tables, p: ReadmissionParams) -> ir.Table:
                               " ", second.dx, ")"))
     first = c.select("claim_id", "person_id", "provider_id", "admit_date").join(
         second.select(prev_claim="prev_claim", nxt="claim_id", gap="gap"), [c.claim_id == second.prev_claim])
-    earlier = out(first, related_claim_id=first.nxt, service_date=first.admit_date, amount_at_stake=0.0,
+    earlier = out(first, role="first", related_claim_id=first.nxt, service_date=first.admit_date, amount_at_stake=0.0,
                   severity=clip01(1.0 - first.gap / (p.max_gap_days + 1) / 2),
                   evidence=text("first part: readmitted ", first.gap, " day(s) after this discharge as ", first.nxt))
     return later.union(earlier)
@@ -196,22 +199,30 @@ class OverlapParams(Params):
 @check("overlapping_stays", OverlapParams)
 def overlapping_stays(t: Tables, p: OverlapParams) -> ir.Table:
     """A stay that begins before an earlier-admitted stay of the same person has ended, by at least
-    min_overlap_days nights (a transfer on the day of discharge is not an overlap)."""
+    min_overlap_days nights (a transfer on the day of discharge is not an overlap). The stay is compared
+    with the earlier stay that ends last, not only the one just before it: a stay inside a long stay is
+    found even when another short stay lies between them. The related claim is that latest-ending earlier
+    stay (of several ending that day, the one admitted last)."""
     c = of_types(t.claims, p.visit_types)
-    w = ibis.window(group_by="person_id", order_by=["admit_date", "discharge_date", "claim_id"])
-    c = c.mutate(prev_claim=c.claim_id.lag().over(w), prev_discharge=c.discharge_date.lag().over(w),
-                 prev_admit=c.admit_date.lag().over(w), prev_provider=c.provider_id.lag().over(w))
-    end = ibis.least(c.discharge_date, c.prev_discharge)
-    nights = end.delta(c.admit_date, unit="day")
-    h = c.mutate(nights=nights).filter(c.prev_claim.notnull() & (nights >= p.min_overlap_days))
+    order = ["admit_date", "discharge_date", "claim_id"]
+    c = c.mutate(nth=ibis.row_number().over(ibis.window(group_by="person_id", order_by=order)))
+    before = ibis.window(group_by="person_id", order_by=order, rows=(None, -1))
+    c = c.mutate(prev_end=c.discharge_date.max().over(before))
+    nights = ibis.least(c.discharge_date, c.prev_end).delta(c.admit_date, unit="day")
+    h = c.mutate(nights=nights).filter(c.prev_end.notnull() & (nights >= p.min_overlap_days))
+    e = c.select(e_person="person_id", e_claim="claim_id", e_admit="admit_date", e_discharge="discharge_date",
+                 e_provider="provider_id", e_nth="nth")
+    j = h.join(e, [h.person_id == e.e_person, e.e_discharge == h.prev_end, e.e_nth < h.nth])
+    j = j.mutate(pick=ibis.row_number().over(ibis.window(group_by="claim_id", order_by=ibis.desc(j.e_nth))))
+    h = j.filter(j.pick == 0)
     if p.exclude_identical:
-        h = h.filter(~((h.prev_provider == h.provider_id) & (h.prev_admit == h.admit_date)
-                       & (h.prev_discharge == h.discharge_date)))
+        h = h.filter(~((h.e_provider == h.provider_id) & (h.e_admit == h.admit_date)
+                       & (h.e_discharge == h.discharge_date)))
     stay = los_days(h)
-    return out(h, related_claim_id=h.prev_claim, service_date=h.admit_date,
+    return out(h, related_claim_id=h.e_claim, service_date=h.admit_date,
                amount_at_stake=amount(h.total_amount) * h.nights / ibis.greatest(stay, 1),
                severity=clip01(h.nights / ibis.greatest(stay, 1)),
-               evidence=text("overlaps stay ", h.prev_claim, " at ", h.prev_provider, " by ", h.nights, " night(s)"))
+               evidence=text("overlaps stay ", h.e_claim, " at ", h.e_provider, " by ", h.nights, " night(s)"))
 
 
 # -- phantom stay: use elsewhere during a stay --------------------------------------------------

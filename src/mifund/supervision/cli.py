@@ -93,7 +93,13 @@ def screen_cmd(
     for r in res.failures:
         err.print(f"[red]rule {r.rule_id} failed:[/] {r.error}")
     if fmt != "table":
-        render(res.hits.to_pandas(), fmt, output=output, console=console, sheet_name="hits")
+        from mifund.supervision.export import tidy, write_json
+
+        hits = res.hits.to_pandas()
+        if fmt == "json":
+            write_json(hits, output)
+        else:
+            render(tidy(hits), fmt, output=output, console=console, sheet_name="hits")
         return
     summary = pd.DataFrame([{"rule": r.rule_id, "名称": r.name_zh, "kind": r.kind, "hits": r.hits,
                              "amount_at_stake": r.amount_at_stake, "seconds": round(r.seconds, 2),
@@ -134,12 +140,17 @@ def case_cmd(
     case_id: Annotated[str, typer.Argument(help="Case id, e.g. P:SYN3601020001 (provider) or R:<person_id>")],
     action: Annotated[str | None, typer.Argument(help="show (default) | move")] = None,
     to: Annotated[str | None, typer.Argument(help="For move: in_review | confirmed | dismissed | recovered | open")] = None,
-    amount: Annotated[float | None, typer.Option("--amount", help="Yuan confirmed (confirmed) or recovered (recovered)")] = None,
+    amount: Annotated[float | None, typer.Option("--amount", help="Yuan confirmed (confirmed: required, 0 or more) or "
+                                                                  "recovered this time (recovered: more than 0; "
+                                                                  "recoveries add up to at most the amount confirmed)")] = None,
     note: Annotated[str | None, typer.Option("--note", help="A note for the case history")] = None,
+    over_suspected: Annotated[bool, typer.Option("--over-suspected", help="Confirm an amount above the case's "
+                                                 "suspected amount (the review found more; needs --note)")] = False,
     db: DbOpt = None, user: UserOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None,
 ) -> None:
     """Show a case (row, hits, history) or move it: `case ID move in_review --note ...`,
-    `case ID move recovered --amount 1234.5`."""
+    `case ID move confirmed --amount 2000`, `case ID move recovered --amount 1234.5` (again for each
+    further partial recovery). --format json|csv|xlsx exports the case, its hits and its history."""
     from mifund.supervision.store import CaseError, case_history, case_hits, get_case, move_case
 
     check_format(fmt, output)
@@ -152,19 +163,31 @@ def case_cmd(
             if not to:
                 raise typer.BadParameter("move needs a status: in_review | confirmed | dismissed | recovered | open")
             with open_warehouse(ctx, db, read_only=False) as wh:
-                new = move_case(wh, case_id, to, actor=s.user, amount=amount, note=note)
+                new = move_case(wh, case_id, to, actor=s.user, amount=amount, note=note,
+                                over_suspected=over_suspected)
             err.print(f"case {case_id} is now [bold]{new['status']}[/]")
         with open_warehouse(ctx, db) as wh:
             case = get_case(wh, case_id)
             hits, hist = case_hits(wh, case_id), case_history(wh, case_id)
     except CaseError as e:
-        err.print(f"[red bold]{e}[/]")
+        hint = ""
+        if "amount" in str(e) and amount is None:
+            hint = " (give it with --amount)"
+        elif "explicitly" in str(e):
+            hint = " (--over-suspected --note ...)"
+        err.print(f"[red bold]{e}{hint}[/]")
         raise typer.Exit(1) from None
     if fmt != "table":
-        render(hist if action == "move" else hits, fmt, output=output, console=console)
+        from mifund.supervision.export import write_tables
+
+        write_tables({"case": pd.DataFrame([case]), "hits": hits, "history": hist}, fmt, output, single=("case",))
+        if output is not None:
+            err.print(f"wrote {output}")
         return
+    from mifund.supervision.export import tidy
+
     render(pd.DataFrame([case]), "table", title=f"Case {case_id}", console=console)
-    hits["line_no"] = hits.line_no.astype("Int64")
+    hits = tidy(hits)
     render(hits[["rule_id", "claim_id", "line_no", "service_date", "amount_at_stake", "score", "evidence"]], "table",
            title=f"{len(hits)} hits", console=console)
     render(hist[["event_at", "actor", "action", "from_status", "to_status", "amount", "note"]], "table",

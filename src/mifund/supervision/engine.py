@@ -87,6 +87,7 @@ def rule_expr(t: Tables, rule: RuleSpec) -> ibis.Table:
         h = h.filter(h.service_date <= rule.effective_to)
     entity = h.claim_id.fill_null(text("person ", h.person_id.fill_null("?"), " ", h.service_date.year()))
     hit_id = text(rule.id, ":", entity, ":", h.line_no.cast("string").fill_null("-"))
+    hit_id = hit_id + ibis.ifelse(h.role.isnull(), "", ":" + h.role.fill_null(""))
     h = h.mutate(hit_id=hit_id, rule_id=ibis.literal(rule.id), kind=ibis.literal(rule.kind),
                  case_by=ibis.literal(rule.case_by), score=(h.severity * rule.weight).round(4),
                  amount_at_stake=h.amount_at_stake.round(2))

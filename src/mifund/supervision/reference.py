@@ -50,3 +50,24 @@ def duplicate_claims(claims: pd.DataFrame, match: list[str]) -> set[tuple[str, s
         else:
             first[k] = row.claim_id
     return out
+
+
+def overlapping_stays(claims: pd.DataFrame, min_overlap_days: int = 1) -> set[tuple[str, str]]:
+    """(claim_id, related_claim_id) of inpatient stays that begin at least min_overlap_days nights before
+    the latest discharge of the person's earlier-admitted stays (related: that latest-ending stay, the one
+    admitted last among ties), leaving out stays identical in provider and dates to that one."""
+    out = set()
+    c = claims[claims.visit_type == "inpatient"].sort_values(["admit_date", "discharge_date", "claim_id"])
+    for _, g in c.groupby("person_id"):
+        earlier: list = []
+        for row in g.itertuples():
+            if earlier:
+                end = max(e.discharge_date for e in earlier)
+                ref = [e for e in earlier if e.discharge_date == end][-1]
+                nights = (min(row.discharge_date, end) - row.admit_date).days
+                identical = (ref.provider_id, ref.admit_date, ref.discharge_date) == (
+                    row.provider_id, row.admit_date, row.discharge_date)
+                if nights >= min_overlap_days and not identical:
+                    out.add((row.claim_id, ref.claim_id))
+            earlier.append(row)
+    return out

@@ -9,18 +9,35 @@ API::
     move_case(wh, "P:SYN3601020001", "confirmed", actor="bob", amount=2820.95)
     move_case(wh, "P:SYN3601020001", "recovered", actor="bob", amount=2820.95)
 
-A hit belongs to the case of its provider (``P:<provider_id>``) or person (``R:<person_id>``), as its rule's
-``case_by`` says. Storing a screen is one transaction: hits are upserted by hit_id (changed ones to the
-audit log), every case touched is recomputed from all its hits (hits, claims, rules, suspected amount,
-score = 1 - prod(1 - best score of each rule)), new cases open with an ``opened`` event, and existing cases
-that got new hits get a ``hits`` event; their status is never changed by a screen. A move is one
-transaction too: the case row (audited) and an event with user, time, amount and note.
+A hit belongs to a case of its provider (``P:<provider_id>``) or person (``R:<person_id>``), as its rule's
+``case_by`` says. Storing a screen is one transaction: hits are upserted by hit_id (only new and changed ones
+are written; changed ones go to the audit log; ``run_id`` is the screen that found a hit as it now reads),
+every case touched is recomputed from all its hits (hits, claims, rules, suspected amount, score =
+1 - prod(1 - best score of each rule)), new cases open with an ``opened`` event, and existing cases that got
+new hits get a ``hits`` event; their status is never changed by a screen.
+
+A decided case (confirmed, dismissed, recovered) is history: a screen never adds hits to it nor rewrites
+the hits it was decided on. New hits of its provider or person open a new case (``P:<id>#2``, ``#3`` ...)
+whose ``previous_case_id`` names the earlier one, and the earlier case's history notes it. When a case is
+confirmed, each rule's share of the confirmed amount is fixed (``supervision_case_rules``, in proportion to
+the rule's suspected amount, by hit count where the case has none; to the fen by largest remainder);
+recoveries are split by the same shares, so the recovered report never re-splits money already confirmed.
+
+A move is one transaction too: the case row (audited) and an event with user, time, amount and note.
+Amounts (yuan, to the fen): ``confirmed`` needs the amount confirmed (>= 0; above the suspected amount only
+when the caller says so explicitly, with a note saying why: the review may find more than the rules
+flagged); ``recovered`` needs the amount of this recovery (> 0): recoveries may be partial, each is an event,
+they add up and their sum never exceeds the confirmed amount (the case is ``recovered`` from the first one;
+further ones may follow until the confirmed amount is reached); no other move takes an amount. Moving a
+confirmed case back to ``in_review`` clears its confirmed amount (the history keeps it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import numbers
 import uuid
 
 import ibis
@@ -35,14 +52,18 @@ MOVES: dict[str, tuple[str, ...]] = {
     "in_review": ("confirmed", "dismissed", "open"),
     "confirmed": ("recovered", "in_review"),
     "dismissed": ("open",),
-    "recovered": (),
+    "recovered": ("recovered",),  # a further (partial) recovery, up to the confirmed amount
 }
+ACTIVE = ("open", "in_review")  # a screen adds hits to these; the others are decided
 CASE_COLUMNS = ["case_id", "entity_type", "entity_id", "region_code", "status", "hits", "claims", "rules",
-                "suspected_amount", "score", "confirmed_amount", "recovered_amount", "opened_at", "updated_at"]
+                "suspected_amount", "score", "confirmed_amount", "recovered_amount", "opened_at", "updated_at",
+                "previous_case_id"]
+_FIGURES = ["entity_type", "entity_id", "region_code", "hits", "claims", "rules", "suspected_amount", "score"]
 
 
 class CaseError(ValueError):
-    """A case that does not exist, or a move the workflow does not allow."""
+    """A case that does not exist, or a move the workflow does not allow (the message is shown as it is
+    by the CLI and the web pages, so it names no command-line option)."""
 
 
 def _upsert(wh, name: str, data: pa.Table | pd.DataFrame, key: list[str], *, actor: str, batch_id: str, detail: str):
@@ -54,10 +75,49 @@ def _upsert(wh, name: str, data: pa.Table | pd.DataFrame, key: list[str], *, act
         wh.drop_stage(stage)
 
 
-def _case_ids(hits: ibis.Table) -> ibis.Table:
+def _entity_keys(hits: ibis.Table) -> ibis.Table:
+    """The base case id of each hit's provider (P:<id>) or person (R:<id>)."""
     prov = hits.case_by == "provider"
-    return hits.mutate(case_id=ibis.ifelse(prov, "P:" + hits.provider_id.fill_null("?"),
-                                           "R:" + hits.person_id.fill_null("?")))
+    return hits.mutate(entity_key=ibis.ifelse(prov, "P:" + hits.provider_id.fill_null("?"),
+                                              "R:" + hits.person_id.fill_null("?")))
+
+
+def _assign_cases(wh, keys: pd.DataFrame) -> pd.DataFrame:
+    """For each incoming hit (hit_id, entity_key): its case_id, whether it is frozen (already stored in a
+    decided case: left as it was), new (not stored before) and, for a hit opening a case after a decided
+    one, that case (previous_case_id). Vectorised over the hits; one row per case of the entity is read."""
+    h = wh.table("supervision_hits").select("hit_id", old_case="case_id")
+    c = wh.table("supervision_cases").select("case_id", "status")
+    stored = wh.to_pandas(h.left_join(c, h.old_case == c.case_id).select("hit_id", "old_case",
+                                                                           old_status="status"))
+    k = keys.merge(stored.drop_duplicates("hit_id"), on="hit_id", how="left")
+    k["new"] = k.old_case.isna()
+    k["frozen"] = ~k.new & k.old_status.notna() & ~k.old_status.isin(ACTIVE)
+    allc = wh.to_pandas(c)
+    allc["entity_key"] = allc.case_id.str.replace(r"#\d+$", "", regex=True)
+    allc["seq"] = pd.to_numeric(allc.case_id.str.extract(r"#(\d+)$")[0], errors="coerce").fillna(1).astype(int)
+    latest = (allc.sort_values(["entity_key", "seq"]).groupby("entity_key").tail(1)
+              .rename(columns={"case_id": "latest_case", "status": "latest_status"}))
+    k = k.merge(latest[["entity_key", "latest_case", "latest_status", "seq"]], on="entity_key", how="left")
+    none_yet = k.latest_case.isna()
+    follow = ~none_yet & ~k.latest_status.isin(ACTIVE)
+    nxt = k.entity_key + "#" + (k.seq.fillna(1).astype(int) + 1).astype(str)
+    k["case_id"] = k.old_case.where(~k.new, k.entity_key.where(none_yet, k.latest_case.where(~follow, nxt)))
+    k["previous_case_id"] = k.latest_case.where(k.new & follow)
+    return k[["hit_id", "case_id", "new", "frozen", "previous_case_id"]]
+
+
+def _changed_hits(wh, rows: pa.Table) -> pa.Table:
+    """The rows that are new or differ from the stored hit in anything but run_id (a screen of unchanged
+    data writes nothing and logs no replacement)."""
+    stage = wh.create_stage("supervision_hits")
+    try:
+        wh.append(stage, rows)
+        s, t = wh.table(stage), wh.table("supervision_hits")
+        same = [s[c].identical_to(t[c]) for c in s.columns if c != "run_id"]
+        return wh.to_arrow(s.anti_join(t, same))
+    finally:
+        wh.drop_stage(stage)
 
 
 def _case_aggregates(wh, case_ids: pa.Table) -> pd.DataFrame:
@@ -75,6 +135,15 @@ def _case_aggregates(wh, case_ids: pa.Table) -> pd.DataFrame:
     df = wh.to_pandas(j.mutate(score=(1 - j.log_keep.exp()).round(4)).drop("log_keep"))
     df["rules"] = df.rules.map(lambda v: json.dumps(list(v)))
     return df
+
+
+def _differs(a, b) -> bool:
+    """A case figure changed (numbers to 4 decimals; missing equals missing)."""
+    if pd.isna(a) or pd.isna(b):
+        return not (pd.isna(a) and pd.isna(b))
+    if isinstance(a, numbers.Real) and isinstance(b, numbers.Real):
+        return round(float(a), 4) != round(float(b), 4)
+    return str(a) != str(b)
 
 
 def _regions(wh, df: pd.DataFrame) -> pd.Series:
@@ -98,15 +167,19 @@ def store_screen(wh, result: ScreenResult, *, actor: str) -> str:
     """Store a screen's hits and roll them up into cases; returns the run id. All or nothing."""
     run_id = f"V{dt.datetime.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
     now = dt.datetime.now()
-    hits = ibis.memtable(result.hits)
-    hits = _case_ids(hits).mutate(run_id=ibis.literal(run_id))
-    rows = hits.to_pyarrow()
+    hits = _entity_keys(ibis.memtable(result.hits)).mutate(run_id=ibis.literal(run_id))
+    found = hits.to_pyarrow()
     with wh.transaction():
-        before = set(wh.to_pandas(wh.table("supervision_hits").select("hit_id")).hit_id)
-        new_per_case = rows.to_pandas().loc[lambda d: ~d.hit_id.isin(before)].groupby("case_id").size()
+        k = _assign_cases(wh, found.select(["hit_id", "entity_key"]).to_pandas())
+        keep = pa.array(~k.frozen.to_numpy())
+        rows = found.drop_columns(["entity_key"]).append_column("case_id", pa.array(k.case_id.astype(object)))
+        rows = _changed_hits(wh, rows.filter(keep).select(wh.columns("supervision_hits").keys()))
+        written = rows.select(["hit_id", "case_id"]).to_pandas()
+        new_per_case = written[written.hit_id.isin(k.hit_id[k.new])].groupby("case_id").size()
+        previous = k[k.previous_case_id.notna()].drop_duplicates("case_id").set_index("case_id").previous_case_id
         stats = _upsert(wh, "supervision_hits", rows, ["hit_id"], actor=actor, batch_id=run_id,
                         detail=f"supervision screen {run_id}")
-        touched = pa.table({"case_id": sorted(set(rows.column("case_id").to_pylist()))})
+        touched = pa.table({"case_id": sorted(set(written.case_id))})
         cases_df = _case_aggregates(wh, touched) if touched.num_rows else pd.DataFrame()
         opened = 0
         if len(cases_df):
@@ -116,16 +189,29 @@ def store_screen(wh, result: ScreenResult, *, actor: str) -> str:
             for col, default in (("status", "open"), ("confirmed_amount", None), ("recovered_amount", None),
                                  ("opened_at", now)):
                 cases_df[col] = [old.at[c, col] if o else default for c, o in zip(cases_df.case_id, is_old, strict=True)]
+            cases_df["previous_case_id"] = [old.at[c, "previous_case_id"] if o else previous.get(c)
+                                            for c, o in zip(cases_df.case_id, is_old, strict=True)]
             cases_df["updated_at"] = now
-            _upsert(wh, "supervision_cases", cases_df[CASE_COLUMNS], ["case_id"], actor=actor, batch_id=run_id,
-                    detail=f"supervision screen {run_id}")
+            differs = [not o or any(_differs(old.at[c, f], v) for f, v in zip(_FIGURES, r, strict=True))
+                       for c, o, r in zip(cases_df.case_id, is_old, cases_df[_FIGURES].itertuples(index=False),
+                                          strict=True)]
+            if any(differs):
+                _upsert(wh, "supervision_cases", cases_df.loc[differs, CASE_COLUMNS], ["case_id"], actor=actor,
+                        batch_id=run_id, detail=f"supervision screen {run_id}")
             ev = []
             for c, o in zip(cases_df.case_id, is_old, strict=True):
                 n_new = int(new_per_case.get(c, 0))
                 if not o:
                     opened += 1
+                    prev = previous.get(c)
                     ev.append({"case_id": c, "event_at": now, "actor": actor, "action": "opened", "to_status": "open",
-                               "note": f"{n_new} hit(s)", "run_id": run_id})
+                               "note": f"{n_new} hit(s)" + (f"; follows case {prev}, already "
+                                                            f"{old.at[prev, 'status']}" if prev else ""),
+                               "run_id": run_id})
+                    if prev:
+                        ev.append({"case_id": prev, "event_at": now, "actor": actor, "action": "note",
+                                   "note": f"{n_new} new hit(s) after the decision: opened case {c}",
+                                   "run_id": run_id})
                 elif n_new:
                     ev.append({"case_id": c, "event_at": now, "actor": actor, "action": "hits",
                                "note": f"{n_new} new hit(s)", "run_id": run_id})
@@ -134,12 +220,13 @@ def store_screen(wh, result: ScreenResult, *, actor: str) -> str:
         failures = {r.rule_id: r.error for r in result.failures}
         wh.append("supervision_runs", pa.Table.from_pylist([{
             "run_id": run_id, "started": now, "actor": actor, "rules": json.dumps([r.rule_id for r in result.runs]),
-            "hits": rows.num_rows, "amount_at_stake": round(sum(r.amount_at_stake for r in result.runs), 2),
+            "hits": found.num_rows, "amount_at_stake": round(sum(r.amount_at_stake for r in result.runs), 2),
             "failures": json.dumps(failures, ensure_ascii=False), "input_problems": json.dumps(result.input_problems,
                                                                                                 ensure_ascii=False),
         }]))
         wh.audit("supervise", actor=actor, table_name="supervision_runs", record_key={"run_id": run_id},
-                 batch_id=run_id, detail=json.dumps({"hits": rows.num_rows, "hits_stats": vars(stats),
+                 batch_id=run_id, detail=json.dumps({"hits": found.num_rows, "hits_stats": vars(stats),
+                                                     "hits_of_decided_cases_kept": int(k.frozen.sum()),
                                                      "cases_touched": len(cases_df), "cases_opened": opened,
                                                      "failures": failures}, ensure_ascii=False))
     return run_id
@@ -178,9 +265,71 @@ def case_history(wh, case_id: str) -> pd.DataFrame:
     return wh.to_pandas(e.filter(e.case_id == case_id).order_by("event_id"))
 
 
-def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = None, note: str | None = None) -> dict:
-    """Move a case along the workflow (MOVES); `amount` is required for recovered (the sum recovered)
-    and optional for confirmed (the amount confirmed). Returns the new case row."""
+def _rule_shares(wh, case_id: str) -> pd.DataFrame:
+    """Each rule's share of the case: its suspected amount over the case's (by hit count where the case
+    has no amount at stake)."""
+    h = wh.table("supervision_hits")
+    h = h.filter(h.case_id == case_id)
+    per = wh.to_pandas(h.group_by("rule_id").aggregate(suspected=h.amount_at_stake.cast("float64").sum(),
+                                                       hits=h.count()).order_by("rule_id"))
+    tot = per.suspected.sum()
+    per["share"] = per.suspected / tot if tot > 0 else per.hits / per.hits.sum()
+    return per[["rule_id", "share"]]
+
+
+def allocate(cents: int, shares: list[float]) -> list[int]:
+    """`cents` split in proportion to `shares`, in whole cents summing exactly to `cents` (largest
+    remainder; ties to the earlier share)."""
+    if not shares:
+        return []
+    total = sum(shares)
+    raw = [cents * x / total for x in shares] if total > 0 else [cents / len(shares)] * len(shares)
+    out = [math.floor(r) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - out[i]), i))
+    for i in order[: cents - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def _cents(v) -> int:
+    return 0 if v is None or pd.isna(v) else round(float(v) * 100)
+
+
+def _check_amount(case: dict, frm: str, to: str, amount: float | None, over_suspected: bool, note: str | None):
+    """The amount rules of a move (see the module docstring); raises CaseError."""
+    cid = case["case_id"]
+    if amount is not None and not math.isfinite(amount):
+        raise CaseError("the amount must be a number of yuan")
+    if to == "confirmed":
+        if amount is None:
+            raise CaseError(f"confirming case {cid} needs the amount confirmed (yuan, 0 or more)")
+        if amount < 0:
+            raise CaseError("the amount confirmed must not be negative")
+        suspected = _cents(case["suspected_amount"])
+        if round(amount * 100) > suspected:
+            if not over_suspected:
+                raise CaseError(f"the amount confirmed ({amount:,.2f}) is above the case's suspected amount "
+                                f"({suspected / 100:,.2f}); confirm it as above the suspected amount explicitly, "
+                                "with a note saying why")
+            if not (note or "").strip():
+                raise CaseError("an amount confirmed above the suspected amount needs a note saying why")
+    elif to == "recovered":
+        if amount is None or amount <= 0:
+            raise CaseError(f"recording a recovery on case {cid} needs the amount recovered (yuan, more than 0)")
+        confirmed, recovered = _cents(case["confirmed_amount"]), _cents(case["recovered_amount"])
+        if recovered + round(amount * 100) > confirmed:
+            left = (confirmed - recovered) / 100
+            raise CaseError(f"case {cid}: {recovered / 100:,.2f} of the {confirmed / 100:,.2f} confirmed is already "
+                            f"recovered; at most {left:,.2f} more can be recovered, not {amount:,.2f}")
+    elif amount is not None:
+        raise CaseError(f"a move to {to} takes no amount (amounts go with confirmed and recovered)")
+
+
+def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = None, note: str | None = None,
+              over_suspected: bool = False) -> dict:
+    """Move a case along the workflow (MOVES) with the amount rules of the module docstring: `amount` is
+    the amount confirmed (confirmed) or of this recovery (recovered); `over_suspected` allows an amount
+    confirmed above the suspected amount (with a note). Returns the new case row."""
     if to not in STATUSES:
         raise CaseError(f"unknown status {to!r}; one of {', '.join(STATUSES)}")
     case = get_case(wh, case_id)
@@ -188,49 +337,68 @@ def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = N
     if to not in MOVES[frm]:
         allowed = ", ".join(MOVES[frm]) or "none (final)"
         raise CaseError(f"case {case_id} is {frm}; it can move to: {allowed}")
-    if amount is not None and amount < 0:
-        raise CaseError("amount must not be negative")
-    if to == "recovered" and not amount:
-        raise CaseError("recovered needs --amount (yuan recovered, > 0)")
+    _check_amount(case, frm, to, amount, over_suspected, note)
+    amount = None if amount is None else round(float(amount), 2)
     now = dt.datetime.now()
-    new = {k: case[k] for k in CASE_COLUMNS}
+    new = {k: case.get(k) for k in CASE_COLUMNS}
     new.update(status=to, updated_at=now)
-    if to == "confirmed" and amount is not None:
-        new["confirmed_amount"] = amount
-    if to == "recovered":
-        new["recovered_amount"] = amount
+    shares = None
+    if to == "confirmed":
+        new.update(confirmed_amount=amount, recovered_amount=None)
+        shares = _rule_shares(wh, case_id)
+        shares["confirmed_amount"] = [c / 100 for c in allocate(round(amount * 100), list(shares.share))]
+        shares["recovered_amount"] = 0.0
+    elif to == "recovered":
+        total = _cents(case["recovered_amount"]) + round(amount * 100)
+        new["recovered_amount"] = total / 100
+        r = wh.table("supervision_case_rules")
+        shares = wh.to_pandas(r.filter(r.case_id == case_id).order_by("rule_id"))
+        if not len(shares):  # confirmed before the shares were kept: fix them now
+            shares = _rule_shares(wh, case_id)
+            shares["confirmed_amount"] = [c / 100 for c in allocate(_cents(case["confirmed_amount"]),
+                                                                    list(shares.share))]
+        shares["recovered_amount"] = [c / 100 for c in allocate(total, list(shares.share))]
+    elif frm == "confirmed":
+        new["confirmed_amount"] = None
     for k in ("confirmed_amount", "recovered_amount", "suspected_amount"):
         new[k] = None if new[k] is None or pd.isna(new[k]) else round(float(new[k]), 2)
     batch = f"case-{uuid.uuid4().hex[:8]}"
     with wh.transaction():
         _upsert(wh, "supervision_cases", pd.DataFrame([new])[CASE_COLUMNS], ["case_id"], actor=actor, batch_id=batch,
                 detail=f"case {case_id}: {frm} -> {to}")
+        if shares is not None:
+            shares = shares.assign(case_id=case_id, fixed_at=now)
+            _upsert(wh, "supervision_case_rules", shares[["case_id", "rule_id", "share", "confirmed_amount",
+                                                          "recovered_amount", "fixed_at"]],
+                    ["case_id", "rule_id"], actor=actor, batch_id=batch, detail=f"case {case_id}: {frm} -> {to}")
         wh.append("supervision_case_events", pd.DataFrame([{
             "case_id": case_id, "event_at": now, "actor": actor, "action": "move", "from_status": frm, "to_status": to,
             "amount": amount, "note": note}]))
         wh.audit("case_move", actor=actor, table_name="supervision_cases", record_key={"case_id": case_id},
-                 old_values={"status": frm}, new_values={"status": to, "amount": amount}, batch_id=batch, detail=note)
+                 old_values={"status": frm, "confirmed_amount": case["confirmed_amount"],
+                             "recovered_amount": case["recovered_amount"]},
+                 new_values={"status": to, "amount": amount, "confirmed_amount": new["confirmed_amount"],
+                             "recovered_amount": new["recovered_amount"]}, batch_id=batch, detail=note)
     return new
 
 
 def recovered_report(wh, by: tuple[str, ...] = ("region_code", "rule_id")) -> pd.DataFrame:
-    """Suspected, confirmed and recovered amounts by region and rule. A case's confirmed and recovered
-    amounts are shared among its rules in proportion to each rule's suspected amount (by hit count
-    where the case has no amount at stake)."""
+    """Suspected, confirmed and recovered amounts by region and rule. Each rule's part of a case's
+    confirmed and recovered amounts is the one fixed when the case was confirmed (supervision_case_rules),
+    so neither later screens nor new rules change it."""
     h = wh.table("supervision_hits")
     per = h.group_by(["case_id", "rule_id"]).aggregate(suspected=h.amount_at_stake.cast("float64").sum(),
                                                        hits=h.count())
-    c = wh.table("supervision_cases").select("case_id", "region_code", "status", "confirmed_amount",
-                                             "recovered_amount")
-    j = per.join(c, "case_id")
-    w = ibis.window(group_by="case_id")
-    tot, n = j.suspected.sum().over(w), j.hits.sum().over(w)
-    share = ibis.ifelse(tot > 0, j.suspected / tot, j.hits.cast("float64") / n)
-    j = j.mutate(confirmed=j.confirmed_amount.cast("float64").fill_null(0) * share,
-                 recovered=j.recovered_amount.cast("float64").fill_null(0) * share)
+    c = wh.table("supervision_cases").select("case_id", "region_code", "status")
+    r = wh.table("supervision_case_rules").select("case_id", "rule_id", fixed_confirmed="confirmed_amount",
+                                                  fixed_recovered="recovered_amount")
+    j = per.join(c, "case_id").left_join(r, ["case_id", "rule_id"])
+    decided = j.status.isin(["confirmed", "recovered"])
+    j = j.mutate(confirmed=ibis.ifelse(decided, j.fixed_confirmed.cast("float64").fill_null(0), 0.0),
+                 recovered=ibis.ifelse(j.status == "recovered", j.fixed_recovered.cast("float64").fill_null(0), 0.0))
     g = j.group_by(list(by)).aggregate(
         cases=j.case_id.nunique(), hits=j.hits.sum(), suspected_amount=j.suspected.sum().round(2),
-        cases_confirmed=j.case_id.nunique(where=j.status.isin(["confirmed", "recovered"])),
+        cases_confirmed=j.case_id.nunique(where=decided),
         confirmed_amount=j.confirmed.sum().round(2),
         cases_recovered=j.case_id.nunique(where=j.status == "recovered"), recovered_amount=j.recovered.sum().round(2))
     return wh.to_pandas(g.order_by([ibis.desc("recovered_amount"), *by]))
