@@ -75,6 +75,17 @@ def browser():
         b.close()
 
 
+def _watch(page) -> list[str]:
+    """Errors of a page: uncaught exceptions and console errors (a Content-Security-Policy violation, e.g.
+    an inline handler the policy blocks, is only a console error). A refused page (403/404 on purpose) logs
+    "Failed to load resource"; a test that asks for one removes that line itself."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text} ({m.location.get('url')})")
+            if m.type == "error" else None)
+    return errors
+
+
 def _login(page, base: str, username: str) -> None:
     page.goto(f"{base}/login")
     page.fill("#username", username)
@@ -91,8 +102,7 @@ def _shot(page, name: str) -> None:
 def test_county_analyst_logs_in_sees_the_county_switches_language_exports(server, browser, tmp_path):
     ctx = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True, locale="zh-CN")
     page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = _watch(page)
     _login(page, server, "county")
     assert page.locator("h1").first.inner_text() == "基金运行总览"
     page.wait_for_selector("#treemap svg")
@@ -116,10 +126,12 @@ def test_county_analyst_logs_in_sees_the_county_switches_language_exports(server
         page.click("#export-xlsx")
     path = tmp_path / "export.xlsx"
     dl.value.save_as(path)
-    ws = openpyxl.load_workbook(io.BytesIO(path.read_bytes())).active
+    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
+    ws = wb.active
     codes = {r[0] for r in ws.iter_rows(min_row=2, values_only=True)}
     header = [c.value for c in ws[1]]
-    assert header[0] == "region_code" and codes == {"360102"}
+    assert header[0] == "地区代码 / Region code" and codes == {"360102"}  # bilingual, with units where any
+    assert next(wb["字段 columns"].iter_rows(min_row=2, values_only=True))[1] == "region_code"
 
     # another county: refused, and none of its figures shown
     resp = page.goto(f"{server}/region/360103")
@@ -127,6 +139,9 @@ def test_county_analyst_logs_in_sees_the_county_switches_language_exports(server
     assert "Xihu" not in page.locator("main").inner_text()
     _shot(page, "forbidden_360103_en")
     assert page.request.get(f"{server}/api/v1/indicators?region=360103").status == 403
+    refused = [e for e in errors if "status of 403" in e]
+    assert len(refused) == 1 and "/region/360103" in refused[0], errors  # the refusal asked for, and only it
+    errors.remove(refused[0])
     assert not errors, errors
     ctx.close()
 
@@ -134,8 +149,7 @@ def test_county_analyst_logs_in_sees_the_county_switches_language_exports(server
 def test_admin_pages_and_the_readme_screenshot(server, browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = _watch(page)
     _login(page, server, "admin")
     page.wait_for_selector("#treemap svg")
     page.wait_for_timeout(1500)  # let the treemap settle
@@ -176,8 +190,7 @@ def test_admin_pages_and_the_readme_screenshot(server, browser):
 def test_supervisor_works_a_case(server, browser):
     ctx = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = _watch(page)
     _login(page, server, "supervisor")
     page.click("nav >> text=监管案件")
     page.wait_for_url(f"{server}/cases")
@@ -202,5 +215,29 @@ def test_supervisor_works_a_case(server, browser):
     # the queue of open cases no longer lists it
     page.goto(f"{server}/cases?status=open")
     assert case_id not in page.locator("#case-table").inner_text()
+    assert not errors, errors
+    ctx.close()
+
+
+def test_year_and_scheme_selects_change_the_page(server, browser):
+    """The overview's year and the region page's scheme are <select>s that submit on change (a listener in
+    static/app.js: the CSP blocks inline onchange handlers, and the submit button is only in <noscript>)."""
+    ctx = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+    page = ctx.new_page()
+    errors = _watch(page)
+    _login(page, server, "analyst")
+    years = page.locator("#year option").all_inner_texts()
+    assert len(years) > 1 and page.locator("#year").input_value() == years[0]  # the latest year, first
+    earlier = years[-1]
+    page.select_option("#year", earlier)
+    page.wait_for_url(f"{server}/?year={earlier}")
+    assert f"{earlier} 年预警" in page.locator("main").inner_text()
+    assert page.locator("#year").input_value() == earlier
+
+    page.goto(f"{server}/region/360124")
+    page.wait_for_selector("#chart-flows svg")
+    page.select_option("#scheme", "resident")
+    page.wait_for_url(f"{server}/region/360124?scheme=resident")
+    assert page.locator("#scheme").input_value() == "resident"
     assert not errors, errors
     ctx.close()

@@ -114,6 +114,25 @@ def get_lang(request: Request) -> str:
     return pick_lang(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"), svc.settings.default_lang)
 
 
+def region_namer(svc: Services, lang: str):
+    """region code -> its name in `lang` (English: name_en where the regions table has one); a code the
+    table lacks shows `default`, else itself. Rows of other modules carry only the Chinese region_name."""
+
+    def load(wh):
+        regs = svc.regions()
+        return {c: (zh, en if isinstance(en, str) and en.strip() else zh)
+                for c, zh, en in zip(regs.region_code, regs.name, regs.name_en, strict=True)}
+
+    names = svc.cached("region_names", load)
+    i = 0 if lang == "zh" else 1
+
+    def name(code, default: str | None = None) -> str:
+        hit = names.get(code)
+        return hit[i] if hit else (default or code or "")
+
+    return name
+
+
 def render(request: Request, template: str, context: dict, *, user: User | None = None, status_code: int = 200):
     """A page in the request's language, with the navigation the user may see."""
     from mifund.web.nav import visible_nav
@@ -122,5 +141,6 @@ def render(request: Request, template: str, context: dict, *, user: User | None 
     t = translator(lang)
     templates = request.app.state.templates
     ctx = {"request": request, "t": t, "lang": lang, "user": user, "nav": visible_nav(user) if user else [],
-           "csrf": getattr(request.state, "csrf", ""), **context}
+           "csrf": getattr(request.state, "csrf", ""), "region_name": region_namer(request.app.state.services, lang),
+           **context}
     return templates.TemplateResponse(request, template, ctx, status_code=status_code)

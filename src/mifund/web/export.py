@@ -26,6 +26,39 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
     return flat
 
 
+def xlsx_bytes(df: pd.DataFrame, name: str) -> bytes:
+    """A workbook for people: the rows under bilingual headers with units ('基金收入（元） / Fund income
+    (yuan)', web/columns.py), money to the fen, and a second sheet naming each column's code, Chinese and
+    English name and unit (the codes are the API's and the CSV's headers)."""
+    from mifund.web import columns
+
+    heads = [columns.header(str(c)) for c in df.columns]
+    if len(set(heads)) < len(heads):  # two columns with one name: keep them apart by their codes
+        heads = [f"{h} [{c}]" for h, c in zip(heads, df.columns, strict=True)]
+    out = df.copy()
+    for c in out.columns:
+        if columns.is_money(str(c)) and pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].round(2)
+    out.columns = heads
+    legend = pd.DataFrame([{"字段 column": h, "代码 code": str(c), "中文": columns.names(str(c))[0],
+                            "English": columns.names(str(c))[1],
+                            "单位 unit": " / ".join(columns.UNIT_WORDS[u]) if (u := columns.unit_of(str(c))) else ""}
+                           for h, c in zip(heads, df.columns, strict=True)])
+    sheet = name[:31]
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"{name}.xlsx"
+        with pd.ExcelWriter(p, engine="xlsxwriter") as xw:
+            out.to_excel(xw, sheet_name=sheet, index=False)
+            ws = xw.sheets[sheet]
+            ws.freeze_panes(1, 0)
+            money = xw.book.add_format({"num_format": "#,##0.00"})
+            for i, (h, c) in enumerate(zip(heads, df.columns, strict=True)):
+                ws.set_column(i, i, max(10, min(40, len(h) + 2)), money if columns.is_money(str(c)) else None)
+            legend.to_excel(xw, sheet_name="字段 columns", index=False)
+            xw.sheets["字段 columns"].set_column(0, 4, 28)
+        return p.read_bytes()
+
+
 def tabular(df: pd.DataFrame, fmt: str, name: str, *, meta: dict | None = None) -> Response:
     if fmt == "json":
         head = json.dumps({**(meta or {}), "count": len(df)}, ensure_ascii=False)[:-1]
@@ -35,13 +68,7 @@ def tabular(df: pd.DataFrame, fmt: str, name: str, *, meta: dict | None = None) 
         return Response(flat.to_csv(index=False).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if fmt == "xlsx":
-        from mifund.views.output import render
-
-        flat = _flat(df)
-        with tempfile.TemporaryDirectory() as d:
-            p = Path(d) / f"{name}.xlsx"
-            render(flat, "xlsx", output=p, sheet_name=name[:31])
-            data = p.read_bytes()
+        data = xlsx_bytes(_flat(df), name)
         return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     raise WebError(f"format must be one of {', '.join(FORMATS)}", code="validation_error", status=422)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from mifund.web.deps import Svc, get_lang, render, require
 from mifund.web.errors import WebError
+from mifund.web.i18n import translator
 from mifund.web.nav import NavItem
 from mifund.web.services import claims
 
@@ -25,5 +26,6 @@ def explain(request: Request, user: require("explain_claims"), svc: Svc,
         except WebError as e:
             if e.status == 403:
                 raise
-            error = e.message
+            # the catalogue's sentence for the code (an unknown claim and another region's read the same)
+            error = translator(get_lang(request))(f"error_{e.code}", _default=e.message) if e.status == 404 else e.message
     return render(request, "explain.html", {"claim_id": claim_id or "", "result": result, "error": error}, user=user)

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from mifund.web.api.routes.policies import parse_amounts
-from mifund.web.deps import Svc, render, require
+from mifund.web.deps import Svc, get_lang, render, require
+from mifund.web.i18n import translator
 from mifund.web.nav import NavItem
 from mifund.web.services import fund, policies
 
@@ -23,6 +24,23 @@ def compare(request: Request, user: require("compare_policies"), svc: Svc,
             level: Annotated[int, Query(ge=1, le=3)] = 2):
     day = date or dt.date.today()
     df = policies.compare(svc, user, parse_amounts(amounts), day, level=level)
+    lang = get_lang(request)
+    t = translator(lang)
+    regs = svc.regions().set_index("region_code")
+
+    def region_name(code: str) -> str:
+        if code not in regs.index:
+            return code
+        zh, en = regs.at[code, "name"], regs.at[code, "name_en"]
+        return zh if lang == "zh" or not isinstance(en, str) or not en else en
+
+    rows = [{**r, "region_name": region_name(r["region_code"])} for r in fund.records(df)]
+    # the page compares one provider level: a series is a region and an insured category (which implies the scheme)
+    chart = policies.chart(df, lambda reg, _scheme, cat, _lvl: f"{region_name(reg)} · {t('cat_' + cat, cat)}")
+    compared = policies.compared_policies(svc, user, day)
+    # a policy's name is its document's (Chinese) title; English pages name it by region and scheme
+    names = [p["name"] if lang == "zh" else f"{region_name(p['region_code'])} {t('scheme_' + p['scheme'])}"
+             for p in compared["names"]]
     return render(request, "compare.html", {"amounts": amounts, "day": day.isoformat(), "level": level,
-                                            "rows": fund.records(df), "chart": policies.chart(df),
-                                            "policy_dir": str(svc.policy_dir())}, user=user)
+                                            "rows": rows, "chart": chart,
+                                            "compared": {"names": names, "demo": compared["demo"]}}, user=user)

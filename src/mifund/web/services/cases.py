@@ -3,10 +3,13 @@ along the workflow; only cases of the user's regions."""
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 import pandas as pd
 
 from mifund.users import User
-from mifund.web.errors import NotFound, RegionForbidden, WebError
+from mifund.web.errors import NotFound, WebError
 from mifund.web.services.core import Services
 
 
@@ -35,27 +38,60 @@ def case(svc: Services, user: User, case_id: str) -> dict:
     store = _store()
     svc.require(user, "work_cases")
     with svc.locked() as wh:
+        # a case outside the user's regions answers exactly as one that does not exist (no enumeration of
+        # other regions' case ids, no region named)
         try:
             row = store.get_case(wh, case_id)
         except store.CaseError:
-            raise NotFound(f"no case {case_id}", code="case_not_found") from None
-        region, scope = row.get("region_code"), svc.scope(user)
-        if scope is not None and not (isinstance(region, str) and region in scope):
-            raise RegionForbidden(f"case {case_id} belongs to region {region}, outside your regions")
+            row = None
+        region, scope = (row or {}).get("region_code"), svc.scope(user)
+        if row is None or (scope is not None and not (isinstance(region, str) and region in scope)):
+            raise NotFound(f"no case {case_id} in your regions", code="case_not_found")
         hits = store.case_hits(wh, case_id)
         history = store.case_history(wh, case_id)
     return {"case": row, "hits": hits, "history": history, "moves": list(store.MOVES.get(row["status"], ()))}
 
 
 def move(svc: Services, user: User, case_id: str, to: str, *, amount: float | None = None,
-         note: str | None = None) -> dict:
+         note: str | None = None, over_suspected: bool = False) -> dict:
+    """A move (store.move_case, which checks the workflow and the amounts); a move it refuses is a 422
+    case_invalid with its message (worded for any caller: it names no command-line option)."""
     store = _store()
     case(svc, user, case_id)  # exists, and in the user's regions
     with svc.locked() as wh:
         try:
-            return store.move_case(wh, case_id, to, actor=user.username, amount=amount, note=note or None)
-        except store.CaseError as e:
+            return store.move_case(wh, case_id, to, actor=user.username, amount=amount, note=note or None,
+                                   over_suspected=over_suspected)
+        except ValueError as e:  # store.CaseError, or any other refusal of the values given
             raise WebError(str(e), code="case_invalid", status=422) from None
 
 
 STATUSES = ("open", "in_review", "confirmed", "dismissed", "recovered")
+
+
+@lru_cache
+def _shipped_rule_names() -> dict[str, tuple[str, str]]:
+    from mifund.supervision.spec import default_rules
+
+    return {r.id: (r.name_zh, r.name_en) for r in default_rules()}
+
+
+def rule_namer(lang: str):
+    """rule id -> its name in `lang` (the rule files' name_zh / name_en); an id no shipped rule has (a
+    user's own rule file) shows as it is."""
+    names = _shipped_rule_names()
+    i = 0 if lang == "zh" else 1
+    return lambda rule_id: names[rule_id][i] if rule_id in names else rule_id
+
+
+def rule_ids(rules) -> list[str]:
+    """A case's `rules` column (a JSON list of rule ids, as the store keeps it) as a list."""
+    if isinstance(rules, list):
+        return [str(r) for r in rules]
+    if not isinstance(rules, str) or not rules.strip():
+        return []
+    try:
+        out = json.loads(rules)
+    except ValueError:
+        return [r.strip() for r in rules.split(",") if r.strip()]
+    return [str(r) for r in out] if isinstance(out, list) else [str(out)]

@@ -18,7 +18,8 @@ def _prepared(svc: Services):
 
 
 def explain(svc: Services, user: User, claim_id: str, lang: str = "en") -> dict:
-    """{claim_id, region_code, person_id, year, policy, lines, settled} for one claim; lines in `lang`."""
+    """{claim_id, region_code, person_id, year, policy, lines, settled} for one claim; lines in `lang`.
+    NotFound for an unknown claim and for one of another region alike."""
     from mifund.settlement import SettlementError
     from mifund.settlement.explain import explain_claim
 
@@ -30,10 +31,11 @@ def explain(svc: Services, user: User, claim_id: str, lang: str = "en") -> dict:
             raise WebError(f"the warehouse's claims cannot be settled: {e}", code="settlement_error") from None
         hit = con.to_pandas(prepared.filter(prepared.claim_id == claim_id)
                             .select("claim_id", "region_code", "person_id", "yr", "policy_key"))
-        if hit.empty:
-            raise NotFound(f"no claim {claim_id}", code="claim_not_found")
+        # a claim outside the user's regions answers exactly as one that does not exist: a 403 naming its
+        # region would let a county user find out which claim ids exist elsewhere, and where
+        if hit.empty or not svc.in_scope(user, hit.iloc[0]["region_code"]):
+            raise NotFound(f"no claim {claim_id} in your regions", code="claim_not_found")
         row = hit.iloc[0]
-        svc.check_region(user, row["region_code"])
         lines = explain_claim(con, prepared, svc.policies(), claim_id, lang=lang)
         s = svc.wh.table("settlement")
         stored = svc.wh.to_pandas(s.filter(s.claim_id == claim_id).drop("run_id"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 
@@ -39,12 +40,32 @@ def compare(svc: Services, user: User, amounts: list[float], day: dt.date, *, le
     return df.reset_index(drop=True)
 
 
-def chart(df: pd.DataFrame) -> dict:
-    """Out-of-pocket curves: one series per region × scheme × category × level, x = bill."""
+def compared_policies(svc: Services, user: User, day: dt.date) -> dict:
+    """The policies a comparison on `day` covers ({region_code, scheme, name}: named, not by the server's
+    directory), and whether they are the demo's policies (a demo assumption, shown as such)."""
+    from mifund.demo import __file__ as demo_init
+
+    with svc.locked():
+        policies = svc.policies()
+    regions = visible_policy_regions(svc, user)
+    names = [{"region_code": p.region_code, "scheme": p.scheme, "name": p.name} for p in policies
+             if (not regions or p.region_code in regions) and p.version_at(day) is not None]
+    demo_dir = Path(demo_init).parent / "policies"
+    try:
+        demo = svc.policy_dir().resolve() == demo_dir.resolve()
+    except OSError:
+        demo = False
+    return {"names": names, "demo": demo}
+
+
+def chart(df: pd.DataFrame, label=None) -> dict:
+    """Out-of-pocket curves: one series per region × scheme × category × level, x = bill. `label(region,
+    scheme, category, level)` names a series (the pages: in the reader's language)."""
+    label = label or (lambda reg, scheme, cat, lvl: f"{reg} {scheme} {cat} L{lvl}")
     series = []
     if len(df):
         for (reg, scheme, cat, lvl), g in df.groupby(["region_code", "scheme", "category", "provider_level"]):
             g = g.sort_values("bill")
-            series.append({"name": f"{reg} {scheme} {cat} L{lvl}",
+            series.append({"name": label(reg, scheme, cat, lvl),
                            "data": [[float(b), float(o)] for b, o in zip(g.bill, g.out_of_pocket, strict=True)]})
     return {"series": series}

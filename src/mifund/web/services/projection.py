@@ -58,6 +58,13 @@ def fan(svc: Services, user: User, region: str, scheme: str, run_id: str | None 
     run_id = run_id or allruns.run_id.iloc[0]
     df = results(svc, user, region=region, scheme=scheme)
     if df.empty:
+        below = svc.subtree(region) - {region}
+        if below and _results(svc).region_code.isin(below).any():
+            # runs stored before the regions above the modelled units were summed path by path hold the
+            # counties only; their percentiles cannot be added up here
+            raise NotFound(f"no stored projection for {region} {scheme}: the stored runs hold only the regions "
+                           f"below it; run `mifund project run --store` again to store {region} as the sum of "
+                           f"its regions", code="projection_not_found")
         raise NotFound(f"no stored projection for {region} {scheme}", code="projection_not_found")
     fund = df.fund.iloc[0]
     one = df[df.run_id == run_id]

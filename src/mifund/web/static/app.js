@@ -1,5 +1,14 @@
 /* Charts of the dashboard (Apache ECharts 5.6.0, vendored). Each page embeds its figures as JSON in a
    <script type="application/json"> element; no inline script (Content-Security-Policy: script-src 'self'). */
+/* A <select data-autosubmit> submits its form when changed. Here, not in an inline onchange="…": the
+   Content-Security-Policy (script-src 'self') blocks inline handlers. Without script a <noscript> button stays. */
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (el) {
+    el.addEventListener("change", function () { if (el.form) { el.form.submit(); } });
+  });
+})();
+
 (function () {
   "use strict";
   var COLORS = { red: "#d73027", orange: "#f46d43", yellow: "#fdae61", blue: "#4575b4", none: "#1a9850" };
@@ -55,11 +64,20 @@
     var m = chart("chart-months");
     if (m) {
       charts.push(m);
+      // the pooled funds' months (the individual accounts cannot pay a pooled-fund deficit): the scheme's, or
+      // for the total both pooled funds as two lines
+      var months = function (k) { return rg.rows.map(function (r) { return r[k] == null ? null : Math.round(r[k] * 10) / 10; }); };
+      var lines = rg.scheme === "total"
+        ? [{ name: rg.labels.months_employee, data: months("pooled_months_employee"), color: "#4575b4" },
+           { name: rg.labels.months_resident, data: months("pooled_months_resident"), color: "#d73027" }]
+        : [{ name: rg.labels.months, data: months("pooled_months"), color: "#17324d" }];
       m.setOption({
-        tooltip: { trigger: "axis" }, grid: { left: 60, right: 30, top: 40, bottom: 30 },
+        tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 60, right: 30, top: 40, bottom: 30 },
         xAxis: { type: "category", data: years }, yAxis: { type: "value", name: rg.labels.months_unit },
-        series: [{ name: rg.labels.months, type: "line", data: rg.rows.map(function (r) { return r.payable_months == null ? null : Math.round(r.payable_months * 10) / 10; }),
-                   areaStyle: { opacity: 0.15 }, itemStyle: { color: "#17324d" }, label: { show: true } }]
+        series: lines.map(function (l) {
+          return { name: l.name, type: "line", data: l.data, itemStyle: { color: l.color }, label: { show: true },
+                   areaStyle: lines.length === 1 ? { opacity: 0.15 } : undefined };
+        })
       });
     }
   }

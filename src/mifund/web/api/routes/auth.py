@@ -12,9 +12,11 @@ router = APIRouter(tags=["auth"])
 
 
 class TokenRequest(BaseModel):
-    model_config = {"extra": "forbid"}
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    """A user's name and password for a bearer token (failed logins are rate-limited: 429)."""
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
+        {"username": "analyst", "password": "…", "name": "monthly report script", "days": 30}]}}
+    username: str = Field(min_length=1, max_length=64, description="The user's name")
+    password: str = Field(min_length=1, max_length=1024, description="The user's password")
     name: str | None = Field(default=None, max_length=200, description="What the token is for")
     days: float = Field(default=30, gt=0, le=366, description="Valid for this many days")
 

@@ -41,10 +41,19 @@ def get_case(case_id: Annotated[str, Path(max_length=80)], user: require("work_c
 
 
 class Move(BaseModel):
-    model_config = {"extra": "forbid"}
+    """A move along the workflow. `amount` (yuan, to the fen) goes with `confirmed` (the amount confirmed,
+    required; above the case's suspected amount only with `over_suspected` and a `note` saying why) and
+    `recovered` (the amount of this recovery, required, > 0; recoveries add up to at most the confirmed
+    amount); no other move takes one. A move the workflow or these rules refuse: 422 `case_invalid`."""
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
+        {"to": "in_review", "note": "medical records requested"},
+        {"to": "confirmed", "amount": 2820.95, "note": "two duplicate bills confirmed"},
+        {"to": "recovered", "amount": 1000}]}}
     to: Status
-    amount: float | None = Field(default=None, ge=0, le=1e12, description="Yuan confirmed or recovered")
+    amount: float | None = Field(default=None, ge=0, le=1e12, description="Yuan confirmed (confirmed) or recovered "
+                                 "by this recovery (recovered); none for other moves")
     note: str | None = Field(default=None, max_length=2000)
+    over_suspected: bool = Field(default=False, description="Confirm an amount above the suspected amount (needs a note)")
 
 
 @router.post("/cases/{case_id}/move", summary="Move a case along the workflow (audited, with an event)")
@@ -53,5 +62,6 @@ def move(case_id: Annotated[str, Path(max_length=80)], body: Move, request: Requ
     import pandas as pd
 
     check_csrf(request, None)
-    new = cases.move(svc, user, case_id, body.to, amount=body.amount, note=body.note)
+    new = cases.move(svc, user, case_id, body.to, amount=body.amount, note=body.note,
+                     over_suspected=body.over_suspected)
     return {"case": records(pd.DataFrame([new]))[0]}

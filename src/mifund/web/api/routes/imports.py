@@ -19,8 +19,9 @@ def post_import(
     request: Request, user: require("import_data"), svc: Svc,
     files: Annotated[list[UploadFile], File(description="csv, xlsx or parquet files")],
     table: Annotated[str | None, Form(pattern=TABLES_PATTERN, description="Force the table (else recognised)")] = None,
-    unit: Annotated[str, Form(pattern="^(yuan|wan|yi)$")] = "yuan",
-    strict: Annotated[bool, Form()] = False,
+    unit: Annotated[str, Form(pattern="^(yuan|wan|yi)$", description="Unit of the amounts in the files: yuan, "
+                                                                    "wan (万元) or yi (亿元); stored in yuan")] = "yuan",
+    strict: Annotated[bool, Form(description="Treat warnings (e.g. a broken balance identity) as errors")] = False,
 ) -> dict:
     check_csrf(request, None)
     return admin.import_files(svc, user, [(f.filename or "upload", f.file) for f in files], table=table, unit=unit,
