@@ -201,3 +201,33 @@ def test_demo_policies_are_the_real_ones_redated():
         body = "\n".join(line for line in demo.splitlines() if not line.startswith("# DEMO") and "synthetic" not in line
                          and "Regenerate" not in line)
         assert re.sub(r"\b20\d\d-01-01\b", "2015-01-01", real).strip() in body
+
+
+def test_demo_run_never_deletes_what_it_did_not_make(tmp_path):
+    """`mifund demo run --out DIR` replaces an earlier demo there, but a user's own warehouse or data folder
+    in DIR (no README_SYNTHETIC.md from the generator) is refused, untouched, unless --force."""
+    from typer.testing import CliRunner
+
+    from mifund.cli import app
+    from mifund.demo.pipeline import DemoOutError, check_out_dir
+
+    mine = tmp_path / "mine"
+    (mine / "data").mkdir(parents=True)
+    (mine / "data" / "my_county_ledgers.csv").write_text("region_code,year\n", encoding="utf-8")
+    with pytest.raises(DemoOutError, match="did not write"):
+        check_out_dir(mine)
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "mifund.duckdb").write_bytes(b"not a demo")
+    with pytest.raises(DemoOutError, match="not a demo warehouse"):
+        check_out_dir(real)
+    r = CliRunner().invoke(app, ["demo", "run", "--out", str(real)])
+    assert r.exit_code == 2 and "not a demo warehouse" in r.output
+    assert (real / "mifund.duckdb").read_bytes() == b"not a demo"
+    # an earlier demo (marked by the generator) and an empty or new folder are fine
+    demo = tmp_path / "demo"
+    (demo / "data").mkdir(parents=True)
+    (demo / "data" / "README_SYNTHETIC.md").write_text("synthetic", encoding="utf-8")
+    (demo / "mifund.duckdb").write_bytes(b"old demo")
+    check_out_dir(demo)
+    check_out_dir(tmp_path / "new")

@@ -24,6 +24,10 @@ def test_demo_run_end_to_end(tmp_path, monkeypatch):
     assert "--port 8123" in r.output and "http://127.0.0.1:8123/" in r.output  # the port `make demo` serves on
     for f in ("annual_report_zh.html", "annual_report_en.xlsx", "accounts.xlsx", "supervision_evaluation.csv"):
         assert (out / f).exists(), f
+    # the city's annual report projects the city (its counties summed path by path), in its language
+    zh = (out / "annual_report_zh.html").read_text(encoding="utf-8")
+    assert 'id="section-projection"' in zh and "南昌市居民医保统筹基金收支预测" in zh
+    assert "Rationale" not in zh and "本报告未包含" not in zh  # every section has its data in the demo
     # every claim is settled, and the parts add up to the total (exactly, in fen)
     settled = pq.read_table(out / "settled.parquet").to_pandas()
     claims = pq.read_table(out / "data" / "claims.parquet")

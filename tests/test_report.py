@@ -475,7 +475,7 @@ def test_projection_and_supervision_sections_from_stored_rows(handmade, tmp_path
     assert [s.id for s in rep.sections] == ["summary", "indicators", "trend", "warnings", "disparity", "pooling", "projection",
                                                   "supervision"]
     text = "\n".join(rep.section("projection").paragraphs)
-    assert "按baseline预测，居民医保统筹基金累计结存中央情景下于2026年转负；2027年耗尽概率97.00%。" == text
+    assert "按基准情景预测，居民医保统筹基金累计结存中央情景下于2026年转负；2027年耗尽概率97.00%。" == text
     proj = rep.table("projection_resident_pooled").data
     assert list(proj.balance_end) == [188.0, -12.51, -252.51]  # -125,050 yuan: half away from zero
     sup = "\n".join(rep.section("supervision").paragraphs)

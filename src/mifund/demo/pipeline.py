@@ -45,7 +45,8 @@ def settlement_summary(settled: pd.DataFrame, enrollment: pd.DataFrame, claims: 
 
 def _project(wh, actor: str, paths: int = 500) -> str:
     """The packaged baseline scenario on the warehouse's funds: the central path and Monte Carlo bands,
-    stored (the dashboard and the report serve the stored run)."""
+    stored (the dashboard and the report serve the stored run). The counties are modelled; the store adds
+    the city as their sum path by path, so the city's report and dashboard show its projection."""
     from mifund.projection.base import base_from_warehouse
     from mifund.projection.engine import project
     from mifund.projection.scenario import load_scenario
@@ -94,9 +95,29 @@ def _compare_pooling(wh) -> pd.DataFrame:
     return compare(res, safety_line_months(mf))
 
 
+class DemoOutError(ValueError):
+    """--out holds something the demo did not make: it is not ours to delete."""
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an --out whose warehouse or data folder the demo did not write. The demo replaces its own
+    earlier output (the generator marks its data folder with README_SYNTHETIC.md); a real warehouse or
+    data put there by a user (`--out .` beside ./mifund.duckdb) must never be deleted by it."""
+    data, db = out / "data", out / "mifund.duckdb"
+    ours = (data / "README_SYNTHETIC.md").is_file()
+    if data.is_dir() and any(data.iterdir()) and not ours:
+        raise DemoOutError(f"{data} holds files the demo did not write; choose another --out "
+                           "(or --force to replace them)")
+    if db.exists() and not ours:
+        raise DemoOutError(f"{db} is not a demo warehouse (no {data / 'README_SYNTHETIC.md'} beside it); "
+                           "choose another --out (or --force to replace it)")
+
+
 def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1, actor: str = "demo",
-             id_key: bytes | None = None, step: Callable[[str], None] | None = None) -> DemoRun:
-    """Build the demo warehouse from nothing in `out_dir` (replacing an earlier demo there)."""
+             id_key: bytes | None = None, step: Callable[[str], None] | None = None,
+             force: bool = False) -> DemoRun:
+    """Build the demo warehouse from nothing in `out_dir` (replacing an earlier demo there; anything else
+    there is refused unless `force`, see ``check_out_dir``)."""
     from mifund.demo.generate import DEMO_POLICIES, generate
     from mifund.ingest import import_paths
     from mifund.ledger.indicators import compute_indicators
@@ -107,6 +128,8 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
     from mifund.storage import Warehouse
 
     out = Path(out_dir)
+    if not force:
+        check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
     db = out / "mifund.duckdb"

@@ -106,12 +106,14 @@ def report_cmd(
             summary = rep.section("summary")
             doc = {"title": rep.title, "region_code": rep.region_code, "year": rep.year, "lang": rep.lang,
                    "unit": "wan_yuan", "out": str(out) if out else None,
-                   "sections": [s.id for s in rep.sections],
+                   "sections": [s.id for s in rep.sections], "omitted": rep.omitted,
                    "findings": summary.paragraphs if summary else [],
                    "key_figures": json.loads(df.to_json(orient="records", force_ascii=False))}
             typer.echo(json.dumps(doc, ensure_ascii=False, indent=1))
     elif fmt in ("table", "xlsx"):
         _print(rep)
+    if rep.omitted:  # on stderr, so that csv/json on stdout stay clean
+        err.print("Not included: " + "; ".join(f"{k}: {v}" for k, v in rep.omitted.items()))
     if out is not None:
         err.print(f"Wrote {out} ({', '.join(s.id for s in rep.sections)})")
 

@@ -94,6 +94,7 @@ class ReportContext:
     rules: object | None = None  # mifund.ledger.warning_rules.WarningRules; None: the shipped defaults
     regions: pd.DataFrame = field(default=None)  # type: ignore[assignment]
     _tables: int = 0
+    omitted: dict[str, tuple[str, dict]] = field(default_factory=dict)  # section id -> (message key, values)
 
     def __post_init__(self) -> None:
         if self.regions is None:
@@ -130,6 +131,12 @@ class ReportContext:
     def next_table(self) -> int:
         self._tables += 1
         return self._tables
+
+    def omit(self, section: str, reason_key: str, **kw) -> None:
+        """Record why ``section`` has no data (a key of the ``omitted`` messages); the report says so
+        instead of dropping the section in silence. Returns None, for ``return ctx.omit(...)``."""
+        self.t(f"omitted.{reason_key}", **kw)  # a missing message fails here, in the builder
+        self.omitted[section] = (f"omitted.{reason_key}", kw)
 
     def has_table(self, name: str) -> bool:
         return name in self.wh.con.list_tables()

@@ -88,6 +88,7 @@ class Report:
     meta_lines: list[str]  # scope, generated, units, sources
     sections: list[Section]
     labels: dict[str, str] = field(default_factory=dict)  # a few renderer labels (contents, chart data)
+    omitted: dict[str, str] = field(default_factory=dict)  # section id -> why it is not in the report
 
     def section(self, id: str) -> Section | None:
         return next((s for s in self.sections if s.id == id), None)

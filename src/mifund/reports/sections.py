@@ -286,6 +286,33 @@ def trend(ctx: ReportContext) -> Section | None:
 # --------------------------------------------------------------------------------------------------
 # 4. warnings with their reasons
 # --------------------------------------------------------------------------------------------------
+def _sources_in_language(ctx: ReportContext) -> dict[str, str]:
+    """Threshold source (as the warnings carry it) -> the source in the report's language, over every
+    threshold of the rule set (levels, min_gap/min_fall, overrides): ``source_zh`` where the rules give it."""
+    from pydantic import BaseModel
+
+    from mifund.ledger.warning_rules import Threshold
+    from mifund.ledger.warnings import load_rules
+
+    out: dict[str, str] = {}
+
+    def walk(x) -> None:
+        if isinstance(x, Threshold):
+            out.setdefault(x.source, x.source_in(ctx.lang))
+        elif isinstance(x, BaseModel):
+            for name in type(x).model_fields:
+                walk(getattr(x, name))
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list | tuple):
+            for v in x:
+                walk(v)
+
+    walk(ctx.rules if ctx.rules is not None else load_rules())
+    return out
+
+
 def warnings(ctx: ReportContext) -> Section | None:
     if ctx.indicators[ctx.indicators.year == ctx.year].empty:
         return None  # no ledger for the year: nothing was judged
@@ -314,6 +341,8 @@ def warnings(ctx: ReportContext) -> Section | None:
     lst["rule_label"] = [t.label("rule", r) for r in lst.rule]
     lst["level_label"] = [t.label("level", lv) for lv in lst.level]
     lst["message"] = lst["message_zh" if ctx.lang == "zh" else "message_en"]
+    texts = _sources_in_language(ctx)
+    lst["source"] = [texts.get(x, x) for x in lst.source]
     ltab = Table("warning_list", t("table.warning_list", n=ctx.next_table(), year=ctx.year),
                  [Column("region_code", t("col.region_code")), Column("region", t("col.region")),
                   Column("pair", t("col.fund")), Column("rule_label", t("col.rule")),
@@ -442,6 +471,13 @@ def projection(ctx: ReportContext) -> Section | None:
     cand = runs.join(mine, "run_id").filter(runs.base_year <= ctx.year)
     cand = wh.to_pandas(cand.order_by([cand.base_year.desc(), cand.started.desc()]).limit(1))
     if cand.empty:
+        # say why: runs stored before the regions above their units were summed hold the counties only
+        # (their percentiles cannot be added up into the city's), or every run starts after the year
+        if wh.to_pandas(mine.count().name("n").as_table())["n"].iloc[0]:
+            return ctx.omit("projection", "projection_base_year", year=ctx.year)
+        below = res.filter(res.region_code.isin(ctx.codes)).count()
+        if wh.to_pandas(below.name("n").as_table())["n"].iloc[0]:
+            return ctx.omit("projection", "projection_below_only", region=ctx.region_name)
         return None
     run = cand.iloc[0]
     df = wh.to_pandas(res.filter(res.run_id == run.run_id, res.region_code == ctx.region_code,
@@ -450,7 +486,7 @@ def projection(ctx: ReportContext) -> Section | None:
     if df.empty or not pairs:
         return None
     t = ctx.t
-    scenario, end = str(run.scenario_name), int(df.year.max())
+    scenario, end = t.label("scenario", str(run.scenario_name)), int(df.year.max())
     paras, tables, charts = [], [], []
     names = ["income_total", "expenditure_total", "balance_end", "payable_months", "balance_p5", "balance_p50",
              "balance_p95", "p_below_safety_line", "p_exhausted"]
