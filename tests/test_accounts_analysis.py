@@ -105,13 +105,14 @@ def _cover_case():
     return comp, sim, product
 
 
-def test_cover_loss_ratio_by_hand():
+def test_cover_loss_ratio_by_hand(tmp_path):
     comp, sim, product = _cover_case()
+    rules = load_account_rules(write_rules(tmp_path))  # premiums may come from the account from 2022
     assert covered_amounts(comp, product).to_dict() == {"X": 2000.0, "Y": 3000.0, "Z": 500.0}
     cover = CoverFile.model_validate({"schema": "mifund.cover/1", "name": "t", "products": [product.model_dump()],
                                       "scenarios": [{"name": "all"}, {"name": "acct", "who": "account_holders",
                                                                       "paid_from": "account"}]})
-    summary, groups = evaluate(sim, cover, None, None, components=comp)
+    summary, groups = evaluate(sim, cover, None, rules, components=comp)
     row = summary.set_index("scenario").loc["all"]
     assert (row.buyers, row.premiums, row.claims_paid, row.beneficiaries) == (3, 300, 1100, 2)
     assert row.loss_ratio == pytest.approx(1100 / 300)
@@ -120,7 +121,7 @@ def test_cover_loss_ratio_by_hand():
     assert groups.claims_paid.sum() == 2 * 1100
 
 
-def test_cover_buyers_decided_before_spending():
+def test_cover_buyers_decided_before_spending(tmp_path):
     """Premium 100 from the account, take-up 100% of the account holders who can pay it. Whether they can
     is decided on opening + credits, before the year's spending:
       D: 300 + 1,200, spent it all on a stay (closing 0): buys; the premium leaves 100 of the year's costs
@@ -143,12 +144,50 @@ def test_cover_buyers_decided_before_spending():
                       ratio=0.5, cap=600)
     cover = CoverFile.model_validate({"schema": "mifund.cover/1", "name": "t", "products": [product.model_dump()],
                                       "scenarios": [{"name": "acct", "who": "account_holders", "paid_from": "account"}]})
-    row = evaluate(sim, cover, None, None, components=comp)[0].iloc[0]
+    rules = load_account_rules(write_rules(tmp_path))
+    row = evaluate(sim, cover, None, rules, components=comp)[0].iloc[0]
     assert (row.buyers, row.premiums, row.premiums_from_accounts, row.claims_paid) == (2, 200, 200, 600)
     assert row.loss_ratio == 3
     assert (row.account_shortfall_in_cash, row.buyers_closing_balance_after_premium) == (100, 1050)
     # D's cash: 1,500 + the 100 shortfall - 600 paid by the cover
     assert (row.buyers_out_of_pocket, row.buyers_out_of_pocket_after) == (1500, 1000)
+
+
+def test_cover_premium_in_cash_where_the_rules_forbid_the_account(tmp_path):
+    """The same case as above with `uses.commercial_premiums` false in 2024 (the test rules with the
+    flag's 2022 value turned to false): D and R still buy (the scenario's group is chosen on what the
+    account holds), but both premiums are paid in cash: nothing from accounts, no shortfall, closing
+    balances untouched (0 + 1,150). Out-of-pocket (medical costs; a premium in cash is not one, as in
+    every cash scenario): D's 1,500 less the 600 the cover pays = 900. Without the check the accounts
+    paid 200 and D had a 100 shortfall."""
+    from accounts_helpers import RULES_YAML
+
+    text = RULES_YAML.replace("commercial_premiums: {values: {2015-01-01: false, 2022-01-01: true}}",
+                              "commercial_premiums: {values: {2015-01-01: false, 2022-01-01: false}}")
+    assert text != RULES_YAML
+    (tmp_path / "990100_accounts.yaml").write_text(text, encoding="utf-8")
+    rules = load_account_rules(tmp_path / "990100_accounts.yaml")
+    assert rules.resolve(2024, "new").uses["commercial_premiums"] is False
+    comp = pd.DataFrame([dict(person_id="D", visit_type="inpatient", claims=1, scope_part=3000.0, copay_part=0.0,
+                              self_part=0.0)])
+    members = pd.DataFrame([
+        dict(person_id=p, year=2024, regime="new", scheme="employee", category="in_service", age=40,
+             region_code="990101", family_id=None, chronic=False, claims=1, account_holder=True, opening=o,
+             credit=c, closing=cl, out_of_pocket=oop, total=0.0)
+        for p, o, c, cl, oop in [("D", 300.0, 1200.0, 0.0, 1500.0), ("R", 0.0, 1200.0, 1150.0, 0.0),
+                                 ("N", 0.0, 50.0, 0.0, 0.0)]])
+    sim = Simulation(members, [2024], "990100", dt.date(2022, 1, 1))
+    product = Product(name="p", premium=100, visit_types=["inpatient"], covers=["policy_scope"], deductible=1000,
+                      ratio=0.5, cap=600)
+    cover = CoverFile.model_validate({"schema": "mifund.cover/1", "name": "t", "products": [product.model_dump()],
+                                      "scenarios": [{"name": "acct", "who": "account_holders", "paid_from": "account"}]})
+    row = evaluate(sim, cover, None, rules, components=comp)[0].iloc[0]
+    assert (row.buyers, row.premiums, row.premiums_from_accounts, row.claims_paid) == (2, 200, 0, 600)
+    assert not row.account_may_pay_premiums
+    assert (row.account_shortfall_in_cash, row.buyers_closing_balance_after_premium) == (0, 1150)
+    assert (row.buyers_out_of_pocket, row.buyers_out_of_pocket_after) == (1500, 900)
+    with pytest.raises(ValueError, match="account rules are needed"):
+        evaluate(sim, cover, None, None, components=comp)
 
 
 def test_cover_take_up_is_reproducible_and_near_the_share():
@@ -157,10 +196,11 @@ def test_cover_take_up_is_reproducible_and_near_the_share():
                             "credit": 0.0, "closing": 0.0})
     product = Product(name="p", premium=50, deductible=0, ratio=1)
     sc = Scenario(name="s", take_up=0.3, seed=7)
-    a, b = buyers(members, product, sc), buyers(members, product, sc)
+    a, b = buyers(members, product, sc, account_may_pay=True), buyers(members, product, sc, account_may_pay=True)
     assert a.person_id.tolist() == b.person_id.tolist()
     assert 0.26 < len(a) / 2000 < 0.34
-    assert set(buyers(members, product, Scenario(name="s", take_up=0.3, seed=8)).person_id) != set(a.person_id)
+    assert set(buyers(members, product, Scenario(name="s", take_up=0.3, seed=8),
+                      account_may_pay=True).person_id) != set(a.person_id)
 
 
 def test_cover_file_rejects_unknown_keys(tmp_path):
@@ -237,7 +277,7 @@ def test_cli_simulate_and_compare(tmp_path, hand):
     import json
 
     doc = json.loads(r.stdout)                      # one object: the tables by name
-    assert set(doc) == {"pooled_fund", "idle_balance"}
+    assert set(doc) == {"pooled_fund", "idle_balance", "reconciliation", "reconciliation_note"}
     got = {x["measure"]: x["2024"] for x in doc["pooled_fund"]}
     assert got["pooled_extra_income"] == 1800 and got["pooled_extra_outpatient_spending"] == 360
     out = tmp_path / "cmp.xlsx"

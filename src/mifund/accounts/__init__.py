@@ -9,6 +9,8 @@ API::
     pooled_summary(sim)                                  # the pooled fund's extra income and spending
     gains_losses(member_changes(sim))                    # who gains and who loses, by group
     idle_balance(sim, years=3)
+    from mifund.accounts.reconcile import reconcile, largest_gap
+    largest_gap(reconcile(sim, wh))                      # simulator vs ledger vs stored settlement
 
 Rules are dated policy data (schema ``mifund.accounts/1``, see ``rules``); the simulator is one Ibis pass
 per year and regime (``engine``), checked against a slow reference (``reference``); commercial products

@@ -1,6 +1,7 @@
 """`mifund accounts`: employee individual accounts before and after the 2021 reform (国办发〔2021〕14号).
 
-    mifund accounts simulate            # pooled fund's gain, account flows and idle balance, old vs new rules
+    mifund accounts simulate            # pooled fund's gain, account flows, idle balance, and a reconciliation
+                                        # with the ledger and the stored settlement's account_paid
     mifund accounts compare             # who gains and who loses: by age band, category, chronic status, family
     mifund accounts cover               # commercial cover: premiums, claims, loss ratio, out-of-pocket reduction
     mifund accounts segments            # member risk segments (explicit bands or k-means)
@@ -32,15 +33,42 @@ OpeningOpt = Annotated[str, typer.Option(
 FamilyUseOpt = Annotated[float, typer.Option(
     "--family-use", min=0.0, max=1.0,
     help="Share of the possible family sharing that families use, 0 to 1 (1 = all: an upper bound)")]
+PolicyCheckOpt = Annotated[Path | None, typer.Option(
+    "--policy", help="Benefit policy file or directory whose outpatient mutual-aid figures the account rules "
+                     "must agree with (default: the benefit policies mifund uses; skipped where there are none)")]
 YearOpt = Annotated[list[int] | None, typer.Option("--year", "-y", help="Simulate these years (default: all "
                                                                          "enrolment years). Repeatable.")]
 
 PERCENT = {"loss_ratio", "loser_share", "dormant_share", "beyond_share", "cash_change_share", "oop_reduction_share",
-           "retired_share", "chronic_share", "oop_share_of_cost"}
+           "retired_share", "chronic_share", "oop_share_of_cost", "simulated_share_of_ledger",
+           "settlement_share_of_ledger", "settlement_share_of_simulated"}
 
 
-def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0):
-    """Open the warehouse read-only, load the rules, simulate both regimes (with progress)."""
+def _check_policy(rules, policy_path: Path | None, region: str) -> None:
+    """Exit 2 naming both files where the account rules' mutual-aid figures and the benefit policy's
+    differ (see mifund.accounts.consistency for why there are two copies)."""
+    from mifund.accounts.consistency import check_against_policies
+    from mifund.policy import PolicyError, default_policy_dir, load_policies
+
+    path = policy_path or default_policy_dir()
+    if policy_path is None and not path.exists():
+        err.print(f"[yellow]No benefit policies at {path}: the mutual-aid figures were not checked.[/]")
+        return
+    try:
+        policies = load_policies(path)
+    except PolicyError as e:
+        err.print(f"[red]Benefit policy:[/]\n{e}")
+        raise typer.Exit(2) from None
+    problems = check_against_policies(rules, policies, region)
+    if problems:
+        err.print("[red]The account rules and the benefit policy disagree on outpatient mutual aid:[/]\n"
+                  + "\n".join(problems))
+        raise typer.Exit(2)
+
+
+def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0, policy: Path | None = None):
+    """Open the warehouse read-only, load the rules (checked against the benefit policy), simulate both
+    regimes (with progress)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from mifund.accounts.engine import simulate
@@ -62,6 +90,7 @@ def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0):
         except AccountRulesError as e:
             err.print(f"[red]Account rules:[/]\n{e}")
             raise typer.Exit(2) from None
+        _check_policy(rules, policy, region)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                       transient=True) as prog:
             task = prog.add_task("simulating accounts", total=None)
@@ -119,6 +148,7 @@ def simulate_cmd(
     ctx: typer.Context,
     db: DbOpt = None,
     rules: RulesOpt = None,
+    policy: PolicyCheckOpt = None,
     region: RegionOpt = None,
     opening: OpeningOpt = "ledger",
     year: YearOpt = None,
@@ -132,11 +162,13 @@ def simulate_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Simulate every member under the old and the new account rules: the pooled fund's extra income and
-    outpatient spending, account credits, spending and balances, and the idle balance."""
+    outpatient spending, account credits, spending and balances, and the idle balance; and reconcile the
+    simulated account spending and balance with the ledger's and the stored settlement's account_paid."""
     from mifund.accounts.analysis import idle_balance, pooled_summary
+    from mifund.accounts.reconcile import largest_gap, reconcile
 
     check_format(fmt, output)
-    wh, rules_, sim = _run(ctx, db, rules, region, opening, year, family_use)
+    wh, rules_, sim = _run(ctx, db, rules, region, opening, year, family_use, policy)
     with wh:
         summary = pooled_summary(sim)
         long = summary.set_index("year").T.reset_index().rename(columns={"index": "measure"})
@@ -148,9 +180,27 @@ def simulate_cmd(
             else:
                 sim.members.to_parquet(members_out, index=False)
             err.print(f"wrote {members_out} ({len(sim.members):,} rows)")
-        _emit({"pooled_fund": long, "idle_balance": idle}, fmt, output,
+        rec = reconcile(sim, wh)
+        note = largest_gap(rec)
+        tables = {"pooled_fund": long, "idle_balance": idle, "reconciliation": rec}
+        if fmt == "table":  # for people: figures and differences as two tables that fit a page
+            people = rec.astype({"year": str})  # a label, so the text columns are never squeezed
+            split = people.columns.get_loc("settlement") + 1
+            keys = ["year", "measure"]
+            tables["reconciliation"] = people.iloc[:, :split]
+            tables["reconciliation_differences"] = people[keys + list(people.columns[split:])]
+        else:  # machines get the note as a one-row table; people get it as a line below the tables
+            tables["reconciliation_note"] = pd.DataFrame({"note": [note]})
+        _emit(tables, fmt, output,
               titles={"pooled_fund": f"Old vs new account rules (transition {rules_.transition_date}), yuan",
-                      "idle_balance": "Idle balance in individual accounts at the end of the last year"})
+                      "idle_balance": "Idle balance in individual accounts at the end of the last year",
+                      "reconciliation": "Account spending and balance: simulator vs ledger vs stored settlement "
+                                        "(account_paid), yuan",
+                      "reconciliation_differences": "Differences (first − second) and shares (first ÷ second)"})
+        if fmt == "table":
+            table_console().print(note)
+        elif output is not None:
+            err.print(note)
 
 
 @app.command("compare")
@@ -158,6 +208,7 @@ def compare_cmd(
     ctx: typer.Context,
     db: DbOpt = None,
     rules: RulesOpt = None,
+    policy: PolicyCheckOpt = None,
     region: RegionOpt = None,
     opening: OpeningOpt = "ledger",
     year: YearOpt = None,
@@ -182,7 +233,7 @@ def compare_cmd(
         raise typer.BadParameter(f"--by must be among {', '.join(DIMENSIONS)}")
     if scheme not in (None, "employee", "resident"):
         raise typer.BadParameter(f"--scheme is employee or resident, not {scheme!r}")
-    wh, _rules, sim = _run(ctx, db, rules, region, opening, year, family_use)
+    wh, _rules, sim = _run(ctx, db, rules, region, opening, year, family_use, policy)
     with wh:
         ch = member_changes(sim)
         tables = {"gains_losses": gains_losses(ch, dims, scheme=scheme)}
@@ -206,6 +257,7 @@ def cover_cmd(
         "--products", help="Product file (schema mifund.cover/1; default: the shipped illustrative example)")] = None,
     db: DbOpt = None,
     rules: RulesOpt = None,
+    policy: PolicyCheckOpt = None,
     region: RegionOpt = None,
     opening: OpeningOpt = "ledger",
     year: YearOpt = None,
@@ -225,7 +277,7 @@ def cover_cmd(
     except CoverError as e:
         err.print(f"[red]Product file:[/]\n{e}")
         raise typer.Exit(2) from None
-    wh, rules_, sim = _run(ctx, db, rules, region, opening, year)
+    wh, rules_, sim = _run(ctx, db, rules, region, opening, year, policy=policy)
     with wh:
         summary, groups = evaluate(sim, cover, wh, rules_, by=by)
         _emit({"cover": summary, "cover_by_group": groups}, fmt, output,
@@ -240,6 +292,7 @@ def segments_cmd(
     ctx: typer.Context,
     db: DbOpt = None,
     rules: RulesOpt = None,
+    policy: PolicyCheckOpt = None,
     region: RegionOpt = None,
     opening: OpeningOpt = "ledger",
     year: YearOpt = None,
@@ -257,7 +310,7 @@ def segments_cmd(
     check_format(fmt, output)
     if method not in ("bands", "kmeans") or regime not in ("new", "old"):
         raise typer.BadParameter("--method is bands or kmeans; --regime is new or old")
-    wh, _rules, sim = _run(ctx, db, rules, region, opening, year)
+    wh, _rules, sim = _run(ctx, db, rules, region, opening, year, policy=policy)
     with wh:
         try:
             seg = segments(sim, regime=regime, method=method, k=k, min_members=min_members)

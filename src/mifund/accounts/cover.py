@@ -130,7 +130,7 @@ def product_payment(covered: pd.Series, product: Product) -> pd.Series:
     return paid
 
 
-def buyers(members: pd.DataFrame, product: Product, scenario: Scenario) -> pd.DataFrame:
+def buyers(members: pd.DataFrame, product: Product, scenario: Scenario, *, account_may_pay: bool) -> pd.DataFrame:
     """The members who buy, with the premium and the part of it paid from the account.
 
     The premium is bought at the start of the year, so whether the account can pay it is decided on what
@@ -138,7 +138,11 @@ def buyers(members: pd.DataFrame, product: Product, scenario: Scenario) -> pd.Da
     the closing balance, which a member who spent the account on hospital bills has emptied: those are
     the members the cover is for). A premium from the account comes off it first: the closing balance is
     that much lower, and where the year's spending then finds the account empty (the closing balance was
-    below the premium) the difference, ``account_shortfall``, is paid in cash."""
+    below the premium) the difference, ``account_shortfall``, is paid in cash.
+
+    ``account_may_pay`` is the account rules' ``uses.commercial_premiums`` for the year: where it is false
+    a scenario's ``paid_from: account`` cannot be followed and every premium is paid in cash (the same
+    members still buy: who buys is the scenario's choice, what pays is the rules')."""
     m = members[members.scheme.isin(product.schemes)].copy()
     m["premium"] = product.premium_for(m.age)
     can_pay = m.account_holder & (m.opening + m.credit >= m.premium)
@@ -147,7 +151,7 @@ def buyers(members: pd.DataFrame, product: Product, scenario: Scenario) -> pd.Da
     elif scenario.who == "elderly_or_chronic":
         m = m[(m.age >= 60) | m.chronic | (m.category == "retired")]
     m = m[_draw(m.person_id, scenario.seed) < scenario.take_up].copy()
-    from_account = (scenario.paid_from == "account") & can_pay.reindex(m.index)
+    from_account = (scenario.paid_from == "account") & account_may_pay & can_pay.reindex(m.index)
     m["premium_from_account"] = np.where(from_account, m.premium, 0.0)
     m["account_shortfall"] = (m.premium_from_account - m.closing).clip(lower=0)
     m["closing_after_premium"] = (m.closing - m.premium_from_account).clip(lower=0)
@@ -156,8 +160,16 @@ def buyers(members: pd.DataFrame, product: Product, scenario: Scenario) -> pd.Da
 
 def evaluate(sim: Simulation, cover: CoverFile, source, rules: AccountRules, *, by: str = "age_band",
              year: int | None = None, components: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(summary: one row per product × scenario, by_group: the same by `by`) for `year` (default: last)."""
+    """(summary: one row per product × scenario, by_group: the same by `by`) for `year` (default: last).
+    Whether a premium may come from the account is the rules' ``uses.commercial_premiums`` under the new
+    rules of `year` (``rules`` is needed for that wherever a scenario pays from the account)."""
     year = year or sim.years[-1]
+    if rules is not None:
+        account_may_pay = rules.resolve(year, "new").uses["commercial_premiums"]
+    elif any(sc.paid_from == "account" for sc in cover.scenarios):
+        raise ValueError("the account rules are needed to know whether the account may pay premiums")
+    else:
+        account_may_pay = False
     members = sim.regime("new")
     members = members[members.year == year].copy()
     members["age_band"] = age_band(members.age)
@@ -166,7 +178,7 @@ def evaluate(sim: Simulation, cover: CoverFile, source, rules: AccountRules, *, 
     for product in cover.products:
         covered = covered_amounts(comp, product)
         for sc in cover.scenarios:
-            b = buyers(members, product, sc)
+            b = buyers(members, product, sc, account_may_pay=account_may_pay)
             b["covered"] = covered.reindex(b.person_id).fillna(0).to_numpy()
             b["paid"] = product_payment(b.covered, product).to_numpy()
             b["oop_with_premium"] = b.out_of_pocket + b.account_shortfall
@@ -176,6 +188,7 @@ def evaluate(sim: Simulation, cover: CoverFile, source, rules: AccountRules, *, 
                 "product": product.name, "insurer": product.insurer or "", "scenario": sc.name, "year": year,
                 "eligible": int(members.scheme.isin(product.schemes).sum()), "buyers": len(b),
                 "premiums": premiums, "premiums_from_accounts": b.premium_from_account.sum(),
+                "account_may_pay_premiums": bool(account_may_pay),
                 "account_shortfall_in_cash": b.account_shortfall.sum(),
                 "buyers_closing_balance": b.closing.sum(),
                 "buyers_closing_balance_after_premium": b.closing_after_premium.sum(),

@@ -1,0 +1,156 @@
+"""Reconciliation: the simulator's account figures beside the ledger's and the stored settlement's.
+
+One warehouse holds three models of what the employee individual accounts spend in a year, and they
+need not agree:
+
+- the **simulator** (``engine``): every member's account balance, credited and spent claim by claim
+  under the old and the new rules, with family sharing under the new ones;
+- the **fund ledger** (``fund_ledger`` rows with ``fund = 'account'``, ``scheme = 'employee'``, annual
+  rows): the accounts' expenditure and year-end balance as booked;
+- the **stored settlement** (``settlement``, the latest result of every claim): its ``account_paid``
+  comes from the benefit policy's ``account`` section, which knows no balances (a modelling share of the
+  burden), so it is neither of the other two.
+
+Reports and the dashboard read the settlement; the accounts commands read the simulator. This table puts
+the figures side by side per year, with the rules the transition date puts in force that year, the
+differences and their shares, and ``largest_gap`` names the biggest one, so that a user sees the
+disagreement instead of finding it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+
+from mifund.accounts.engine import Inputs, Simulation, inputs_of
+
+MEASURES = ("account_spending", "own_claims", "family_sharing", "closing_balance")
+MEASURE_LABEL = {"account_spending": "account spending", "own_claims": "account spending on own claims",
+                 "family_sharing": "family sharing", "closing_balance": "closing balance"}
+SOURCE_LABEL = {"simulated_in_force": "simulator (rules in force)", "ledger": "ledger",
+                "settlement": "stored settlement account_paid"}
+PAIRS = (("simulated_in_force", "ledger"), ("settlement", "ledger"), ("settlement", "simulated_in_force"))
+
+
+def rules_in_force(year: int, transition: dt.date) -> str:
+    """'old', 'new', or 'mixed' where the transition falls inside the year (then neither simulated regime
+    is the year as it was, and the in-force figure is left empty)."""
+    if transition <= dt.date(year, 1, 1):
+        return "new"
+    if transition > dt.date(year, 12, 31):
+        return "old"
+    return "mixed"
+
+
+def _leaf_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop ledger rows of a region whose sub-regions have rows of their own in the same year (a city row
+    beside its counties' rows), so that nothing is counted twice."""
+    keep = []
+    for _, g in df.groupby("year"):
+        codes = set(g.region_code)
+        for i, c in g.region_code.items():
+            prefix = c[:2] if c.endswith("0000") else c[:4] if c.endswith("00") else None
+            under = prefix is not None and any(d != c and d.startswith(prefix) for d in codes)
+            if not under:
+                keep.append(i)
+    return df.loc[keep]
+
+
+def ledger_figures(inp: Inputs, years: list[int]) -> pd.DataFrame:
+    """Per year: the employee account fund's expenditure and year-end balance in the ledger (yuan);
+    empty where the warehouse has no such rows."""
+    if inp.fund_ledger is None:
+        return pd.DataFrame(columns=["year", "expenditure", "balance"])
+    f = inp.fund_ledger
+    f = f.filter((f.scheme == "employee") & (f.fund == "account") & f.month.isnull() & f.year.isin(years))
+    g = f.group_by(["year", "region_code"]).aggregate(expenditure=f.expenditure_total.sum(),
+                                                      balance=f.balance_end.sum())
+    df = inp.con.to_pandas(g)
+    if df.empty:
+        return pd.DataFrame(columns=["year", "expenditure", "balance"])
+    df = _leaf_rows(df)
+    out = df.groupby("year", as_index=False)[["expenditure", "balance"]].sum()
+    return out.astype({"year": "int64", "expenditure": "float64", "balance": "float64"})
+
+
+def settlement_figures(inp: Inputs, years: list[int]) -> pd.DataFrame:
+    """Per year (of discharge, as in the simulator): the stored settlement's account_paid on the claims of
+    members who are employees that year, and how many of the year's claims are settled at all."""
+    s = inp.settlement
+    if "account_paid" not in s.columns:
+        return pd.DataFrame(columns=["year", "account_paid", "settled"])
+    k = inp.claims
+    k = k.select("claim_id", "person_id", year=k.discharge_date.cast("date").year().cast("int64"))
+    k = k.filter(k.year.isin(years))
+    e = inp.enrollment.filter(inp.enrollment.scheme == "employee")
+    e = e.select("person_id", e_year=e.year.cast("int64")).distinct()
+    k = k.semi_join(e, [k.person_id == e.person_id, k.year == e.e_year])
+    j = k.inner_join(s.select("claim_id", "account_paid"), "claim_id")
+    g = j.group_by("year").aggregate(account_paid=j.account_paid.sum(), settled=j.count())
+    df = inp.con.to_pandas(g)
+    return df.astype({"year": "int64", "account_paid": "float64", "settled": "int64"})
+
+
+def _share(num: float, den: float) -> float:
+    return num / den if den and not math.isnan(den) and not math.isnan(num) else math.nan
+
+
+def reconcile(sim: Simulation, source) -> pd.DataFrame:
+    """One row per simulated year × measure (``MEASURES``): the simulator's figure under the old and the
+    new rules and under the rules in force that year, the ledger's and the stored settlement's (empty
+    where a source has no figure for that measure or year), and for each pair of sources the difference
+    (first − second) and the first as a share of the second. Yuan."""
+    inp = inputs_of(source)
+    years = list(sim.years)
+    led = ledger_figures(inp, years).set_index("year")
+    st = settlement_figures(inp, years).set_index("year")
+    rows = []
+    for y in years:
+        force = rules_in_force(y, sim.transition_date)
+        sims = {}
+        for regime in ("old", "new"):
+            m = sim.members[(sim.members.regime == regime) & (sim.members.year == y)]
+            sims[regime] = {"own_claims": m.own_paid.sum(), "family_sharing": m.family_given.sum(),
+                            "account_spending": m.own_paid.sum() + m.family_given.sum(),
+                            "closing_balance": m.closing.sum()}
+        ledger = {"account_spending": led.expenditure.get(y, math.nan), "closing_balance": led.balance.get(y, math.nan)}
+        settled = st.account_paid.get(y, math.nan) if st.settled.get(y, 0) > 0 else math.nan
+        for measure in MEASURES:
+            r = {"year": y, "measure": measure, "rules_in_force": force,
+                 "simulated_old": round(float(sims["old"][measure]), 2),
+                 "simulated_new": round(float(sims["new"][measure]), 2)}
+            r["simulated_in_force"] = r.get(f"simulated_{force}", math.nan)
+            r["ledger"] = ledger.get(measure, math.nan)
+            r["settlement"] = settled if measure in ("account_spending", "own_claims") else math.nan
+            for a, b in PAIRS:
+                name = f"{a.removesuffix('_in_force')}_minus_{b.removesuffix('_in_force')}"
+                r[name] = round(r[a] - r[b], 2) if not (math.isnan(r[a]) or math.isnan(r[b])) else math.nan
+                r[f"{a.removesuffix('_in_force')}_share_of_{b.removesuffix('_in_force')}"] = _share(r[a], r[b])
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def largest_gap(table: pd.DataFrame) -> str:
+    """One line naming the largest absolute difference between two sources in ``reconcile``'s table."""
+    best = None
+    for a, b in PAIRS:
+        col = f"{a.removesuffix('_in_force')}_minus_{b.removesuffix('_in_force')}"
+        d = table[col].abs()
+        if d.notna().any():
+            i = d.idxmax()
+            if best is None or d[i] > best[0]:
+                best = (d[i], i, a, b)
+    if best is None:
+        return ("Reconciliation: nothing to compare; the warehouse has no employee account rows in the ledger "
+                "and no stored settlement for the simulated years.")
+    _, i, a, b = best
+    r = table.loc[i]
+    sa, sb = (SOURCE_LABEL[x].replace("rules in force", f"{r.rules_in_force} rules, in force") for x in (a, b))
+    share = _share(r[a], r[b])
+    pct = "" if math.isnan(share) else f", the first {share:.0%} of the second"
+    return (f"Largest gap: {r.year} {MEASURE_LABEL[r.measure]}: {sa} {r[a]:,.2f} vs {sb} "
+            f"{r[b]:,.2f} yuan, a difference of {r[a] - r[b]:+,.2f}{pct}.")
+
+
