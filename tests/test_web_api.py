@@ -493,11 +493,11 @@ def test_working_a_case_in_the_browser_form(client):
                                                     "note": "现场核查"})
     assert r.status_code == 200 and "现场核查" in r.text and 'id="case-state">核查中' in r.text
     r = client.post(f"/cases/{case_id}/move", data={"csrf_token": csrf_of(page.text), "to": "recovered", "amount": "1"})
-    assert r.status_code == 422 and "can move to" in r.text
+    assert r.status_code == 422 and "只能转为" in r.text  # the store's refusal, in the page's language
     # the store's amount rules, shown on the form's page (no command-line flag in the message)
     r = client.post(f"/cases/{case_id}/move", data={"csrf_token": csrf_of(page.text), "to": "confirmed"})
     error = re.search(r'id="move-error">(.*?)</p>', r.text, re.S).group(1)
-    assert r.status_code == 422 and "该案件不能这样办理" in error and "amount" in error and "--" not in error
+    assert r.status_code == 422 and "该案件不能这样办理" in error and "确认金额" in error and "--" not in error
     r = client.post(f"/cases/{case_id}/move", data={"csrf_token": csrf_of(page.text), "to": "confirmed",
                                                     "amount": "十元"})
     assert r.status_code == 422 and "不是数字" in r.text and 'id="case-state">核查中' in r.text

@@ -8,7 +8,9 @@ from the rule files (``rules/*.yaml``): a check holds no thresholds of its own.
 Hit columns: claim_id; line_no (line-level checks, else null); person_id; provider_id;
 related_claim_id (the other claim of a pair, else null); service_date; amount_at_stake (yuan: the part
 of the claim the rule puts in doubt); severity (0..1, how far past the line; the score is the rule's
-weight x severity); evidence (a readable sentence with the figures).
+weight x severity); evidence and evidence_zh (a readable sentence with the figures, in English and in
+Chinese: the bureau's supervisors read the Chinese one, and an English one is kept for exports and other
+readers; both are built here, in the same expression, so they always name the same figures).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field
 
 HIT_COLUMNS = ("claim_id", "line_no", "person_id", "provider_id", "related_claim_id", "service_date",
-               "amount_at_stake", "severity", "evidence")
+               "amount_at_stake", "severity", "evidence", "evidence_zh")
 HIT_TYPES = {"claim_id": "string", "line_no": "int64", "person_id": "string", "provider_id": "string",
              "related_claim_id": "string", "service_date": "date", "amount_at_stake": "float64",
-             "severity": "float64", "evidence": "string"}
+             "severity": "float64", "evidence": "string", "evidence_zh": "string"}
 VISIT_TYPES = ("inpatient", "outpatient", "chronic_outpatient", "pharmacy")
 VisitType = Literal["inpatient", "outpatient", "chronic_outpatient", "pharmacy"]
 
@@ -92,6 +94,20 @@ def text(*parts) -> ir.StringValue:
     return out
 
 
+# Chinese words for the codes the evidence names (terms of /work/shared/GLOSSARY.md)
+FIELD_ZH = {"person_id": "参保人", "provider_id": "定点医疗机构", "visit_type": "就诊类型", "admit_date": "入院日期",
+            "discharge_date": "出院日期", "diagnosis_code": "诊断编码", "total_amount": "总金额",
+            "self_pay_amount": "全自费金额", "level": "医院等级", "type": "机构类型"}
+VISIT_ZH = {"inpatient": "住院", "outpatient": "门诊", "chronic_outpatient": "门诊慢特病", "pharmacy": "定点药店购药"}
+SEX_ZH = {"M": "男", "F": "女"}
+PERIOD_ZH = {"day": "日", "week": "周", "month": "月", "year": "年"}
+
+
+def zh_of(v: ir.StringValue, words: dict[str, str]) -> ir.StringValue:
+    """A code column in Chinese words (a code without one shows as it is)."""
+    return v.substitute(words, else_=v)
+
+
 def out(t: ir.Table, *, role: str | None = None, **cols) -> ir.Table:
     """The standard hit columns, in order and type; absent ones null. `role` tells apart two hits of one
     rule on the same claim (a readmission's stay that is both the first part of one pair and the second
@@ -149,7 +165,9 @@ def duplicate_claims(t: Tables, p: DuplicateParams) -> ir.Table:
     d = c.filter(c["rank"] > 0)
     return out(d, related_claim_id=d["first"], service_date=d.admit_date, amount_at_stake=amount(d.total_amount),
                severity=1.0, evidence=text("same ", ", ".join(p.match), " as ", d["first"], " (", d.n,
-                                           " claims billed for one service), total ", d.total_amount))
+                                           " claims billed for one service), total ", d.total_amount),
+               evidence_zh=text("与 ", d["first"], " 的", "、".join(FIELD_ZH.get(m, m) for m in p.match), "相同（同一服务",
+                                d.n, " 张结算单），总金额 ", d.total_amount, " 元"))
 
 
 # -- split admission -----------------------------------------------------------------------------
@@ -173,19 +191,21 @@ def readmission(t: Tables, p: ReadmissionParams) -> ir.Table:
     c = c.mutate(prev_claim=c.claim_id.lag().over(w), prev_discharge=c.discharge_date.lag().over(w))
     gap = c.admit_date.delta(c.prev_discharge, unit="day")
     second = c.filter(c.prev_claim.notnull() & (gap >= 0) & (gap <= p.max_gap_days)).mutate(gap=gap)
+    same = [k for k, on in (("provider", p.same_provider), ("diagnosis", p.same_diagnosis)) if on]
+    same_zh = "、".join({"provider": "同一机构", "diagnosis": "同一诊断"}[k] for k in same)
     later = out(second, related_claim_id=second.prev_claim, service_date=second.admit_date,
                 amount_at_stake=amount(second.total_amount),
                 severity=clip01(1.0 - second.gap / (p.max_gap_days + 1) / 2),
                 evidence=text("readmitted ", second.gap, " day(s) after discharge of ", second.prev_claim,
-                              " (same ", " and ".join(k for k in ("provider", "diagnosis")
-                                                      if (k == "provider" and p.same_provider)
-                                                      or (k == "diagnosis" and p.same_diagnosis)),
-                              " ", second.dx, ")"))
+                              " (same ", " and ".join(same), " ", second.dx, ")"),
+                evidence_zh=text(second.prev_claim, " 出院后 ", second.gap, " 天再次入院（", same_zh, " ", second.dx,
+                                 "）"))
     first = c.select("claim_id", "person_id", "provider_id", "admit_date").join(
         second.select(prev_claim="prev_claim", nxt="claim_id", gap="gap"), [c.claim_id == second.prev_claim])
     earlier = out(first, role="first", related_claim_id=first.nxt, service_date=first.admit_date, amount_at_stake=0.0,
                   severity=clip01(1.0 - first.gap / (p.max_gap_days + 1) / 2),
-                  evidence=text("first part: readmitted ", first.gap, " day(s) after this discharge as ", first.nxt))
+                  evidence=text("first part: readmitted ", first.gap, " day(s) after this discharge as ", first.nxt),
+                  evidence_zh=text("前段：本次出院后 ", first.gap, " 天以 ", first.nxt, " 再次入院"))
     return later.union(earlier)
 
 
@@ -222,7 +242,8 @@ def overlapping_stays(t: Tables, p: OverlapParams) -> ir.Table:
     return out(h, related_claim_id=h.e_claim, service_date=h.admit_date,
                amount_at_stake=amount(h.total_amount) * h.nights / ibis.greatest(stay, 1),
                severity=clip01(h.nights / ibis.greatest(stay, 1)),
-               evidence=text("overlaps stay ", h.e_claim, " at ", h.e_provider, " by ", h.nights, " night(s)"))
+               evidence=text("overlaps stay ", h.e_claim, " at ", h.e_provider, " by ", h.nights, " night(s)"),
+               evidence_zh=text("与 ", h.e_provider, " 的住院 ", h.e_claim, " 重叠 ", h.nights, " 晚"))
 
 
 # -- phantom stay: use elsewhere during a stay --------------------------------------------------
@@ -253,7 +274,9 @@ def use_during_stay(t: Tables, p: DuringStayParams) -> ir.Table:
     return out(g, related_claim_id=g.related, service_date=g.admit_date, amount_at_stake=amount(g.total_amount),
                severity=clip01(0.6 + 0.2 * g.n),
                evidence=text(g.n, " claim(s) elsewhere during the ", stay, "-day stay, first ", g.related, " (",
-                             g.first_type, ") on ", g.first_date))
+                             g.first_type, ") on ", g.first_date),
+               evidence_zh=text("住院 ", stay, " 天期间在其他机构结算 ", g.n, " 次，首次 ", g.related, "（",
+                                zh_of(g.first_type, VISIT_ZH), "）于 ", g.first_date))
 
 
 # -- phantom stay: bed and nursing only ---------------------------------------------------------
@@ -288,7 +311,9 @@ def hollow_stay(t: Tables, p: HollowStayParams) -> ir.Table:
     h = c.join(g, "claim_id")
     return out(h, service_date=h.admit_date, amount_at_stake=amount(h.total_amount), severity=1.0,
                evidence=text(los_days(h), "-day stay, ", h.n, " lines, ", (h.hollow / h.amt * 100).round(1),
-                             "% of the amount bed/nursing only, no treatment"))
+                             "% of the amount bed/nursing only, no treatment"),
+               evidence_zh=text("住院 ", los_days(h), " 天，", h.n, " 条明细，", (h.hollow / h.amt * 100).round(1),
+                                "% 的金额仅为床位费、护理费，无治疗"))
 
 
 # -- restricted items ----------------------------------------------------------------------------
@@ -317,7 +342,10 @@ def item_restriction(t: Tables, p: RestrictionParams) -> ir.Table:
         h = ln.filter(ln.sex.notnull() & (ln.sex != ln.sex_restriction))
         ev = text(h.item_code, " ", h.cat_name.fill_null(h.item_code),
                   " is for sex ", h.sex_restriction, ", billed for a person of sex ", h.sex)
-        return out(h, service_date=h.service_date, amount_at_stake=amount(h.amount), severity=1.0, evidence=ev)
+        ev_zh = text(h.item_code, " ", h.cat_name.fill_null(h.item_code), " 限", zh_of(h.sex_restriction, SEX_ZH),
+                     "性使用，结算给", zh_of(h.sex, SEX_ZH), "性参保人")
+        return out(h, service_date=h.service_date, amount_at_stake=amount(h.amount), severity=1.0, evidence=ev,
+                   evidence_zh=ev_zh)
     if p.age_basis == "calendar_year":
         age = ln.service_date.year() - ln.birth_date.year()
     else:
@@ -332,7 +360,10 @@ def item_restriction(t: Tables, p: RestrictionParams) -> ir.Table:
                       text(h.min_age.cast("string").fill_null("0"), "-", h.max_age))
     ev = text(h.item_code, " ", h.cat_name.fill_null(h.item_code), " is for ages ", rng, ", billed for a person aged ",
               h.age)
-    return out(h, service_date=h.service_date, amount_at_stake=amount(h.amount), severity=1.0, evidence=ev)
+    ev_zh = text(h.item_code, " ", h.cat_name.fill_null(h.item_code), " 限 ", rng, " 岁使用，结算给 ", h.age,
+                 " 岁的参保人")
+    return out(h, service_date=h.service_date, amount_at_stake=amount(h.amount), severity=1.0, evidence=ev,
+               evidence_zh=ev_zh)
 
 
 # -- quantity above the daily limit -------------------------------------------------------------
@@ -355,7 +386,9 @@ def daily_quantity(t: Tables, p: DailyQuantityParams) -> ir.Table:
     return out(h, service_date=h.service_date, amount_at_stake=amount(h.amount) * excess,
                severity=clip01(0.5 + excess),
                evidence=text(h.item_code, " quantity ", h.day_q, " on ", h.service_date, " > max daily ",
-                             h.max_daily_quantity))
+                             h.max_daily_quantity),
+               evidence_zh=text(h.item_code, " 于 ", h.service_date, " 用量 ", h.day_q, "，超过日最大用量 ",
+                                h.max_daily_quantity))
 
 
 # -- price above the cap -------------------------------------------------------------------------
@@ -375,7 +408,8 @@ def price_cap(t: Tables, p: PriceCapParams) -> ir.Table:
     h = ln.filter(ln.price > ln.cap * (1 + p.tolerance) + 0.005)
     return out(h, service_date=h.service_date, amount_at_stake=((h.price - h.cap) * h.quantity).round(2),
                severity=clip01(0.5 + (h.price - h.cap) / h.cap),
-               evidence=text(h.item_code, " unit price ", h.price, " > cap ", h.cap))
+               evidence=text(h.item_code, " unit price ", h.price, " > cap ", h.cap),
+               evidence_zh=text(h.item_code, " 单价 ", h.price, " 元，超过限价 ", h.cap, " 元"))
 
 
 # -- length of stay beyond the peer norm ---------------------------------------------------------
@@ -402,7 +436,9 @@ def long_stay(t: Tables, p: LongStayParams) -> ir.Table:
     extra = (h.los - h.norm) / h.los
     return out(h, service_date=h.admit_date, amount_at_stake=amount(h.total_amount) * extra,
                severity=clip01(extra), evidence=text(h.los, "-day stay; peer median ", h.norm, " days over ",
-                                                     h.peers, " stays (", " & ".join(p.peer_by), ")"))
+                                                     h.peers, " stays (", " & ".join(p.peer_by), ")"),
+               evidence_zh=text("住院 ", h.los, " 天；同类 ", h.peers, " 次住院（按", "、".join(
+                   FIELD_ZH.get(k, k) for k in p.peer_by), "）的中位数为 ", h.norm, " 天"))
 
 
 # -- frequency of one person ---------------------------------------------------------------------
@@ -420,7 +456,7 @@ def frequency(t: Tables, p: FrequencyParams) -> ir.Table:
     c = of_types(t.claims, p.visit_types)
     d = c.admit_date
     per = {"day": d, "week": d.truncate("W"), "month": d.truncate("M"), "year": d.truncate("Y")}[p.period]
-    c = c.mutate(period=per)
+    c = c.mutate(period=per.cast("timestamp").date())  # DuckDB truncates a date to a timestamp: a day here
     keys = ["person_id", "period"] + (["provider_id"] if p.per_provider else [])
     w = ibis.window(group_by=keys, order_by=["admit_date", "claim_id"])
     c = c.mutate(nth=ibis.row_number().over(w) + 1, n=c.count().over(ibis.window(group_by=keys)))
@@ -428,7 +464,9 @@ def frequency(t: Tables, p: FrequencyParams) -> ir.Table:
     return out(h, service_date=h.admit_date, amount_at_stake=amount(h.total_amount),
                severity=clip01(h.n / (2.0 * p.max_claims)),
                evidence=text(h.n, " claims in the ", p.period, " from ", h.period, " (limit ", str(p.max_claims),
-                             "); this is number ", h.nth))
+                             "); this is number ", h.nth),
+               evidence_zh=text("自 ", h.period, " 起的一", PERIOD_ZH[p.period], "内结算 ", h.n, " 次（上限 ",
+                                str(p.max_claims), " 次），本单为第 ", h.nth, " 次"))
 
 
 # -- services outside the period of enrolment -----------------------------------------------------
@@ -445,7 +483,9 @@ def outside_enrolment(t: Tables, p: OutsideEnrolmentParams) -> ir.Table:
     j = c.left_join(years, [c.person_id == years.person_id, c.svc.year() == years.year])
     h = j.filter(j.year.isnull())
     ev = text("no enrolment of the person in ", h.svc.year(), " (", p.date, " ", h.svc, ")")
-    return out(h, service_date=h.svc, amount_at_stake=amount(h.total_amount), severity=1.0, evidence=ev)
+    ev_zh = text("参保人 ", h.svc.year(), " 年无参保记录（", FIELD_ZH[p.date], " ", h.svc, "）")
+    return out(h, service_date=h.svc, amount_at_stake=amount(h.total_amount), severity=1.0, evidence=ev,
+               evidence_zh=ev_zh)
 
 
 # -- duplicate enrolment (a person-level check) ---------------------------------------------------
@@ -466,5 +506,6 @@ def duplicate_enrolment(t: Tables, p: DuplicateEnrolmentParams) -> ir.Table:
     h = g.filter((g["n"] > 1) & (g.n_kinds > 1))
     # sorted: collect() has no order, and the evidence must read the same on every engine and run
     ev = text("enrolled ", h["n"], " times in ", h.year, ": ", h.rows.sort().join("; "))
+    ev_zh = text(h.year, " 年参保 ", h["n"], " 次：", h.rows.sort().join("；"))
     day = ibis.date(h.year.cast("int32"), 1, 1)
-    return out(h, service_date=day, amount_at_stake=0.0, severity=1.0, evidence=ev)
+    return out(h, service_date=day, amount_at_stake=0.0, severity=1.0, evidence=ev, evidence_zh=ev_zh)

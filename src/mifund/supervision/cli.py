@@ -147,6 +147,9 @@ def case_cmd(
     over_suspected: Annotated[bool, typer.Option("--over-suspected", help="Confirm an amount above the case's "
                                                  "suspected amount (the review found more; needs --note)")] = False,
     db: DbOpt = None, user: UserOpt = None, fmt: FormatOpt = "table", output: OutputOpt = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the evidence, the history's system notes and "
+                                                     "refusals in the table: en | zh (machine formats carry "
+                                                     "both: evidence / evidence_zh, note / note_zh)")] = "en",
 ) -> None:
     """Show a case (row, hits, history) or move it: `case ID move in_review --note ...`,
     `case ID move confirmed --amount 2000`, `case ID move recovered --amount 1234.5` (again for each
@@ -154,6 +157,8 @@ def case_cmd(
     from mifund.supervision.store import CaseError, case_history, case_hits, get_case, move_case
 
     check_format(fmt, output)
+    if lang not in ("en", "zh"):
+        raise typer.BadParameter("--lang must be en or zh")
     action = action or "show"
     if action not in ("show", "move"):
         raise typer.BadParameter("action must be show or move")
@@ -171,11 +176,11 @@ def case_cmd(
             hits, hist = case_hits(wh, case_id), case_history(wh, case_id)
     except CaseError as e:
         hint = ""
-        if "amount" in str(e) and amount is None:
-            hint = " (give it with --amount)"
-        elif "explicitly" in str(e):
-            hint = " (--over-suspected --note ...)"
-        err.print(f"[red bold]{e}{hint}[/]")
+        if "amount" in e.en and amount is None:
+            hint = "（用 --amount 填写）" if lang == "zh" else " (give it with --amount)"
+        elif "explicitly" in e.en:
+            hint = "（--over-suspected --note ...）" if lang == "zh" else " (--over-suspected --note ...)"
+        err.print(f"[red bold]{e.text(lang)}{hint}[/]", highlight=False)
         raise typer.Exit(1) from None
     if fmt != "table":
         from mifund.supervision.export import write_tables
@@ -188,6 +193,9 @@ def case_cmd(
 
     render(pd.DataFrame([case]), "table", title=f"Case {case_id}", console=console)
     hits = tidy(hits)
+    if lang == "zh":  # rows stored before the Chinese texts were kept show the English ones
+        hits["evidence"] = hits.evidence_zh.where(hits.evidence_zh.notna(), hits.evidence)
+        hist["note"] = hist.note_zh.where(hist.note_zh.notna(), hist.note)
     render(hits[["rule_id", "claim_id", "line_no", "service_date", "amount_at_stake", "score", "evidence"]], "table",
            title=f"{len(hits)} hits", console=console)
     render(hist[["event_at", "actor", "action", "from_status", "to_status", "amount", "note"]], "table",

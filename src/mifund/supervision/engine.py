@@ -30,6 +30,7 @@ HIT_SCHEMA = pa.schema([
     ("claim_id", pa.string()), ("line_no", pa.int64()), ("person_id", pa.string()), ("provider_id", pa.string()),
     ("related_claim_id", pa.string()), ("service_date", pa.date32()), ("amount_at_stake", pa.float64()),
     ("severity", pa.float64()), ("score", pa.float64()), ("evidence", pa.string()),
+    ("evidence_zh", pa.string()),
 ])
 
 

@@ -30,6 +30,11 @@ flagged); ``recovered`` needs the amount of this recovery (> 0): recoveries may 
 they add up and their sum never exceeds the confirmed amount (the case is ``recovered`` from the first one;
 further ones may follow until the confirmed amount is reached); no other move takes an amount. Moving a
 confirmed case back to ``in_review`` clears its confirmed amount (the history keeps it).
+
+Texts are kept in English and Chinese (the bureau's supervisors read Chinese): each hit's ``evidence`` and
+``evidence_zh``, the notes a screen writes in the history (``note`` and ``note_zh``; a person's note is
+kept as written, ``note_zh`` NULL), and refusals (:class:`CaseError` ``.en`` / ``.zh``). A NULL Chinese
+text (rows stored before migration 0007) is shown in English.
 """
 
 from __future__ import annotations
@@ -61,9 +66,24 @@ CASE_COLUMNS = ["case_id", "entity_type", "entity_id", "region_code", "status", 
 _FIGURES = ["entity_type", "entity_id", "region_code", "hits", "claims", "rules", "suspected_amount", "score"]
 
 
+STATUS_ZH = {"open": "待处理", "in_review": "核查中", "confirmed": "已确认", "dismissed": "已排除", "recovered": "已追回"}
+
+
 class CaseError(ValueError):
     """A case that does not exist, or a move the workflow does not allow (the message is shown as it is
-    by the CLI and the web pages, so it names no command-line option)."""
+    by the CLI and the web pages, so it names no command-line option). It carries the message in English
+    (``str(e)``, ``e.en``) and in Chinese (``e.zh``): supervisors read Chinese; ``e.text(lang)`` picks."""
+
+    def __init__(self, en: str, zh: str | None = None):
+        super().__init__(en)
+        self.en, self.zh = en, zh or en
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+def _status_zh(statuses) -> str:
+    return "、".join(STATUS_ZH.get(x, x) for x in statuses)
 
 
 def _upsert(wh, name: str, data: pa.Table | pd.DataFrame, key: list[str], *, actor: str, batch_id: str, detail: str):
@@ -198,23 +218,26 @@ def store_screen(wh, result: ScreenResult, *, actor: str) -> str:
             if any(differs):
                 _upsert(wh, "supervision_cases", cases_df.loc[differs, CASE_COLUMNS], ["case_id"], actor=actor,
                         batch_id=run_id, detail=f"supervision screen {run_id}")
-            ev = []
+            ev = []  # system-written notes, in English (note) and Chinese (note_zh)
             for c, o in zip(cases_df.case_id, is_old, strict=True):
                 n_new = int(new_per_case.get(c, 0))
                 if not o:
                     opened += 1
                     prev = previous.get(c)
+                    was = old.at[prev, "status"] if prev else None
                     ev.append({"case_id": c, "event_at": now, "actor": actor, "action": "opened", "to_status": "open",
-                               "note": f"{n_new} hit(s)" + (f"; follows case {prev}, already "
-                                                            f"{old.at[prev, 'status']}" if prev else ""),
+                               "note": f"{n_new} hit(s)" + (f"; follows case {prev}, already {was}" if prev else ""),
+                               "note_zh": f"疑点 {n_new} 条" + (f"；接续案件 {prev}（{STATUS_ZH.get(was, was)}）"
+                                                              if prev else ""),
                                "run_id": run_id})
                     if prev:
                         ev.append({"case_id": prev, "event_at": now, "actor": actor, "action": "note",
                                    "note": f"{n_new} new hit(s) after the decision: opened case {c}",
+                                   "note_zh": f"办结后新增疑点 {n_new} 条：已立案 {c}",
                                    "run_id": run_id})
                 elif n_new:
                     ev.append({"case_id": c, "event_at": now, "actor": actor, "action": "hits",
-                               "note": f"{n_new} new hit(s)", "run_id": run_id})
+                               "note": f"{n_new} new hit(s)", "note_zh": f"新增疑点 {n_new} 条", "run_id": run_id})
             if ev:
                 wh.append("supervision_case_events", pd.DataFrame(ev))
         failures = {r.rule_id: r.error for r in result.failures}
@@ -250,7 +273,8 @@ def get_case(wh, case_id: str) -> dict:
     c = wh.table("supervision_cases")
     rows = wh.to_pandas(c.filter(c.case_id == case_id))
     if not len(rows):
-        raise CaseError(f"no case {case_id!r} (see `mifund supervise cases`)")
+        raise CaseError(f"no case {case_id!r} (see `mifund supervise cases`)",
+                        f"没有案件 {case_id!r}（见 `mifund supervise cases`）")
     return rows.iloc[0].to_dict()
 
 
@@ -299,30 +323,38 @@ def _check_amount(case: dict, frm: str, to: str, amount: float | None, over_susp
     """The amount rules of a move (see the module docstring); raises CaseError."""
     cid = case["case_id"]
     if amount is not None and not math.isfinite(amount):
-        raise CaseError("the amount must be a number of yuan")
+        raise CaseError("the amount must be a number of yuan", "金额须为以元计的数字")
     if to == "confirmed":
         if amount is None:
-            raise CaseError(f"confirming case {cid} needs the amount confirmed (yuan, 0 or more)")
+            raise CaseError(f"confirming case {cid} needs the amount confirmed (yuan, 0 or more)",
+                            f"确认案件 {cid} 须填写确认金额（元，不小于 0）")
         if amount < 0:
-            raise CaseError("the amount confirmed must not be negative")
+            raise CaseError("the amount confirmed must not be negative", "确认金额不能为负数")
         suspected = _cents(case["suspected_amount"])
         if round(amount * 100) > suspected:
             if not over_suspected:
                 raise CaseError(f"the amount confirmed ({amount:,.2f}) is above the case's suspected amount "
                                 f"({suspected / 100:,.2f}); confirm it as above the suspected amount explicitly, "
-                                "with a note saying why")
+                                "with a note saying why",
+                                f"确认金额（{amount:,.2f} 元）高于案件疑点金额（{suspected / 100:,.2f} 元）；"
+                                "如确需超出疑点金额确认，请明确勾选超出疑点金额，并在备注中说明理由")
             if not (note or "").strip():
-                raise CaseError("an amount confirmed above the suspected amount needs a note saying why")
+                raise CaseError("an amount confirmed above the suspected amount needs a note saying why",
+                                "确认金额高于疑点金额时，须在备注中说明理由")
     elif to == "recovered":
         if amount is None or amount <= 0:
-            raise CaseError(f"recording a recovery on case {cid} needs the amount recovered (yuan, more than 0)")
+            raise CaseError(f"recording a recovery on case {cid} needs the amount recovered (yuan, more than 0)",
+                            f"登记案件 {cid} 的追回须填写追回金额（元，大于 0）")
         confirmed, recovered = _cents(case["confirmed_amount"]), _cents(case["recovered_amount"])
         if recovered + round(amount * 100) > confirmed:
             left = (confirmed - recovered) / 100
             raise CaseError(f"case {cid}: {recovered / 100:,.2f} of the {confirmed / 100:,.2f} confirmed is already "
-                            f"recovered; at most {left:,.2f} more can be recovered, not {amount:,.2f}")
+                            f"recovered; at most {left:,.2f} more can be recovered, not {amount:,.2f}",
+                            f"案件 {cid}：确认金额 {confirmed / 100:,.2f} 元中已追回 {recovered / 100:,.2f} 元；"
+                            f"最多还可追回 {left:,.2f} 元，不能追回 {amount:,.2f} 元")
     elif amount is not None:
-        raise CaseError(f"a move to {to} takes no amount (amounts go with confirmed and recovered)")
+        raise CaseError(f"a move to {to} takes no amount (amounts go with confirmed and recovered)",
+                        f"转为“{STATUS_ZH.get(to, to)}”不填金额（金额只用于确认和追回）")
 
 
 def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = None, note: str | None = None,
@@ -331,12 +363,14 @@ def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = N
     the amount confirmed (confirmed) or of this recovery (recovered); `over_suspected` allows an amount
     confirmed above the suspected amount (with a note). Returns the new case row."""
     if to not in STATUSES:
-        raise CaseError(f"unknown status {to!r}; one of {', '.join(STATUSES)}")
+        raise CaseError(f"unknown status {to!r}; one of {', '.join(STATUSES)}",
+                        f"未知状态 {to!r}；可选：{', '.join(STATUSES)}")
     case = get_case(wh, case_id)
     frm = case["status"]
     if to not in MOVES[frm]:
         allowed = ", ".join(MOVES[frm]) or "none (final)"
-        raise CaseError(f"case {case_id} is {frm}; it can move to: {allowed}")
+        raise CaseError(f"case {case_id} is {frm}; it can move to: {allowed}",
+                        f"案件 {case_id} 当前为“{STATUS_ZH.get(frm, frm)}”，只能转为：{_status_zh(MOVES[frm]) or '无（已办结）'}")
     _check_amount(case, frm, to, amount, over_suspected, note)
     amount = None if amount is None else round(float(amount), 2)
     now = dt.datetime.now()

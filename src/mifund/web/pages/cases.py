@@ -61,7 +61,8 @@ def move(request: Request, case_id: str, user: require("work_cases"), svc: Svc,
     except ValueError:
         return _case_page(request, case_id, user, svc, error=t("amount_not_a_number", amount=amount))
     try:
-        cases.move(svc, user, case_id, to, amount=value, note=note, over_suspected=bool(over_suspected))
+        cases.move(svc, user, case_id, to, amount=value, note=note, over_suspected=bool(over_suspected),
+                   lang=get_lang(request))
     except WebError as e:
         if e.status != 422:
             raise

@@ -53,16 +53,20 @@ def case(svc: Services, user: User, case_id: str) -> dict:
 
 
 def move(svc: Services, user: User, case_id: str, to: str, *, amount: float | None = None,
-         note: str | None = None, over_suspected: bool = False) -> dict:
+         note: str | None = None, over_suspected: bool = False, lang: str = "en") -> dict:
     """A move (store.move_case, which checks the workflow and the amounts); a move it refuses is a 422
-    case_invalid with its message (worded for any caller: it names no command-line option)."""
+    case_invalid with its message in `lang` (worded for any caller: it names no command-line option) and,
+    for a refusal of the store, both wordings in its details ([{"lang": "en", ...}, {"lang": "zh", ...}])."""
     store = _store()
     case(svc, user, case_id)  # exists, and in the user's regions
     with svc.locked() as wh:
         try:
             return store.move_case(wh, case_id, to, actor=user.username, amount=amount, note=note or None,
                                    over_suspected=over_suspected)
-        except ValueError as e:  # store.CaseError, or any other refusal of the values given
+        except store.CaseError as e:
+            raise WebError(e.text(lang), code="case_invalid", status=422,
+                           details=[{"lang": "en", "message": e.en}, {"lang": "zh", "message": e.zh}]) from None
+        except ValueError as e:  # any other refusal of the values given
             raise WebError(str(e), code="case_invalid", status=422) from None
 
 
