@@ -135,7 +135,7 @@ def test_population_is_conserved_without_deaths_and_entrants():
             return np.ones((N_BANDS, 2))
 
     orig = eng.load_life_table
-    eng.load_life_table = lambda: Immortal()
+    eng.load_life_table = lambda path=None: Immortal()   # the scenario's tables.life_table, here None
     try:
         n = roll_cohorts(base, s, np.arange(2025, 2045))
     finally:

@@ -188,7 +188,10 @@ def projection_input(wh, hist: PoolingInput, *, scheme: str = "resident", fund: 
     from mifund.projection.scenario import load_scenario
 
     s = load_scenario(scenario, paths=n_paths, years=horizon, seed=seed)
-    base = base_from_warehouse(wh, region_codes=list(hist.regions), schemes=[scheme])
+    # the scenario's own tables (life table, cost curve, age structure) and cost curve choice, as
+    # `mifund project run` uses them
+    base = base_from_warehouse(wh, region_codes=list(hist.regions), schemes=[scheme], tables=s.tables,
+                               curve=s.expenditure_curve)
     u = base.units.reset_index(drop=True)
     keep = (u.scheme == scheme) & (u.fund == fund) & u.region_code.astype(str).isin(hist.regions)
     if not keep.any():

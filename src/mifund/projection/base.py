@@ -86,11 +86,13 @@ def pick_units(ledger: pd.DataFrame, base_year: int | None = None) -> tuple[pd.D
 def build_base(ledger: pd.DataFrame, *, population: pd.DataFrame | None = None,
                enrollment_counts: pd.DataFrame | None = None, curves: dict[str, np.ndarray] | None = None,
                regions: pd.DataFrame | None = None, base_year: int | None = None,
-               region_codes: list[str] | None = None, schemes: list[str] | None = None) -> Base:
+               region_codes: list[str] | None = None, schemes: list[str] | None = None,
+               tables=None) -> Base:
     """A Base from data-contract frames.
 
     ``enrollment_counts``: region_code, scheme, state (0 in service / resident, 1 retired), band (0..17),
     sex, persons. ``curves``: scheme -> (A, S) relative cost (default: the reference curve).
+    ``tables``: the scenario's ``tables`` (its own age_cost_curve / age_structure files; None = shipped).
     """
     units, year = pick_units(ledger, base_year)
     if region_codes:
@@ -100,14 +102,17 @@ def build_base(ledger: pd.DataFrame, *, population: pd.DataFrame | None = None,
     units = units[(units["insured"].fillna(0) > 0)].reset_index(drop=True)
     if units.empty:
         raise ValueError("no region x scheme with insured persons in the base year")
-    ref_structure = load_age_structure().array()
-    ref_curve = load_age_curve().array()
+    ref_structure = load_age_structure(getattr(tables, "age_structure", None)).array()
+    ref_curve = load_age_curve(getattr(tables, "age_cost_curve", None)).array()
+    curve_name = f"from {tables.age_cost_curve}" if getattr(tables, "age_cost_curve", None) else "reference"
+    structure_name = (f"reference age structure ({tables.age_structure})" if getattr(tables, "age_structure", None)
+                      else "reference age structure (2020 census)")
     curves = curves or {}
     notes: list[str] = []
     insured, curve = [], []
     for _, row in units.iterrows():
         region, scheme = row["region_code"], row["scheme"]
-        shape, how = None, "reference age structure (2020 census)"
+        shape, how = None, structure_name
         if enrollment_counts is not None and not enrollment_counts.empty:
             e = enrollment_counts[(enrollment_counts["region_code"] == region) & (enrollment_counts["scheme"] == scheme)]
             if e["persons"].sum() > 0:
@@ -135,7 +140,7 @@ def build_base(ledger: pd.DataFrame, *, population: pd.DataFrame | None = None,
         insured.append(_scale(shape, scheme, row))
         curve.append(curves.get(scheme, ref_curve))
         notes.append(f"{region} {scheme}: age structure from {how}; cost curve "
-                     f"{'claims' if scheme in curves else 'reference'}")
+                     f"{'claims' if scheme in curves else curve_name}")
     income = units["income_total"].astype(float)
     interest = units["income_interest"].astype(float).fillna(0) if "income_interest" in units else 0.0
     names = pd.Series([""] * len(units))
@@ -176,10 +181,11 @@ def claims_curve_expr(wh) -> ibis.Table:
     return j.group_by(["scheme", "band", "sex"]).aggregate(persons=j.count(), paid=j.paid.fill_null(0).sum())
 
 
-def claims_curves(wh) -> dict[str, np.ndarray]:
-    """scheme -> (A, S) relative cost per insured measured from settled claims (reference shape where thin)."""
+def claims_curves(wh, age_cost_curve: str | None = None) -> dict[str, np.ndarray]:
+    """scheme -> (A, S) relative cost per insured measured from settled claims (reference shape where thin:
+    the shipped curve, or ``age_cost_curve``, a scenario's own)."""
     df = wh.to_pandas(claims_curve_expr(wh))
-    ref = load_age_curve().array()
+    ref = load_age_curve(age_cost_curve).array()
     out = {}
     for scheme, g in df.groupby("scheme"):
         per = np.full((N_BANDS, 2), np.nan)
@@ -197,8 +203,11 @@ def claims_curves(wh) -> dict[str, np.ndarray]:
 
 
 def base_from_warehouse(wh, *, base_year: int | None = None, curve: str = "reference",
-                        region_codes: list[str] | None = None, schemes: list[str] | None = None) -> Base:
-    """Read ledger, population, regions and enrolment from the warehouse (Ibis), then build_base."""
+                        region_codes: list[str] | None = None, schemes: list[str] | None = None,
+                        tables=None) -> Base:
+    """Read ledger, population, regions and enrolment from the warehouse (Ibis), then build_base.
+
+    ``tables``: the scenario's ``tables`` (None = the shipped ones)."""
     led = wh.table("fund_ledger")
     ledger = wh.to_pandas(led.filter(led.month.isnull()))
     population = wh.to_pandas(wh.table("population"))
@@ -208,9 +217,9 @@ def base_from_warehouse(wh, *, base_year: int | None = None, curve: str = "refer
     if curve == "claims":
         if not wh.count("settlement_person_year"):
             raise ValueError("expenditure_curve: claims needs stored settlement results (mifund settle warehouse)")
-        curves = claims_curves(wh)
+        curves = claims_curves(wh, getattr(tables, "age_cost_curve", None))
     base = build_base(ledger, population=population, enrollment_counts=counts, curves=curves, regions=regions,
-                      base_year=base_year, region_codes=region_codes, schemes=schemes)
+                      base_year=base_year, region_codes=region_codes, schemes=schemes, tables=tables)
     return base
 
 

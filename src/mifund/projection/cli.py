@@ -27,6 +27,9 @@ SampleOpt = Annotated[str | None, typer.Option("--sample", help="Project a built
 RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Region code (exact). Repeatable.")]
 SchemeOpt = Annotated[list[str] | None, typer.Option("--scheme", "-s", help="employee | resident. Repeatable.")]
 SAMPLE_HINT = "Import data first, or use --sample national."
+RulesOpt = Annotated[Path | None, typer.Option(
+    "--rules", help="Warning rules YAML laid over the shipped ones: the warning levels and the safety line (the "
+    "scenario's safety_line level, orange = 6 months by default) per region, scheme and fund")]
 PERCENT = {"p_below_safety_line", "p_exhausted", "share", "cumulative", "p_depleted", "support_ratio_pct",
            "a_p_depleted", "b_p_depleted"}
 
@@ -41,6 +44,63 @@ def _scenario(path: Path | None, **over):
         raise typer.Exit(2) from None
 
 
+def _check_rules(rules: Path | None) -> None:
+    """Read the rules file before any projection runs, so a bad one fails at once with its file and key."""
+    from mifund.ledger.warning_rules import WarningRulesError, load_rules
+
+    try:
+        load_rules(rules)
+    except WarningRulesError as e:
+        err.print(f"[red]Warning rules error[/]\n{e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _line(p, rules: Path | None):
+    """The scenario's safety line per unit of ``p`` (mifund.pooling.safety), or a clean exit."""
+    from mifund.pooling.safety import SafetyLineError
+    from mifund.projection.summary import unit_safety_line
+
+    try:
+        return unit_safety_line(p, rules_path=rules)
+    except SafetyLineError as e:
+        err.print(f"[red]Safety line error:[/] {e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _with_totals(ctx, db, sample, central, mc):
+    """central and mc with the regions above the modelled units (the city above its counties) added, summed
+    path by path (mifund.projection.store.with_region_totals: what ``--store`` keeps)."""
+    from mifund.projection.store import _ledger_units, ledger_units_of, with_region_totals
+
+    year = central.base.base_year
+    if sample:
+        from mifund.projection.base import national_sample_frames
+
+        f = national_sample_frames()
+        regions, have = f["regions"], ledger_units_of(f["fund_ledger"], year)
+    else:
+        with open_warehouse(ctx, db, hint=SAMPLE_HINT) as wh:
+            regions = wh.to_pandas(wh.table("regions")) if "regions" in wh.con.list_tables() else None
+            have = _ledger_units(wh, year)
+    return (with_region_totals(central, regions, have),
+            None if mc is None else with_region_totals(mc, regions, have))
+
+
+def _mark_totals(df, units):
+    """``basis`` for each row ('modelled', or 'sum of N regions, path by path' for a
+    region above them), the regions above first; rows keep their order otherwise."""
+    if "basis" not in units or df is None or df.empty or "region_code" not in df:
+        return df
+    key = ["region_code", "scheme", "fund"]
+    b = units[[*key, "basis"]].assign(basis=lambda x: x["basis"].fillna("modelled"))
+    out = df.merge(b, on=key, how="left", sort=False)
+    out["basis"] = out["basis"].fillna("modelled")
+    pos = list(out.columns).index("fund") + 1
+    out.insert(pos, "basis", out.pop("basis"))
+    first = ~out["basis"].str.startswith("modelled")
+    return out.loc[first.sort_values(ascending=False, kind="stable").index].reset_index(drop=True)
+
+
 def _base(ctx, db, sample, scenario, regions, schemes):
     from mifund.projection.base import base_from_warehouse, build_base, national_sample_frames
 
@@ -50,10 +110,11 @@ def _base(ctx, db, sample, scenario, regions, schemes):
                 raise typer.BadParameter("--sample: only 'national'")
             f = national_sample_frames()
             return build_base(f["fund_ledger"], population=f["population"], regions=f["regions"],
-                              base_year=scenario.base_year, region_codes=regions, schemes=schemes)
+                              base_year=scenario.base_year, region_codes=regions, schemes=schemes,
+                              tables=scenario.tables)
         with open_warehouse(ctx, db, hint=SAMPLE_HINT) as wh:
             return base_from_warehouse(wh, base_year=scenario.base_year, curve=scenario.expenditure_curve,
-                                       region_codes=regions, schemes=schemes)
+                                       region_codes=regions, schemes=schemes, tables=scenario.tables)
     except ValueError as e:
         err.print(f"[red]Cannot build the starting point:[/] {e}")
         raise typer.Exit(2) from None
@@ -69,6 +130,7 @@ def run_cmd(
     show: Annotated[str, typer.Option("--show", help="central | bands | risk | depletion | tornado")] = "central",
     charts: Annotated[Path | None, typer.Option("--charts", help="Write fan charts and tornado PNGs to this folder")] = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="Store the run in the warehouse (projection_runs)")] = False,
+    rules: RulesOpt = None,
     region: RegionOpt = None,
     scheme: SchemeOpt = None,
     sample: SampleOpt = None,
@@ -78,6 +140,11 @@ def run_cmd(
 ) -> None:
     """Project every region x scheme: central path, fan-chart bands, risk by year, depletion years, tornado.
 
+    The regions above the modelled units (a city above its counties) come first, as the sum of their
+    units path by path (column ``basis``); percentiles and probabilities are taken on the summed paths.
+    The safety line is the scenario's level (``safety_line``, orange = 6 months by default) of the
+    warning rule payable_months_low, resolved per region, scheme and fund (``--rules`` laid over the
+    shipped rules); every title and the risk table's columns name its level and months.
     xlsx writes every table as its own sheet.
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -89,6 +156,7 @@ def run_cmd(
     if show not in ("central", "bands", "risk", "depletion", "tornado"):
         raise typer.BadParameter("--show must be central, bands, risk, depletion or tornado")
     s = _scenario(scenario, paths=paths, years=years, seed=seed)
+    _check_rules(rules)
     base = _base(ctx, db, sample, s, region, scheme)
     t0 = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
@@ -102,9 +170,12 @@ def run_cmd(
         bar.update(task, description="sensitivity (tornado)")
         torn = S.tornado(base, s, horizon=min(10, s.years)) if show == "tornado" or fmt == "xlsx" or charts else None
     seconds = time.perf_counter() - t0
-    tables = {"central": S.yearly(central)}
+    modelled = (central, mc)                       # --store sums the regions above them itself
+    central, mc = _with_totals(ctx, db, sample, central, mc)
+    units = central.base.units
+    line = _line(mc if mc is not None else central, rules)
+    tables = {"central": S.yearly(central, rules_path=rules)}
     if mc is not None:
-        line = S.safety_line(s.safety_line)
         tables["bands"] = S.bands(mc, "balance")
         tables["risk"] = S.risk(mc, line)
         tables["depletion"] = S.depletion(mc)
@@ -113,6 +184,7 @@ def run_cmd(
         tables["depletion"] = S.depletion(central)
     if torn is not None:
         tables["tornado"] = torn
+    tables = {k: _mark_totals(v, units) for k, v in tables.items()}
     if show not in tables:
         raise typer.BadParameter(f"--show {show} needs Monte Carlo paths (--paths N > 0)")
     end = int(central.years[-1])
@@ -120,20 +192,21 @@ def run_cmd(
         from mifund.projection.charts import fan_chart, tornado_chart
 
         charts.mkdir(parents=True, exist_ok=True)
-        for u in range(len(base.units)):
-            uu = base.units.iloc[u]
+        for u in range(len(units)):
+            uu = units.iloc[u]
             tag = f"{uu.region_code}_{uu.scheme}"
             if mc is not None:
                 fan_chart(mc, u, charts / f"fan_{tag}.png")
             if torn is not None:
                 sel = torn[(torn.region_code == uu.region_code) & (torn.scheme == uu.scheme)]
-                tornado_chart(sel, charts / f"tornado_{tag}.png", horizon=min(10, s.years))
+                if not sel.empty:                  # the sensitivity is of the modelled units only
+                    tornado_chart(sel, charts / f"tornado_{tag}.png", horizon=min(10, s.years))
         err.print(f"charts written to {charts}")
     if store:
         from mifund.projection.store import store_projection
 
         with open_warehouse(ctx, db, read_only=False, create=True) as wh:
-            run_id = store_projection(wh, central, mc, actor=settings(ctx).user, seconds=seconds)
+            run_id = store_projection(wh, *modelled, actor=settings(ctx).user, seconds=seconds, rules_path=rules)
         err.print(f"stored as run {run_id}")
     if fmt != "table":  # machines: a year or null, and a boolean, never the words
         tables["depletion"] = S.machine_depletion(tables["depletion"])
@@ -144,7 +217,11 @@ def run_cmd(
     if fmt == "table":
         tables = {k: S.for_people(v, end) if k in ("depletion_summary", "tornado") else v for k, v in tables.items()}
     title = (f"{s.name}: {show} — base {base.base_year}, {len(central.years)} years, "
-             f"{0 if mc is None else s.paths:,} paths, seed {s.seed} ({seconds:.1f} s)")
+             f"{0 if mc is None else s.paths:,} paths, seed {s.seed} ({seconds:.1f} s); "
+             f"safety line {line.label()}")
+    own = {k: v for k, v in s.tables.model_dump().items() if v}
+    if own:
+        title += "; own tables: " + ", ".join(f"{k} {Path(v).name}" for k, v in own.items())
     render(tables[show], fmt, output=output, title=title, percent_cols=PERCENT, console=table_console())
     if fmt == "table" and mc is not None and show == "central":
         render(tables["depletion_summary"], fmt, title="Depletion year over the paths (基金耗尽年份)",
@@ -175,8 +252,11 @@ def compare_cmd(
     check_format(fmt, output)
     sa, sb = _scenario(a, paths=paths, years=years), _scenario(b, paths=paths, years=years)
     base = _base(ctx, db, sample, sa, region, scheme)
+    own = ("age_cost_curve", "age_structure")   # tables that shape the starting point, not only the roll
+    base_b = (_base(ctx, db, sample, sb, region, scheme)
+              if any(getattr(sa.tables, k) != getattr(sb.tables, k) for k in own) else None)
     d = pd.DataFrame(diff(sa, sb))
-    res = compare(base, sa, sb, horizon=min(10, sa.years))
+    res = compare(base, sa, sb, horizon=min(10, sa.years), base_b=base_b)
     if fmt == "table":
         res = for_people(res, base.base_year + max(sa.years, sb.years))
     if fmt == "xlsx":

@@ -39,6 +39,7 @@ from mifund.projection.tables import (
     N_BANDS,
     WIDTH,
     load_life_table,
+    load_retirement,
     retirement_ages,
     retirement_fractions,
 )
@@ -126,10 +127,11 @@ class Projection:
 def roll_cohorts(base: Base, s: Scenario, years: np.ndarray) -> np.ndarray:
     """(T+1, U, 2, A, S) insured before enrolment drift: index 0 = base year."""
     a = s.assumptions
-    surv = load_life_table().annual_survival()                      # (A, S)
+    surv = load_life_table(s.tables.life_table).annual_survival()   # (A, S): the scenario's or the shipped
     ret_age = retirement_ages(years, reform=s.levers.retirement_reform.value,
                               female_worker_share=a.female_worker_share.value,
-                              offset=s.levers.retirement_age_offset.series(years))
+                              offset=s.levers.retirement_age_offset.series(years),
+                              rules=load_retirement(s.tables.retirement))
     ret = retirement_fractions(ret_age)                              # (T, A, S)
     emp = base.employee[:, None, None]                               # (U, 1, 1)
     entry = np.zeros((N_BANDS, 2))

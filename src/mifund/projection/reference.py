@@ -19,6 +19,7 @@ from mifund.projection.tables import (
     N_BANDS,
     WIDTH,
     load_life_table,
+    load_retirement,
     retirement_ages,
     retirement_fractions,
 )
@@ -29,10 +30,10 @@ def _common(base: Base, s: Scenario, T: int):
     y0 = base.base_year
     years = np.arange(y0 + 1, y0 + T + 1)
     all_years = np.arange(y0, y0 + T + 1)
-    surv = load_life_table().annual_survival()
+    surv = load_life_table(s.tables.life_table).annual_survival()
     ret = retirement_fractions(retirement_ages(
         years, reform=s.levers.retirement_reform.value, female_worker_share=a.female_worker_share.value,
-        offset=s.levers.retirement_age_offset.series(years)))
+        offset=s.levers.retirement_age_offset.series(years), rules=load_retirement(s.tables.retirement)))
     entry = np.zeros((N_BANDS, 2))
     for band, share in a.entry_ages.value.items():
         entry[AGES.index(band), 0] += share * a.entrant_male_share.value

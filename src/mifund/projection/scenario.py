@@ -14,6 +14,7 @@ Schema (``data/defaults.yaml`` is the complete example)::
 
     name, description, extends, years, paths, seed, base_year (opt), safety_line (red|orange),
     expenditure_curve (reference|claims)
+    tables (opt): {life_table, age_cost_curve, retirement, age_structure: path}   # your own tables
     assumptions:
       wage_growth / medical_inflation / utilisation_trend: {mean, sd, unit, source}
       enrolment_change: {resident: {mean, sd, ...}, employee: {mean, sd, ...}}
@@ -24,6 +25,14 @@ Schema (``data/defaults.yaml`` is the complete example)::
       employee_pooled_rate, retiree_contribution_rate, resident_individual, resident_fiscal,
       financing_growth, expenditure_factor, retirement_age_offset: {values: {year: v}, unit, source}
       retirement_reform: {value: true|false, source}
+
+``tables`` replaces a shipped demographic or cost table by the user's own (a provincial life table, the
+city's age-cost profile, local retirement rules): each path is a YAML file in the format of the shipped
+``data/<key>.yaml`` (copy it and change the figures and the ``reference``), relative to the scenario file
+that names it, inherited through ``extends``. Each is validated on load; a bad one is a ScenarioError
+naming the scenario file, the key and the table file::
+
+    city.yaml: tables.life_table: /data/jx_life.yaml: lx.M: survivors must decrease with age ...
 """
 
 from __future__ import annotations
@@ -217,6 +226,39 @@ class Levers(_Strict):
     retirement_age_offset: Dated
 
 
+TABLE_KINDS = ("life_table", "age_cost_curve", "retirement", "age_structure")
+
+
+class Tables(_Strict):
+    """The scenario's own demographic and cost tables, each a YAML file in the format of the shipped one
+    (``mifund/projection/data/<kind>.yaml``); a key left out keeps the shipped table.
+
+    Why in the scenario: a city projects with its province's life table or its own claims' age profile
+    without editing the installed package, and the run stores which tables it used. Paths are relative
+    to the scenario file that names them (resolved when it is read, so a child inherits its parent's
+    tables through ``extends``). Each file is read and validated here, so a missing file, a wrong key, a
+    life table whose survivors do not decrease or a cost that is not positive is refused before any run.
+    """
+
+    life_table: str | None = None
+    age_cost_curve: str | None = None
+    retirement: str | None = None
+    age_structure: str | None = None
+
+    @field_validator(*TABLE_KINDS)
+    @classmethod
+    def _readable(cls, path: str | None, info) -> str | None:
+        from mifund.projection.tables import load_table
+
+        if path is None:
+            return path
+        try:
+            load_table(info.field_name, path)
+        except ScenarioError as e:
+            raise ValueError("; ".join(f"{path}: {p}: {m}" if p else f"{path}: {m}" for p, m in e.problems)) from None
+        return path
+
+
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str | None = None
@@ -227,6 +269,7 @@ class Scenario(_Strict):
     base_year: int | None = None
     safety_line: Literal["red", "orange"] = "orange"
     expenditure_curve: Literal["reference", "claims"] = "reference"
+    tables: Tables = Field(default_factory=Tables)
     assumptions: Assumptions
     levers: Levers
     file: str | None = Field(None, description="where it was read from (set by load_scenario)")
@@ -312,8 +355,19 @@ def _problems(err: ValidationError) -> list[tuple[str, str]]:
     return out
 
 
+def _anchor_tables(data: dict, folder: Path) -> None:
+    """Make the file's ``tables`` paths absolute (relative to the file that names them), so that a child
+    that extends it inherits the same files wherever the child lives."""
+    t = data.get("tables")
+    if isinstance(t, dict):
+        for k, v in t.items():
+            if isinstance(v, str) and v.strip():
+                t[k] = str((folder / v.strip()).resolve())
+
+
 def _resolve(path: Path, label: str, seen: tuple[str, ...]) -> dict:
     data = _read(path, label)
+    _anchor_tables(data, path.parent)
     parent = data.get("extends")
     if parent is None:
         return data
@@ -354,6 +408,8 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
 
 def scenario_from_dict(data: dict, label: str = "<dict>") -> Scenario:
     """Validate a mapping (a whole scenario, or {extends: default, ...} with changes)."""
+    data = copy.deepcopy(data)
+    _anchor_tables(data, Path.cwd())
     if data.get("extends") == DEFAULT:
         missing = _touched_without_source(data)
         if missing:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mifund.projection.engine import Projection
-from mifund.projection.summary import bands, depletion, risk, safety_line, yearly
+from mifund.projection.summary import bands, depletion, risk, unit_safety_line, yearly
 
 KEY = ["region_code", "scheme", "fund", "year"]
 
@@ -101,8 +101,10 @@ def with_region_totals(p: Projection, regions: pd.DataFrame | None,
         return p
     b = p.base
     names = dict(zip(regions["region_code"].astype(str), regions["name"].fillna("").astype(str), strict=True))
-    units = pd.DataFrame([{"region_code": a, "region_name": names.get(a, ""), "scheme": s, "fund": f}
-                          for a, s, f, _ in groups]).reindex(columns=b.units.columns)
+    units = pd.DataFrame([{"region_code": a, "region_name": names.get(a, ""), "scheme": s, "fund": f,
+                           "basis": f"sum of {len(ix)} regions, path by path"}
+                          for a, s, f, ix in groups]).reindex(columns=[*b.units.columns.drop("basis", errors="ignore"),
+                                                                       "basis"])
     idx = [ix for *_, ix in groups]
 
     def add(x: np.ndarray, axis: int) -> np.ndarray:
@@ -124,8 +126,10 @@ def with_region_totals(p: Projection, regions: pd.DataFrame | None,
                    interest=add(p.interest, 1), expenditure=add(p.expenditure, 1), balance=add(p.balance, 1))
 
 
-def results_frame(central: Projection, mc: Projection | None) -> pd.DataFrame:
-    y = yearly(central)
+def results_frame(central: Projection, mc: Projection | None, rules_path=None) -> pd.DataFrame:
+    """Rows of projection_results: warning levels and the safety line (the scenario's level, resolved per
+    unit) by the warning rules, ``rules_path`` laid over the shipped ones."""
+    y = yearly(central, rules_path=rules_path)
     cols = ["region_code", "scheme", "fund", "year", "insured", "insured_in_service", "insured_retired",
             "income_total", "expenditure_total", "balance_end", "payable_months", "warning_level"]
     out = y[cols].copy()
@@ -133,7 +137,7 @@ def results_frame(central: Projection, mc: Projection | None) -> pd.DataFrame:
         out[c] = out[c].astype("float64")
     if mc is not None:
         b = bands(mc, "balance").rename(columns={f"p{q}": f"balance_p{q}" for q in (5, 25, 50, 75, 95)})
-        r = risk(mc, safety_line(mc.scenario.safety_line))
+        r = risk(mc, unit_safety_line(mc, rules_path=rules_path))
         out = out.merge(b[[*KEY, *[f"balance_p{q}" for q in (5, 25, 50, 75, 95)]]], on=KEY, how="left")
         out = out.merge(r[[*KEY, "p_below_safety_line", "p_exhausted"]], on=KEY, how="left")
     return out
@@ -142,10 +146,15 @@ def results_frame(central: Projection, mc: Projection | None) -> pd.DataFrame:
 def _ledger_units(wh, base_year: int) -> pd.DataFrame:
     """(region_code, scheme) of every unit the warehouse's ledger gives a projection in ``base_year`` (the
     units' own rule: mifund.projection.base.pick_units, insured > 0); empty without ledger rows."""
+    led = wh.table("fund_ledger")
+    return ledger_units_of(wh.to_pandas(led.filter(led.month.isnull(), led.year == int(base_year))), base_year)
+
+
+def ledger_units_of(rows: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    """:func:`_ledger_units` of ledger rows at hand (a sample's frames)."""
     from mifund.projection.base import pick_units
 
-    led = wh.table("fund_ledger")
-    rows = wh.to_pandas(led.filter(led.month.isnull(), led.year == int(base_year)))
+    rows = rows[(rows["year"] == int(base_year)) & rows["month"].isna()] if "month" in rows else rows
     if rows.empty:
         return pd.DataFrame(columns=["region_code", "scheme"])
     units, _ = pick_units(rows, base_year)
@@ -154,7 +163,7 @@ def _ledger_units(wh, base_year: int) -> pd.DataFrame:
 
 
 def store_projection(wh, central: Projection, mc: Projection | None, *, actor: str,
-                     seconds: float | None = None) -> str:
+                     seconds: float | None = None, rules_path=None) -> str:
     """Write one run (the central path, and the Monte Carlo bands when ``mc``); returns its run id.
 
     The regions above the modelled units (a city above its counties) are stored with them, summed path
@@ -166,7 +175,7 @@ def store_projection(wh, central: Projection, mc: Projection | None, *, actor: s
     central = with_region_totals(central, regions, have)
     mc = with_region_totals(mc, regions, have) if mc is not None else None
     run_id = f"P{dt.datetime.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
-    res = results_frame(central, mc).assign(run_id=run_id)
+    res = results_frame(central, mc, rules_path).assign(run_id=run_id)
     dep = depletion(mc if mc is not None else central)
     dep = dep[["region_code", "scheme", "fund", "depletion_year", "paths", "share"]].assign(run_id=run_id)
     run = pd.DataFrame([{
@@ -182,7 +191,9 @@ def store_projection(wh, central: Projection, mc: Projection | None, *, actor: s
         wh.append("projection_depletion", dep)
         wh.audit("project", actor=actor, table_name="projection_runs", record_key={"run_id": run_id},
                  batch_id=run_id, detail=json.dumps({"scenario": s.name, "file": s.file, "rows": len(res),
-                                                     "paths": int(run["paths"][0])}, ensure_ascii=False))
+                                                     "paths": int(run["paths"][0]), "safety_line": s.safety_line,
+                                                     "rules": str(rules_path) if rules_path else None},
+                                                    ensure_ascii=False))
     return run_id
 
 

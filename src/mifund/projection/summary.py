@@ -1,7 +1,11 @@
 """Tables from a projection: the yearly path, fan-chart bands, risk by year, depletion years, tornado.
 
 Warning levels and the safety line come from the early-warning rules (``mifund.ledger`` rules YAML,
-rule ``payable_months_low`` / ``payable_months_high``): no threshold is repeated here.
+rule ``payable_months_low`` / ``payable_months_high``, with their per-scheme, per-fund and per-region
+overrides and a user's ``--rules`` file laid over the shipped one): no threshold is repeated here. The
+safety line is resolved per unit through :mod:`mifund.pooling.safety`, the same resolver pooling and
+transfers use, so one fund gets one line everywhere; its level (the scenario's ``safety_line``, orange
+= 6 months by default where pooling uses red = 3) is named in every title and column that uses it.
 """
 
 from __future__ import annotations
@@ -27,16 +31,42 @@ def thresholds(rules_path=None) -> tuple[dict[str, float], dict[str, float]]:
 
 
 def safety_line(level: str, rules_path=None) -> float:
+    """The rules' base line of ``level`` (no overrides); commands use :func:`unit_safety_line`."""
     low, _ = thresholds(rules_path)
     if level not in low:
         raise ValueError(f"safety_line: the warning rules have no payable_months_low level {level!r}")
     return low[level]
 
 
-def warning_level(months: np.ndarray, rules_path=None) -> np.ndarray:
-    """Most severe level whose payable-months condition holds (strict, as the warning rules); '' if none."""
-    low, high = thresholds(rules_path)
+def unit_safety_line(p: Projection, level: str | None = None, rules_path=None):
+    """``mifund.pooling.safety.SafetyLine`` for every unit of ``p`` (months (U,), level, rules file): the
+    scenario's level (or ``level``) after the rules' overrides for each region x scheme x fund."""
+    from mifund.pooling.safety import resolve
+
+    return resolve(p.base.units, level=level or p.scenario.safety_line, rules=rules_path)
+
+
+def _levels_per_row(months: np.ndarray, rows: pd.DataFrame, rules_path) -> np.ndarray:
+    from mifund.ledger.warnings import _Params
+
+    wr = load_rules(rules_path)
+    r = rows[["region_code", "scheme", "fund"]].astype(str).reset_index(drop=True)
+    low, _, _ = _Params("payable_months_low", wr.rule("payable_months_low"), r).pick(months, "below")
+    high, _, _ = _Params("payable_months_high", wr.rule("payable_months_high"), r).pick(months, "above")
+    out = np.where(low != "", low, high).astype(object)
+    out[np.isnan(months)] = ""
+    return out
+
+
+def warning_level(months: np.ndarray, rules_path=None, rows: pd.DataFrame | None = None) -> np.ndarray:
+    """Most severe level whose payable-months condition holds (strict, as the warning rules); '' if none.
+
+    With ``rows`` (region_code, scheme, fund per value) the rules' overrides for each row apply, as in
+    ``mifund warnings``; without, the rules' base levels."""
     m = np.asarray(months, dtype=float)
+    if rows is not None:
+        return _levels_per_row(m, rows, rules_path)
+    low, high = thresholds(rules_path)
     out = np.full(m.shape, "", dtype=object)
     for lvl in reversed(LEVELS):  # least severe first, more severe overwrite
         if lvl in low:
@@ -51,8 +81,9 @@ def _unit_cols(p: Projection) -> pd.DataFrame:
     return p.base.units[["region_code", "region_name", "scheme", "fund"]]
 
 
-def yearly(p: Projection, path: int = 0) -> pd.DataFrame:
-    """One row per unit x year of one path (path 0 of a deterministic projection: the central path)."""
+def yearly(p: Projection, path: int = 0, rules_path=None) -> pd.DataFrame:
+    """One row per unit x year of one path (path 0 of a deterministic projection: the central path);
+    ``warning_level`` by the warning rules (``rules_path`` laid over the shipped ones) for each unit."""
     U, T = p.balance.shape[1:]
     emp = p.base.employee
     rows = _unit_cols(p).loc[np.repeat(np.arange(U), T)].reset_index(drop=True)
@@ -69,7 +100,7 @@ def yearly(p: Projection, path: int = 0) -> pd.DataFrame:
     rows["surplus"] = rows["income_total"] - rows["expenditure_total"]
     rows["balance_end"] = f(p.balance)
     rows["payable_months"] = f(p.payable_months)
-    rows["warning_level"] = warning_level(rows["payable_months"].to_numpy())
+    rows["warning_level"] = warning_level(rows["payable_months"].to_numpy(), rules_path, rows=rows)
     return rows
 
 
@@ -87,15 +118,22 @@ def bands(p: Projection, measure: str = "balance", quantiles=QUANTILES) -> pd.Da
     return rows
 
 
-def risk(p: Projection, line: float) -> pd.DataFrame:
-    """Per unit x year: share of paths below the safety line (months) and exhausted (balance < 0)."""
+def risk(p: Projection, line) -> pd.DataFrame:
+    """Per unit x year: share of paths below the safety line and exhausted (balance < 0).
+
+    ``line``: a ``mifund.pooling.safety.SafetyLine`` (months per unit, and its level, named in the
+    ``safety_line_level`` column), or months: one number or one per unit."""
     months = p.payable_months
     U, T = months.shape[1:]
+    level = getattr(line, "level", None)
+    m = np.broadcast_to(np.asarray(getattr(line, "months", line), dtype=float), (U,))
     rows = _unit_cols(p).loc[np.repeat(np.arange(U), T)].reset_index(drop=True)
     rows.insert(2, "year", np.tile(p.years, U))
     rows["paths"] = months.shape[0]
-    rows["safety_line_months"] = line
-    rows["p_below_safety_line"] = (months < line).mean(axis=0).reshape(-1)
+    if level is not None:
+        rows["safety_line_level"] = f"{level} ({getattr(line, 'rule', 'payable_months_low')})"
+    rows["safety_line_months"] = np.repeat(m, T)
+    rows["p_below_safety_line"] = (months < m[None, :, None]).mean(axis=0).reshape(-1)
     rows["p_exhausted"] = (p.balance < 0).mean(axis=0).reshape(-1)
     rows["balance_p50"] = np.median(p.balance, axis=0).reshape(-1)
     rows["payable_months_p50"] = np.median(months, axis=0).reshape(-1)
@@ -239,15 +277,18 @@ def tornado(base: Base, s: Scenario, *, horizon: int = 10) -> pd.DataFrame:
 
 
 def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, years: int | None = None,
-            horizon: int = 10) -> pd.DataFrame:
+            horizon: int = 10, base_b: Base | None = None) -> pd.DataFrame:
     """Per unit: depletion year (deterministic), year-``horizon`` balance and, with paths, the probability of
-    depletion within the horizon, under scenario a and b, and the years b buys over a."""
+    depletion within the horizon, under scenario a and b, and the years b buys over a.
+
+    ``base_b``: b's own starting point where b's tables (age-cost curve, age structure) differ from a's;
+    it must hold the same units in the same order."""
     out = []
     res = {}
-    for s in (a, b):
+    for s, bs in ((a, base), (b, base if base_b is None else base_b)):
         T = years or max(a.years, b.years)
-        det = project(base, s, paths=0, years=T)
-        mc = project(base, s, paths=paths, years=T) if (paths if paths is not None else s.paths) > 0 else None
+        det = project(bs, s, paths=0, years=T)
+        mc = project(bs, s, paths=paths, years=T) if (paths if paths is not None else s.paths) > 0 else None
         res[s.name] = (det, mc)
     for u in range(len(base.units)):
         row = base.units.iloc[u][["region_code", "region_name", "scheme", "fund"]].to_dict()

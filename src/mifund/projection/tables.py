@@ -98,8 +98,11 @@ class AgeCurve(_Table):
             v = self.relative.get(s)
             if v is None:
                 raise ValueError(f"relative.{s}: required key missing")
-            if len(v) != N_BANDS or min(v) <= 0:
-                raise ValueError(f"relative.{s}: needs {N_BANDS} positive values")
+            if len(v) != N_BANDS:
+                raise ValueError(f"relative.{s}: needs {N_BANDS} values (bands {BANDS[0]} .. {BANDS[-1]}), got {len(v)}")
+            bad = [f"{BANDS[i]} = {x:g}" for i, x in enumerate(v) if not x > 0]
+            if bad:
+                raise ValueError(f"relative.{s}: a relative cost must be positive; {', '.join(bad)}")
         return self
 
     def array(self) -> np.ndarray:
@@ -142,17 +145,26 @@ class RetirementRules(_Strict):
         for g in ("male", "female_cadre", "female_worker"):
             if g not in self.groups:
                 raise ValueError(f"groups.{g}: required key missing")
+        for g, v in self.groups.items():
+            if v.target_age < v.base_age:
+                raise ValueError(f"groups.{g}: target_age {v.target_age:g} is below base_age {v.base_age:g}")
         return self
 
 
 def _load(model, name: str, path: str | Path | None):
     label = str(path) if path else f"mifund/projection/data/{name}"
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("mifund.projection").joinpath(f"data/{name}").read_text(encoding="utf-8"))
+    try:
+        text = (Path(path).read_text(encoding="utf-8-sig") if path
+                else resources.files("mifund.projection").joinpath(f"data/{name}").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        why = "no such file" if isinstance(e, FileNotFoundError) else f"cannot read: {getattr(e, 'strerror', None) or e}"
+        raise ScenarioError(label, [("", why)]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ScenarioError(label, [("", f"not valid YAML: {e}")]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(label, [("", f"the top level must be a mapping in the format of data/{name}")])
     try:
         return model.model_validate(data)
     except ValidationError as e:
@@ -173,6 +185,15 @@ def load_age_structure(path: str | Path | None = None) -> AgeStructure:
 
 def load_retirement(path: str | Path | None = None) -> RetirementRules:
     return _load(RetirementRules, "retirement.yaml", path)
+
+
+LOADERS = {"life_table": load_life_table, "age_cost_curve": load_age_curve, "retirement": load_retirement,
+           "age_structure": load_age_structure}
+
+
+def load_table(kind: str, path: str | Path | None = None):
+    """One of the tables a scenario may replace (``tables.<kind>``); None = the shipped one."""
+    return LOADERS[kind](path)
 
 
 def _group_age(g: RetirementGroup, years: np.ndarray, start: int, reform: bool) -> np.ndarray:
