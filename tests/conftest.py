@@ -22,3 +22,13 @@ def demo_small(tmp_path_factory):
     from mifund.demo.pipeline import run_demo
 
     return run_demo(tmp_path_factory.mktemp("demo_small"), size="small", seed=1)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A CLI session on a fresh warehouse file (MIFUND_DB), a named user and a wide terminal."""
+    monkeypatch.setenv("MIFUND_DB", str(tmp_path / "w.duckdb"))
+    monkeypatch.delenv("MIFUND_ID_KEY", raising=False)
+    monkeypatch.setenv("MIFUND_USER", "analyst1")
+    monkeypatch.setenv("COLUMNS", "250")
+    return tmp_path

@@ -16,17 +16,8 @@ from mifund.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("MIFUND_DB", str(tmp_path / "w.duckdb"))
-    monkeypatch.delenv("MIFUND_ID_KEY", raising=False)
-    monkeypatch.setenv("MIFUND_USER", "analyst1")
-    monkeypatch.setenv("COLUMNS", "250")
-    return tmp_path
-
-
 def run(*args, ok=True):
-    r = runner.invoke(app, list(args))
+    r = runner.invoke(app, [str(a) for a in args])
     if ok:
         assert r.exit_code == 0, r.output
     return r

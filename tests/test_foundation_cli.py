@@ -9,7 +9,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from mifund.cli import app
+from test_cli import run
 
 runner = CliRunner()
 
@@ -37,22 +37,6 @@ def write_csv(path, rows):
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
     return path
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("MIFUND_DB", str(tmp_path / "w.duckdb"))
-    monkeypatch.delenv("MIFUND_ID_KEY", raising=False)
-    monkeypatch.setenv("MIFUND_USER", "analyst1")
-    monkeypatch.setenv("COLUMNS", "250")
-    return tmp_path
-
-
-def run(*args, ok=True):
-    r = runner.invoke(app, [str(a) for a in args])
-    if ok:
-        assert r.exit_code == 0, r.output
-    return r
 
 
 @pytest.fixture

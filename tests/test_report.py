@@ -118,21 +118,8 @@ def _ledger(region, year, scheme, income, expenditure, balance, insured):
                 income_total=income, expenditure_total=expenditure, balance_end=balance, source="test")
 
 
-@pytest.fixture
-def handmade(wh):
-    """City 990100 with counties 990101 (甲县, A) and 990102 (乙县, B); pooled funds only, 2023-2024.
-
-    Resident pooled fund, 2024 (yuan):
-      A: income 1,050,000 (+5 %), expenditure 1,080,000 (+20 %), balance 1,970,000
-         -> surplus -30,000 = -3.00 万元; months = 1,970,000 / (1,080,000 / 12) = 21.9 (> 15: idle)
-      B: income 510,000 (+2 %), expenditure 600,000 (+25 %), balance 210,000
-         -> surplus -90,000 = -9.00 万元; months = 210,000 / 50,000 = 4.2 (< 6: orange, above red 3)
-      city: income 1,560,000 (+4.00 % on 1,500,000), expenditure 1,680,000 (+21.74 % on 1,380,000),
-         balance 2,180,000 -> 156.00 / 168.00 / -12.00 / 218.00 万元, 15.6 months; gap 17.74 points
-    Employee pooled fund, 2024: A income 2,200,000, B 1,100,050 -> city 3,300,050 yuan = 330.005 万元,
-      which rounds half up to 330.01 (a float round() would give 330.0).
-    Every balance closes: balance(2024) = balance(2023) + income - expenditure.
-    """
+def add_handmade_city(wh) -> None:
+    """The hand-worked city of ``handmade`` (also used by test_report_projection): regions and ledger rows."""
     regions = pd.DataFrame({"region_code": ["990100", "990101", "990102"], "name": ["样例市", "甲县", "乙县"],
                             "name_en": ["Sample City", "County A", "County B"], "level": ["city", "county", "county"],
                             "parent_code": [None, "990100", "990100"]})
@@ -148,6 +135,24 @@ def handmade(wh):
     ]
     wh.append("regions", regions)
     wh.append("fund_ledger", pd.DataFrame(rows))
+
+
+@pytest.fixture
+def handmade(wh):
+    """City 990100 with counties 990101 (甲县, A) and 990102 (乙县, B); pooled funds only, 2023-2024.
+
+    Resident pooled fund, 2024 (yuan):
+      A: income 1,050,000 (+5 %), expenditure 1,080,000 (+20 %), balance 1,970,000
+         -> surplus -30,000 = -3.00 万元; months = 1,970,000 / (1,080,000 / 12) = 21.9 (> 15: idle)
+      B: income 510,000 (+2 %), expenditure 600,000 (+25 %), balance 210,000
+         -> surplus -90,000 = -9.00 万元; months = 210,000 / 50,000 = 4.2 (< 6: orange, above red 3)
+      city: income 1,560,000 (+4.00 % on 1,500,000), expenditure 1,680,000 (+21.74 % on 1,380,000),
+         balance 2,180,000 -> 156.00 / 168.00 / -12.00 / 218.00 万元, 15.6 months; gap 17.74 points
+    Employee pooled fund, 2024: A income 2,200,000, B 1,100,050 -> city 3,300,050 yuan = 330.005 万元,
+      which rounds half up to 330.01 (a float round() would give 330.0).
+    Every balance closes: balance(2024) = balance(2023) + income - expenditure.
+    """
+    add_handmade_city(wh)
     return wh
 
 

@@ -19,31 +19,15 @@ from mifund.reports.cli import app
 from mifund.reports.context import ReportError
 from mifund.reports.html import render_html
 from mifund.storage import Warehouse
+from test_report import add_handmade_city
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _ledger(region, year, scheme, income, expenditure, balance, insured):
-    return dict(region_code=region, year=year, month=None, scheme=scheme, fund="pooled", insured=insured,
-                income_total=income, expenditure_total=expenditure, balance_end=balance, source="test")
 
 
 @pytest.fixture
 def city(wh):
     """City 990100 over counties 990101 (甲县) and 990102 (乙县), both schemes' pooled funds, 2023-2024."""
-    wh.append("regions", pd.DataFrame({
-        "region_code": ["990100", "990101", "990102"], "name": ["样例市", "甲县", "乙县"],
-        "name_en": ["Sample City", "County A", "County B"], "level": ["city", "county", "county"],
-        "parent_code": [None, "990100", "990100"]}))
-    wh.append("fund_ledger", pd.DataFrame([
-        _ledger("990101", 2023, "resident", 1_000_000, 900_000, 2_000_000, 1000),
-        _ledger("990101", 2024, "resident", 1_050_000, 1_080_000, 1_970_000, 1000),
-        _ledger("990102", 2023, "resident", 500_000, 480_000, 300_000, 600),
-        _ledger("990102", 2024, "resident", 510_000, 600_000, 210_000, 600),
-        _ledger("990101", 2023, "employee", 2_000_000, 1_500_000, 6_000_000, 500),
-        _ledger("990101", 2024, "employee", 2_200_000, 1_600_000, 6_600_000, 500),
-        _ledger("990102", 2023, "employee", 1_000_000, 900_000, 700_000, 300),
-        _ledger("990102", 2024, "employee", 1_100_050, 1_000_000, 800_050, 300)]))
+    add_handmade_city(wh)
     return wh
 
 
