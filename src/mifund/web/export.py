@@ -72,15 +72,3 @@ def tabular(df: pd.DataFrame, fmt: str, name: str, *, meta: dict | None = None) 
         return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     raise WebError(f"format must be one of {', '.join(FORMATS)}", code="validation_error", status=422)
 
-
-TABULAR_RESPONSES = {
-    200: {
-        "description": "Rows as JSON (`format=json`, the default), or a CSV / XLSX download",
-        "content": {
-            "application/json": {"schema": {"type": "object", "required": ["count", "rows"], "properties": {
-                "count": {"type": "integer"}, "rows": {"type": "array", "items": {"type": "object"}}}}},
-            "text/csv": {"schema": {"type": "string"}},
-            XLSX: {"schema": {"type": "string", "format": "binary"}},
-        },
-    }
-}

@@ -60,12 +60,57 @@ def request_body(spec: dict, op: dict) -> dict | None:
     schema = _resolve(spec, content.get("schema", {}))
     required = set(schema.get("required", []))
     fields = [{"name": name, "type": _type(spec, prop), "required": name in required,
-               "limits": _limits(spec, prop), "description": _resolve(spec, prop).get("description", "")}
+               "limits": _limits(spec, prop), "description": _description(spec, prop)}
               for name, prop in schema.get("properties", {}).items()]
     examples = schema.get("examples") or ([content["example"]] if "example" in content else [])
     return {"media": media, "required": body.get("required", False), "fields": fields,
             "description": schema.get("description", ""),
             "examples": [json.dumps(e, ensure_ascii=False) for e in examples]}
+
+
+def _object(spec: dict, prop: dict) -> dict | None:
+    """The object schema a property holds, directly, as the items of an array or as the non-null
+    alternative of an anyOf; None for a plain value (or an object without declared fields)."""
+    prop = _resolve(spec, prop)
+    for alt in prop.get("anyOf", []):
+        if (found := _object(spec, alt)) is not None:
+            return found
+    if prop.get("type") == "array":
+        return _object(spec, prop.get("items", {}))
+    return prop if prop.get("properties") else None
+
+
+def _description(spec: dict, prop: dict) -> str:
+    """A property's own description (beside its $ref), else the one of the schema it refers to."""
+    return prop.get("description") or _resolve(spec, prop).get("description", "")
+
+
+def _field_rows(spec: dict, schema: dict, prefix: str = "") -> list[dict]:
+    return [{"name": prefix + name, "type": _type(spec, prop), "nested": bool(prefix),
+             "description": _description(spec, prop)}
+            for name, prop in schema.get("properties", {}).items()]
+
+
+def response_fields(spec: dict, op: dict) -> dict | None:
+    """The successful (200) answer of an operation from the OpenAPI document: its description, the
+    media types it may come as, and the fields of its JSON (name, type, description), with the fields of
+    nested objects one level down (`rows[].payable_months`, `case.status`); deeper levels are named by
+    their type only (the full schema is in /openapi.json)."""
+    ok = op.get("responses", {}).get("200")
+    if not ok:
+        return None
+    content = ok.get("content", {})
+    schema = _resolve(spec, content.get("application/json", {}).get("schema", {}))
+    fields = []
+    for name, prop in schema.get("properties", {}).items():
+        fields += _field_rows(spec, {"properties": {name: prop}})
+        inner = _object(spec, prop)
+        if inner is not None and inner is not schema:
+            prop = _resolve(spec, prop)
+            many = any(_resolve(spec, p).get("type") == "array" for p in [prop, *prop.get("anyOf", [])])
+            fields += _field_rows(spec, inner, f"{name}[]." if many else f"{name}.")
+    return {"description": ok.get("description", ""), "media": list(content), "fields": fields,
+            "schema_description": schema.get("description", "")}
 
 
 @router.get("/docs")
@@ -80,5 +125,6 @@ def docs(request: Request, user: OptionalUser):
                                     or p.get("schema", {}).get("description", ""))
                                    for p in op.get("parameters", [])],
                         "body": request_body(spec, op),
+                        "answer": response_fields(spec, op),
                         "responses": sorted(op.get("responses", {}))})
     return render(request, "apidocs.html", {"spec": spec, "ops": ops}, user=user)

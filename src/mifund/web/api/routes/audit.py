@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from mifund.web.api.schemas import DOWNLOADS, AuditTable
 from mifund.web.deps import Svc, require
-from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.export import tabular
 from mifund.web.services import admin
 
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/audit", responses=TABULAR_RESPONSES, summary="Audit log, newest first")
+@router.get("/audit", response_model=AuditTable, responses=DOWNLOADS, summary="Audit log, newest first")
 def audit(user: require("read_audit"), svc: Svc,
           limit: Annotated[int, Query(ge=1, le=5000)] = 100,
           offset: Annotated[int, Query(ge=0, le=10**9)] = 0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from mifund.web.api.schemas import Me
 from mifund.web.deps import CurrentUser, Svc
 from mifund.web.errors import NotAuthenticated, RateLimited
 
@@ -22,19 +23,11 @@ class TokenRequest(BaseModel):
 
 
 class TokenAnswer(BaseModel):
-    token: str
-    token_type: str = "bearer"
-    username: str
-    role: str
-    region_code: str | None
-
-
-class Me(BaseModel):
-    username: str
-    role: str
-    region_code: str | None
-    display_name: str | None
-    permissions: list[str]
+    token: str = Field(description="The bearer token: send it as `Authorization: Bearer <token>`")
+    token_type: str = Field(default="bearer", description="Always `bearer`")
+    username: str = Field(description="The user's name")
+    role: str = Field(description="The user's role")
+    region_code: str | None = Field(description="Region the user is limited to (and those below); null: all")
 
 
 @router.post("/auth/token", response_model=TokenAnswer, summary="Exchange a username and password for a bearer token")

@@ -7,16 +7,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from mifund.web.api.schemas import DOWNLOADS, CaseDetail, CaseStatus, CaseTable
 from mifund.web.deps import Svc, check_csrf, require
-from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.export import tabular
 from mifund.web.services import cases
 from mifund.web.services.fund import records
 
 router = APIRouter(tags=["cases"])
-Status = Literal["open", "in_review", "confirmed", "dismissed", "recovered"]
+Status = CaseStatus
 
 
-@router.get("/cases", responses=TABULAR_RESPONSES, summary="Supervision cases of your regions, by expected amount")
+@router.get("/cases", response_model=CaseTable, responses=DOWNLOADS, summary="Supervision cases of your regions, by expected amount")
 def list_cases(
     user: require("work_cases"), svc: Svc,
     status: Annotated[list[Status] | None, Query(description="Statuses (repeatable)")] = None,
@@ -26,13 +27,15 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=10000)] = 200,
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
 ):
+    if format != "json":  # a download is an export, as for every other table (the role must allow both)
+        svc.require(user, "export")
     df, total = cases.queue(svc, user, status=status, entity_type=entity_type, region=region, min_score=min_score,
                             limit=limit)
     return tabular(df, format, "cases", meta={"total": total})
 
 
-@router.get("/cases/{case_id}", summary="One case: its row, hits (evidence) and history")
-def get_case(case_id: Annotated[str, Path(max_length=80)], user: require("work_cases"), svc: Svc) -> dict:
+@router.get("/cases/{case_id}", response_model=CaseDetail, summary="One case: its row, hits (evidence) and history")
+def get_case(case_id: Annotated[str, Path(max_length=80)], user: require("work_cases"), svc: Svc):
     c = cases.case(svc, user, case_id)
     import pandas as pd
 

@@ -6,13 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
+from mifund.web.api.schemas import ClaimExplanation
 from mifund.web.deps import Svc, require
 from mifund.web.services import claims
 
 router = APIRouter(tags=["settlement"])
 
 
-@router.get("/claims/{claim_id}/explanation", summary="Explanation of benefits for one claim (insured in your regions)")
+@router.get("/claims/{claim_id}/explanation", response_model=ClaimExplanation,
+            summary="Explanation of benefits for one claim (insured in your regions)")
 def explanation(claim_id: str = Path(max_length=64), *, user: require("explain_claims"), svc: Svc,
                 lang: Annotated[Literal["en", "zh"], Query(description="Language of the lines")] = "en") -> dict:
     return claims.explain(svc, user, claim_id, lang=lang)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from mifund.web.api.schemas import Disparity
 from mifund.web.deps import CurrentUser, Svc
 from mifund.web.services import disparity
 
@@ -14,7 +15,8 @@ Indicator = Literal["financing_per_capita", "fiscal_subsidy_per_capita", "expend
                     "reimbursement_ratio", "payable_months", "insured_rate"]
 
 
-@router.get("/disparity", summary="Regional disparity of an indicator among your counties (weighted)")
+@router.get("/disparity", response_model=Disparity, response_model_exclude_unset=True,
+            summary="Regional disparity of an indicator among your counties (weighted)")
 def get_disparity(
     user: CurrentUser, svc: Svc,
     indicator: Annotated[Indicator, Query()] = "expenditure_per_capita",

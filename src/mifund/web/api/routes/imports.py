@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
+from mifund.web.api.schemas import DOWNLOADS, ImportBatchTable
 from mifund.web.deps import Svc, check_csrf, require
-from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.export import tabular
 from mifund.web.services import admin
 
 router = APIRouter(tags=["imports"])
@@ -28,7 +29,7 @@ def post_import(
                               strict=strict)
 
 
-@router.get("/imports", responses=TABULAR_RESPONSES, summary="Recent import batches")
+@router.get("/imports", response_model=ImportBatchTable, responses=DOWNLOADS, summary="Recent import batches")
 def list_imports(user: require("import_data"), svc: Svc,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                  format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):

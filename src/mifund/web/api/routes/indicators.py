@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from mifund.web.api.schemas import DOWNLOADS, IndicatorTable
 from mifund.web.deps import CurrentUser, Svc
-from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.export import tabular
 from mifund.web.services import fund
 
 router = APIRouter(tags=["indicators"])
 
 
-@router.get("/indicators", responses=TABULAR_RESPONSES, summary="Fund indicators per region × year × scheme × fund (your regions only)")
+@router.get("/indicators", response_model=IndicatorTable, responses=DOWNLOADS, summary="Fund indicators per region × year × scheme × fund (your regions only)")
 def indicators(
     user: CurrentUser, svc: Svc,
     region: Annotated[str | None, Query(max_length=12, description="Region code; its subtree is included")] = None,

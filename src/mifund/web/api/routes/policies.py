@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from mifund.web.api.schemas import DOWNLOADS, PolicyCompareTable
 from mifund.web.deps import Svc, require
 from mifund.web.errors import WebError
-from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.export import tabular
 from mifund.web.services import policies
 
 router = APIRouter(tags=["policies"])
@@ -30,7 +31,7 @@ def parse_amounts(text: str) -> list[float]:
     return vals
 
 
-@router.get("/policies/compare", responses=TABULAR_RESPONSES, summary="Policy comparison on standard inpatient profiles (yuan)")
+@router.get("/policies/compare", response_model=PolicyCompareTable, responses=DOWNLOADS, summary="Policy comparison on standard inpatient profiles (yuan)")
 def compare(
     user: require("compare_policies"), svc: Svc,
     amounts: Annotated[str, Query(max_length=500, pattern=AMOUNTS_PATTERN,

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from mifund.web.api.schemas import PoolingComparison
 from mifund.web.deps import CurrentUser, Svc
 from mifund.web.services import pooling
 from mifund.web.services.fund import records
@@ -15,7 +16,7 @@ from mifund.web.services.fund import records
 router = APIRouter(tags=["pooling"])
 
 
-@router.get("/pooling", summary="Pooling modes compared on a city's ledgers (users who may see the whole city)")
+@router.get("/pooling", response_model=PoolingComparison, summary="Pooling modes compared on a city's ledgers (users who may see the whole city)")
 def get_pooling(
     user: CurrentUser, svc: Svc,
     city: Annotated[str | None, Query(max_length=12, description="City code (default: your first city)")] = None,

@@ -6,19 +6,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from mifund.web.api.schemas import DOWNLOADS, ProjectionRunTable, ProjectionTable
 from mifund.web.deps import CurrentUser, Svc
-from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.export import tabular
 from mifund.web.services import projection
 
 router = APIRouter(tags=["projections"])
 
 
-@router.get("/projections/runs", responses=TABULAR_RESPONSES, summary="Stored projection runs, newest first")
+@router.get("/projections/runs", response_model=ProjectionRunTable, responses=DOWNLOADS, summary="Stored projection runs, newest first")
 def runs(user: CurrentUser, svc: Svc, format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):
     return tabular(projection.runs(svc), format, "projection_runs")
 
 
-@router.get("/projections", responses=TABULAR_RESPONSES,
+@router.get("/projections", response_model=ProjectionTable, responses=DOWNLOADS,
             summary="Projected income, expenditure, balance and its percentiles by year (your regions only)")
 def results(
     user: CurrentUser, svc: Svc,

@@ -6,20 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from mifund.web.api.schemas import RegionSeries, RegionTree
 from mifund.web.deps import CurrentUser, Svc
 from mifund.web.services import fund
 
 router = APIRouter(tags=["regions"])
 
 
-@router.get("/regions", summary="Region tree (your regions) coloured by warning level")
+@router.get("/regions", response_model=RegionTree, summary="Region tree (your regions) coloured by warning level")
 def regions(user: CurrentUser, svc: Svc,
             year: Annotated[int | None, Query(ge=1900, le=2200, description="Default: the latest year")] = None) -> dict:
     ov = fund.overview(svc, user, year)
     return {"year": ov["year"], "years": ov["years"], "regions": ov["roots"]}
 
 
-@router.get("/regions/{region_code}/series", summary="Income, expenditure, balance, months of payment capacity by year")
+@router.get("/regions/{region_code}/series", response_model=RegionSeries, summary="Income, expenditure, balance, months of payment capacity by year")
 def series(region_code: str, user: CurrentUser, svc: Svc,
            scheme: Annotated[str, Query(pattern="^(total|employee|resident)$")] = "total") -> dict:
     return fund.region_series(svc, user, region_code, scheme)

@@ -6,14 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from mifund.web.api.schemas import DOWNLOADS, WarningTable
 from mifund.web.deps import CurrentUser, Svc
-from mifund.web.export import TABULAR_RESPONSES, tabular
+from mifund.web.export import tabular
 from mifund.web.services import fund
 
 router = APIRouter(tags=["warnings"])
 
 
-@router.get("/warnings", responses=TABULAR_RESPONSES, summary="Early warnings (your regions only)")
+@router.get("/warnings", response_model=WarningTable, responses=DOWNLOADS, summary="Early warnings (your regions only)")
 def warnings(
     user: CurrentUser, svc: Svc,
     region: Annotated[str | None, Query(max_length=12)] = None,
