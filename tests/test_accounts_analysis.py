@@ -121,16 +121,9 @@ def test_cover_loss_ratio_by_hand(tmp_path):
     assert groups.claims_paid.sum() == 2 * 1100
 
 
-def test_cover_buyers_decided_before_spending(tmp_path):
-    """Premium 100 from the account, take-up 100% of the account holders who can pay it. Whether they can
-    is decided on opening + credits, before the year's spending:
-      D: 300 + 1,200, spent it all on a stay (closing 0): buys; the premium leaves 100 of the year's costs
-         unpaid by the account (shortfall 100, paid in cash); the stay's 3,000 covered -> (3,000 - 1,000)
-         x 0.5 = 1,000, capped at 600
-      R: 0 + 1,200, closing 1,150: buys; closing after the premium 1,050
-      N: 0 + 50: cannot pay 100, does not buy
-    Premiums 200 (all from accounts), claims 600: loss ratio 3. Deciding on the closing balance left D
-    out: one buyer, no claim, a loss ratio of 0."""
+def _cover_dr_n():
+    """The three members D, R, N of the cover tests below (components, simulation, one product bought from
+    the account by account holders)."""
     comp = pd.DataFrame([dict(person_id="D", visit_type="inpatient", claims=1, scope_part=3000.0, copay_part=0.0,
                               self_part=0.0)])
     members = pd.DataFrame([
@@ -144,6 +137,20 @@ def test_cover_buyers_decided_before_spending(tmp_path):
                       ratio=0.5, cap=600)
     cover = CoverFile.model_validate({"schema": "mifund.cover/1", "name": "t", "products": [product.model_dump()],
                                       "scenarios": [{"name": "acct", "who": "account_holders", "paid_from": "account"}]})
+    return comp, sim, cover
+
+
+def test_cover_buyers_decided_before_spending(tmp_path):
+    """Premium 100 from the account, take-up 100% of the account holders who can pay it. Whether they can
+    is decided on opening + credits, before the year's spending:
+      D: 300 + 1,200, spent it all on a stay (closing 0): buys; the premium leaves 100 of the year's costs
+         unpaid by the account (shortfall 100, paid in cash); the stay's 3,000 covered -> (3,000 - 1,000)
+         x 0.5 = 1,000, capped at 600
+      R: 0 + 1,200, closing 1,150: buys; closing after the premium 1,050
+      N: 0 + 50: cannot pay 100, does not buy
+    Premiums 200 (all from accounts), claims 600: loss ratio 3. Deciding on the closing balance left D
+    out: one buyer, no claim, a loss ratio of 0."""
+    comp, sim, cover = _cover_dr_n()
     rules = load_account_rules(write_rules(tmp_path))
     row = evaluate(sim, cover, None, rules, components=comp)[0].iloc[0]
     assert (row.buyers, row.premiums, row.premiums_from_accounts, row.claims_paid) == (2, 200, 200, 600)
@@ -168,19 +175,7 @@ def test_cover_premium_in_cash_where_the_rules_forbid_the_account(tmp_path):
     (tmp_path / "990100_accounts.yaml").write_text(text, encoding="utf-8")
     rules = load_account_rules(tmp_path / "990100_accounts.yaml")
     assert rules.resolve(2024, "new").uses["commercial_premiums"] is False
-    comp = pd.DataFrame([dict(person_id="D", visit_type="inpatient", claims=1, scope_part=3000.0, copay_part=0.0,
-                              self_part=0.0)])
-    members = pd.DataFrame([
-        dict(person_id=p, year=2024, regime="new", scheme="employee", category="in_service", age=40,
-             region_code="990101", family_id=None, chronic=False, claims=1, account_holder=True, opening=o,
-             credit=c, closing=cl, out_of_pocket=oop, total=0.0)
-        for p, o, c, cl, oop in [("D", 300.0, 1200.0, 0.0, 1500.0), ("R", 0.0, 1200.0, 1150.0, 0.0),
-                                 ("N", 0.0, 50.0, 0.0, 0.0)]])
-    sim = Simulation(members, [2024], "990100", dt.date(2022, 1, 1))
-    product = Product(name="p", premium=100, visit_types=["inpatient"], covers=["policy_scope"], deductible=1000,
-                      ratio=0.5, cap=600)
-    cover = CoverFile.model_validate({"schema": "mifund.cover/1", "name": "t", "products": [product.model_dump()],
-                                      "scenarios": [{"name": "acct", "who": "account_holders", "paid_from": "account"}]})
+    comp, sim, cover = _cover_dr_n()
     row = evaluate(sim, cover, None, rules, components=comp)[0].iloc[0]
     assert (row.buyers, row.premiums, row.premiums_from_accounts, row.claims_paid) == (2, 200, 0, 600)
     assert not row.account_may_pay_premiums
