@@ -229,7 +229,7 @@ def indicators_cmd(
         import textwrap
 
         headers = {k: "\n".join(textwrap.wrap(v, 14)) for k, v in headers.items()}
-    headers.update(HEADERS[lang] if lang in HEADERS else {})
+    headers.update(HEADERS[lang])  # lang was checked above
     if fmt == "table":
         gaps = coverage_gaps(df, names)
         if not monthly and "month" in df:

@@ -169,10 +169,10 @@ def _leaf_up(wh, own: ir.Table) -> ir.Table:
     return leaf.join(c, leaf.region_code == c.descendant)
 
 
-def _aggregate(wh, own: ir.Table) -> ir.Table:
-    """Own rows plus, for every ancestor without its own row for a key, the sum of the leaf-most rows."""
+def _aggregate(own: ir.Table, up: ir.Table) -> ir.Table:
+    """Own rows plus, for every ancestor without its own row for a key, the sum of the leaf-most rows
+    (`up`: ``_leaf_up``)."""
     k = own.select(*KEY)
-    up = _leaf_up(wh, own)
     n = up.count()
     sums = {col: _strict_sum(up[col], n) for col in (*PERSONS, "population", *AMOUNTS)}
     agg = up.group_by(
@@ -215,22 +215,22 @@ def _units(wh) -> ir.Table:
     return c.join(leaves, c.descendant == leaves.unit).select(region_code=c.ancestor, unit=leaves.unit)
 
 
-def _coverage(wh, own: ir.Table, rows: ir.Table, *, aggregate: bool) -> ir.Table:
+def _coverage(wh, rows: ir.Table, up: ir.Table | None) -> ir.Table:
     """rows + ``units_expected`` (leaf regions at or below the region), ``units_covered`` (those the
     figures stand for) and ``missing_regions`` (the others' codes, comma-separated; NULL when none).
 
     A reported or derived row covers every leaf below its region. An aggregated row covers the leaves
-    below the leaf-most rows it summed; a total row misses what either scheme's row misses.
+    below the leaf-most rows it summed (`up`: ``_leaf_up``, None without aggregation); a total row misses
+    what either scheme's row misses.
     """
     units = _units(wh)
     expected = units.group_by("region_code").aggregate(e_units=units.count())
     expected = _prefixed(expected, "e_")
     missing = None
-    if aggregate:
+    if up is not None:
         u = _prefixed(units, "u_")
         agg = rows.filter(rows.source == AGGREGATED).select(*KEY)
         want = agg.join(u, agg.region_code == u.u_region_code).select(*KEY, unit=u.u_unit)
-        up = _leaf_up(wh, own)
         have = up.join(u, up.region_code == u.u_region_code).select(
             region_code=up.ancestor, year=up.year, month=up.month, scheme=up.scheme, fund=up.fund,
             unit=u.u_unit,
@@ -335,9 +335,10 @@ def indicators_expr(
     read_years = None if wanted_years is None else wanted_years | {y - 1 for y in wanted_years}
 
     own = _own_rows(wh, monthly=monthly, years=read_years)
-    rows = _aggregate(wh, own) if aggregate else own
+    up = _leaf_up(wh, own) if aggregate else None  # built once: the sums and their coverage both read it
+    rows = _aggregate(own, up) if aggregate else own
     rows = _totals(rows)
-    rows = _coverage(wh, own, rows, aggregate=aggregate)
+    rows = _coverage(wh, rows, up)
     t = _with_indicators(rows, monthly=monthly)
 
     # filters apply to the output only: aggregation, totals and growth need the rest

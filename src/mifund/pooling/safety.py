@@ -67,7 +67,3 @@ def resolve(rows: pd.DataFrame, *, level: str, rules: str | Path | None = None, 
                               "give it there or choose another level")
     return SafetyLine(months.astype(float), level, rule, str(rules) if rules else None)
 
-
-def resolve_one(region_code: str, scheme: str, fund: str, *, level: str, rules=None) -> SafetyLine:
-    return resolve(pd.DataFrame({"region_code": [region_code], "scheme": [scheme], "fund": [fund]}),
-                   level=level, rules=rules)

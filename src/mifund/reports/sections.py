@@ -286,33 +286,6 @@ def trend(ctx: ReportContext) -> Section | None:
 # --------------------------------------------------------------------------------------------------
 # 4. warnings with their reasons
 # --------------------------------------------------------------------------------------------------
-def _sources_in_language(ctx: ReportContext) -> dict[str, str]:
-    """Threshold source (as the warnings carry it) -> the source in the report's language, over every
-    threshold of the rule set (levels, min_gap/min_fall, overrides): ``source_zh`` where the rules give it."""
-    from pydantic import BaseModel
-
-    from mifund.ledger.warning_rules import Threshold
-    from mifund.ledger.warnings import load_rules
-
-    out: dict[str, str] = {}
-
-    def walk(x) -> None:
-        if isinstance(x, Threshold):
-            out.setdefault(x.source, x.source_in(ctx.lang))
-        elif isinstance(x, BaseModel):
-            for name in type(x).model_fields:
-                walk(getattr(x, name))
-        elif isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list | tuple):
-            for v in x:
-                walk(v)
-
-    walk(ctx.rules if ctx.rules is not None else load_rules())
-    return out
-
-
 def warnings(ctx: ReportContext) -> Section | None:
     if ctx.indicators[ctx.indicators.year == ctx.year].empty:
         return None  # no ledger for the year: nothing was judged
@@ -341,8 +314,7 @@ def warnings(ctx: ReportContext) -> Section | None:
     lst["rule_label"] = [t.label("rule", r) for r in lst.rule]
     lst["level_label"] = [t.label("level", lv) for lv in lst.level]
     lst["message"] = lst["message_zh" if ctx.lang == "zh" else "message_en"]
-    texts = _sources_in_language(ctx)
-    lst["source"] = [texts.get(x, x) for x in lst.source]
+    lst["source"] = lst["source_zh" if ctx.lang == "zh" else "source"]  # evaluate() gives both
     ltab = Table("warning_list", t("table.warning_list", n=ctx.next_table(), year=ctx.year),
                  [Column("region_code", t("col.region_code")), Column("region", t("col.region")),
                   Column("pair", t("col.fund")), Column("rule_label", t("col.rule")),

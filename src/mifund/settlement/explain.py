@@ -241,8 +241,8 @@ def explain_claim(con, prepared, policies, claim_id: str, lang: str = "en") -> l
             out.append(m["band"].format(lo=y(lo), hi="∞" if w >= 10**12 else y(lo + w), part=y(part), rate=rate / 100,
                                         amount=part * rate / 1e6))
         k += 1
-    if cite("rates"):
-        out.append(m["rates"] + cite("rates"))
+    if ref := cite("rates"):
+        out.append(m["rates"] + ref)
     out.append(m["raw"].format(x=y(ex["basic_raw"])))
     if "type_cap" in ex:
         out.extend(kept(prm["tcap"], ex["type_cap"]))
@@ -299,8 +299,8 @@ def _catastrophic(m: dict, y, prm: dict, ex: dict, cite) -> list[str]:
         if pa or k == 0:
             out.append(m["cat_band"].format(lo=y(lo), hi="∞" if w >= 10**12 else y(lo + w), pb=y(pb), pa=y(pa),
                                             rate=rate / 100, ab=pb * rate / 1e6, aa=pa * rate / 1e6))
-    if cite("cat_rates"):
-        out.append(m["cat_rates"] + cite("cat_rates"))
+    if ref := cite("cat_rates"):
+        out.append(m["cat_rates"] + ref)
     hb, ha = (total_b + 5000) // 10000, (total_a + 5000) // 10000
     out.append(m["cat_benefit"].format(before=y(hb), after=y(ha), raw=y(ex["cat_raw"])))
     return out

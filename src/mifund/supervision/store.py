@@ -319,7 +319,7 @@ def _cents(v) -> int:
     return 0 if v is None or pd.isna(v) else round(float(v) * 100)
 
 
-def _check_amount(case: dict, frm: str, to: str, amount: float | None, over_suspected: bool, note: str | None):
+def _check_amount(case: dict, to: str, amount: float | None, over_suspected: bool, note: str | None):
     """The amount rules of a move (see the module docstring); raises CaseError."""
     cid = case["case_id"]
     if amount is not None and not math.isfinite(amount):
@@ -371,7 +371,7 @@ def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = N
         allowed = ", ".join(MOVES[frm]) or "none (final)"
         raise CaseError(f"case {case_id} is {frm}; it can move to: {allowed}",
                         f"案件 {case_id} 当前为“{STATUS_ZH.get(frm, frm)}”，只能转为：{_status_zh(MOVES[frm]) or '无（已办结）'}")
-    _check_amount(case, frm, to, amount, over_suspected, note)
+    _check_amount(case, to, amount, over_suspected, note)
     amount = None if amount is None else round(float(amount), 2)
     now = dt.datetime.now()
     new = {k: case.get(k) for k in CASE_COLUMNS}

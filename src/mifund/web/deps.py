@@ -123,11 +123,11 @@ def region_namer(svc: Services, lang: str):
         return {c: (zh, en if isinstance(en, str) and en.strip() else zh)
                 for c, zh, en in zip(regs.region_code, regs.name, regs.name_en, strict=True)}
 
-    names = svc.cached("region_names", load)
     i = 0 if lang == "zh" else 1
 
     def name(code, default: str | None = None) -> str:
-        hit = names.get(code)
+        # looked up on first use: a page that names no region (login, the error page) never reads the warehouse
+        hit = svc.cached("region_names", load).get(code)
         return hit[i] if hit else (default or code or "")
 
     return name

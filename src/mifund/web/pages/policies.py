@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from mifund.web.api.routes.policies import parse_amounts
-from mifund.web.deps import Svc, get_lang, render, require
+from mifund.web.deps import Svc, get_lang, region_namer, render, require
 from mifund.web.i18n import translator
 from mifund.web.nav import NavItem
 from mifund.web.services import fund, policies
@@ -26,13 +26,7 @@ def compare(request: Request, user: require("compare_policies"), svc: Svc,
     df = policies.compare(svc, user, parse_amounts(amounts), day, level=level)
     lang = get_lang(request)
     t = translator(lang)
-    regs = svc.regions().set_index("region_code")
-
-    def region_name(code: str) -> str:
-        if code not in regs.index:
-            return code
-        zh, en = regs.at[code, "name"], regs.at[code, "name_en"]
-        return zh if lang == "zh" or not isinstance(en, str) or not en else en
+    region_name = region_namer(svc, lang)
 
     rows = [{**r, "region_name": region_name(r["region_code"])} for r in fund.records(df)]
     # the page compares one provider level: a series is a region and an insured category (which implies the scheme)

@@ -44,8 +44,7 @@ def case(svc: Services, user: User, case_id: str) -> dict:
             row = store.get_case(wh, case_id)
         except store.CaseError:
             row = None
-        region, scope = (row or {}).get("region_code"), svc.scope(user)
-        if row is None or (scope is not None and not (isinstance(region, str) and region in scope)):
+        if row is None or not svc.in_scope(user, row.get("region_code")):
             raise NotFound(f"no case {case_id} in your regions", code="case_not_found")
         hits = store.case_hits(wh, case_id)
         history = store.case_history(wh, case_id)

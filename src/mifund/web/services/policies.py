@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 
@@ -43,16 +42,15 @@ def compare(svc: Services, user: User, amounts: list[float], day: dt.date, *, le
 def compared_policies(svc: Services, user: User, day: dt.date) -> dict:
     """The policies a comparison on `day` covers ({region_code, scheme, name}: named, not by the server's
     directory), and whether they are the demo's policies (a demo assumption, shown as such)."""
-    from mifund.demo import __file__ as demo_init
+    from mifund.demo.generate import DEMO_POLICIES
 
     with svc.locked():
         policies = svc.policies()
     regions = visible_policy_regions(svc, user)
     names = [{"region_code": p.region_code, "scheme": p.scheme, "name": p.name} for p in policies
              if (not regions or p.region_code in regions) and p.version_at(day) is not None]
-    demo_dir = Path(demo_init).parent / "policies"
     try:
-        demo = svc.policy_dir().resolve() == demo_dir.resolve()
+        demo = svc.policy_dir().resolve() == DEMO_POLICIES.resolve()
     except OSError:
         demo = False
     return {"names": names, "demo": demo}
