@@ -116,9 +116,18 @@ def cap_plan(params: ir.Table) -> dict:
     none["a_cap"] = bool((df.loc[(df["a_el"] * df["a_bp"]) > 0, "a_cap"] >= BIG).all())
     none["acct_cap"] = bool((df.loc[df["acct_bp"] > 0, "acct_cap"] >= BIG).all())
     cat_cols = ["cth"] + [f"c{x}{k}" for k in range(NCAT) for x in "twr"]
-    return {"const": const, "none": none,
+    return {"const": const, "none": none, "nb": _bands_used(df, "b", NBANDS), "nc": _bands_used(df, "c", NCAT),
             "cat_const": constant_in_person_year(df[df["cat_el"] == 1], cat_cols),
             "assist": bool((df["a_el"] * df["a_bp"]).any()), "account": bool(df["acct_bp"].any())}
+
+
+def _bands_used(df, prefix: str, n: int) -> int:
+    """How many of a scale's padded brackets can pay: 1 + the last bracket with a rate above 0 on some row.
+    A bracket at rate 0 everywhere adds nothing (the cross-region reduction only lowers a rate), so the
+    brackets above the last paying one are left out of the expression: each costs three columns joined
+    and a least/greatest/multiply per claim, and most policies use one or two of the padded six."""
+    used = [k for k in range(n) if (df[f"{prefix}r{k}"] > 0).any()]
+    return used[-1] + 1 if used else 0
 
 
 def with_order_keys(prepared: ir.Table) -> ir.Table:
@@ -155,7 +164,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     integer columns travel, and the policy parameters are joined back by pid where a stage needs them
     (the window sort carries every column it is given, which is what made wide passes slow)."""
     plan = plan or cap_plan(params)
-    const = plan["const"]
+    const, nb, nc = plan["const"], plan["nb"], plan["nc"]
     if "pid" not in params.columns:
         raise ValueError("parameter table without pid (use prepare.parameter_table)")
     base = with_order_keys(with_parameter_ids(prepared, params))
@@ -169,8 +178,8 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         believes the value has (its SUM of int64 is int64), so the Cast node is built directly."""
         return ops.Cast(x.sum().over(w), to=dt.int64).to_expr()
 
-    def par(t, *cols):
-        q = params.select("pid", *cols).rename(_pid="pid")
+    def par(t, *cols, **named):
+        q = params.select("pid", *cols, **{k: params[c] for k, c in named.items()}).rename(_pid="pid")
         return t.join(q, t.pid == q._pid).drop("_pid")
 
     def keep(t, *cols, **exprs):
@@ -179,23 +188,30 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     vg = base.visit_group
     t = base.select("g", "rn", "pid", "P", "CF", "T", "cross", "age",
                     v=ibis.cases((vg == "inpatient", 0), (vg == "outpatient", 1), else_=2).cast("int8"))
-    t = par(t, "tcap", "pcap", "ccap", "a_cap", "acct_cap")
+    # the caps of the later layers, where they cannot change within a person-year, are joined after the
+    # last window pass (not carried through the sorts before it); the others need their running maxima here
+    late_caps = {name: col for name, col in (("ccap_m", "ccap"), ("acap_m", "a_cap"), ("xcap_m", "acct_cap"))
+                 if const[col]}
+    run_caps = [(name, col) for name, col in (("pcap_m", "pcap"), ("ccap_m", "ccap"), ("acap_m", "a_cap"),
+                                              ("xcap_m", "acct_cap")) if name not in late_caps]
+    t = par(t, "tcap", "tcap_out", "tcap_chr", *[col for _, col in run_caps])
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     # pass 1: admission number, policy-scope sums by visit group, running maxima of the caps
     t = keep(t, "v", "P", "CF", "T", "cross", "age",
              adm_n=csum(inp.cast("int64")),
              cum_p_o=csum(ibis.ifelse(out_, t.P, 0)),
              cum_p_c=csum(ibis.ifelse(chr_, t.P, 0)),
-             tcap_o=ibis.ifelse(out_, t.tcap, 0).max().over(w),
-             tcap_c=ibis.ifelse(chr_, t.tcap, 0).max().over(w),
+             # a visit group's cap: its running maximum over the group's claims so far; where it cannot
+             # change within a person-year, the person-year's cap itself (equal wherever it is used: a
+             # claim before the group's first has nothing of the group to cap)
+             tcap_o=t.tcap_out if const["tcap_o"] else ibis.ifelse(out_, t.tcap, 0).max().over(w),
+             tcap_c=t.tcap_chr if const["tcap_c"] else ibis.ifelse(chr_, t.tcap, 0).max().over(w),
              # a cap the same on every claim of the person-year (the plan knows) is its own running maximum
-             **{name: (t[col] if const[cp] else t[col].max().over(w))
-                for name, col, cp in (("pcap_m", "pcap", "pcap"), ("ccap_m", "ccap", "ccap"),
-                                      ("acap_m", "a_cap", "a_cap"), ("xcap_m", "acct_cap", "acct_cap"))})
-    caps = ["tcap_o", "tcap_c", "pcap_m", "ccap_m", "acap_m", "xcap_m"]
+             **{name: (t[col] if const[col] else t[col].max().over(w)) for name, col in run_caps})
+    caps = ["tcap_o", "tcap_c", *[name for name, _ in run_caps]]
     # deductible and the basic layer before caps
     t = par(t, "ded", "rep_from", "ded_rep", "rep_aged", "rep_lt", "rep_ge", "xred", "xded",
-            *[f"b{x}{k}" for k in range(NBANDS) for x in "twr"])
+            *[f"b{x}{k}" for k in range(nb) for x in "twr"])
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     cum_p_own = ibis.cases((out_, t.cum_p_o), (chr_, t.cum_p_c), else_=0)
     age_ok = (t.rep_aged == 0) | ((t.age < t.rep_lt) | (t.age >= t.rep_ge)).fill_null(False)
@@ -204,7 +220,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     ded = ibis.ifelse(inp, _lmin(ded_due, t.P), _lmin(_lmax(t.ded - (cum_p_own - t.P), 0), t.P))
     red = ibis.ifelse(t.cross, t.xred, 0)
     t = keep(t, "v", "P", "CF", "T", *caps, ded_fen=ded,
-             raw_b=_hu(_bands(t, "b", NBANDS, t.P - ded, red)))
+             raw_b=_hu(_bands(t, "b", nb, t.P - ded, red)))
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
 
     def capped_general(t, cum, C, raw):
@@ -243,7 +259,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         # the capped cumulative of a visit group telescopes: Σ s_b over its claims = cum + min(0, m)
         t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "s_b",
                  cum_s=t.cum_r_i + t.cum_r_o + _lmin(t.m_o.fill_null(0), 0) + t.cum_r_c + _lmin(t.m_c.fill_null(0), 0))
-    carry = ["v", "P", "CF", "T", "ccap_m", "acap_m", "xcap_m", "ded_fen"]
+    carry = ["v", "P", "CF", "T", *[name for name, _ in run_caps if name != "pcap_m"], "ded_fen"]
     # the pooled fund's annual cap
     if const["pcap"]:
         pooled, _ = capped_const(t.cum_s, t.pcap_m, t.s_b)
@@ -253,10 +269,13 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     # catastrophic: on the year's cumulative policy-scope amount left after the basic layer
     t = par(t, "cat_el")
     t = keep(t, *carry, "pooled", "cat_el", cum_x=csum(ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0)))
-    t = par(t, "cth", *[f"c{x}{k}" for k in range(NCAT) for x in "twr"])
+    # every parameter the layers after the last window pass need, in one join
+    later = [*(["a_el", "a_bp"] if plan["assist"] else []), *(["acct_bp", "acct_sp"] if plan["account"] else [])]
+    t = par(t, "cth", *[f"c{x}{k}" for k in range(nc) for x in "twr"], *later, **late_caps)
+    carry = carry + [*late_caps, *later]
     x_c = ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0)
-    g1 = _bands(t, "c", NCAT, _lmax(t.cum_x - t.cth, 0))
-    g0 = _bands(t, "c", NCAT, _lmax(t.cum_x - x_c - t.cth, 0))
+    g1 = _bands(t, "c", nc, _lmax(t.cum_x - t.cth, 0))
+    g0 = _bands(t, "c", nc, _lmax(t.cum_x - x_c - t.cth, 0))
     carry = [c for c in carry if c != "ccap_m"] + ["pooled"]
     if plan["cat_const"]:
         # the bands are the same on every eligible claim of the person-year, so the layer's running sum
@@ -271,7 +290,6 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     # medical assistance (special groups), on what is still left of the policy-scope amount
     carry = carry + ["cat"]
     if plan["assist"]:
-        t = par(t, "a_el", "a_bp")
         t = keep(t, *carry, "acap_m", raw_a=ibis.ifelse(t.a_el == 1, _hu(t.a_bp * (t.P - t.pooled - t.cat)), 0))
         if plan["none"]["a_cap"]:
             asst = t.raw_a
@@ -284,7 +302,6 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     carry = [c for c in carry if c != "xcap_m"] + ["asst"]
     # individual account
     if plan["account"]:
-        t = par(t, "acct_bp", "acct_sp")
         q = t.P - t.pooled - t.cat - t.asst + t.CF + ibis.ifelse(t.acct_sp == 1, t.T - t.P - t.CF, 0)
         t = keep(t, *carry, "xcap_m", raw_x=_hu(t.acct_bp * q))
         if plan["none"]["acct_cap"]:

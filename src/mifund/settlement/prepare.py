@@ -67,6 +67,14 @@ def parameter_table(policies: PolicySet) -> ir.Table:
         else:
             df[c] = df[c].astype("int64")
     df["pid"] = range(len(df))  # the parameter row's id: the engine joins parameters back by it
+    # on every row, the outpatient and chronic-outpatient caps of its person-year's policy version (the
+    # largest over provider levels; 0 where the visit group has none): where a cap cannot change within a
+    # person-year, the engine reads it from here instead of a running maximum over the claims
+    key = ["policy_key", "valid_from", "category", "special_group"]
+    for name, vg in (("tcap_out", "outpatient"), ("tcap_chr", "chronic_outpatient")):
+        caps = df[df["visit_group"] == vg].groupby(key, as_index=False)["tcap"].max().rename(columns={"tcap": name})
+        df = df.merge(caps, on=key, how="left")
+        df[name] = df[name].fillna(0).astype("int64")
     return ibis.memtable(df)
 
 
