@@ -194,24 +194,32 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
                  if const[col]}
     run_caps = [(name, col) for name, col in (("pcap_m", "pcap"), ("ccap_m", "ccap"), ("acap_m", "a_cap"),
                                               ("xcap_m", "acct_cap")) if name not in late_caps]
-    t = par(t, "tcap", "tcap_out", "tcap_chr", *[col for _, col in run_caps])
+    # a cap that can change within a person-year needs its running maximum in pass 1, so it is joined
+    # before it; a constant one is its own running maximum, joined after pass 1 with the other parameters.
+    # A visit group's cap (outpatient, chronic): the running maximum over the group's claims so far, or,
+    # where constant, the person-year's cap itself (equal wherever it is used: a claim before the group's
+    # first has nothing of the group to cap)
+    vg_caps = {"tcap_o": ("tcap_out", 1), "tcap_c": ("tcap_chr", 2)}  # cap -> (constant's column, v)
+    col_of = dict(run_caps)
+    running = [name for name in vg_caps if not const[name]] + [name for name, col in run_caps if not const[col]]
+    if running:
+        t = par(t, *(["tcap"] if set(vg_caps) & set(running) else []), *[col_of[n] for n in running if n in col_of])
+    running = {name: (ibis.ifelse(t.v == vg_caps[name][1], t.tcap, 0) if name in vg_caps else t[col_of[name]])
+               for name in running}
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     # pass 1: admission number, policy-scope sums by visit group, running maxima of the caps
     t = keep(t, "v", "P", "CF", "T", "cross", "age",
              adm_n=csum(inp.cast("int64")),
              cum_p_o=csum(ibis.ifelse(out_, t.P, 0)),
              cum_p_c=csum(ibis.ifelse(chr_, t.P, 0)),
-             # a visit group's cap: its running maximum over the group's claims so far; where it cannot
-             # change within a person-year, the person-year's cap itself (equal wherever it is used: a
-             # claim before the group's first has nothing of the group to cap)
-             tcap_o=t.tcap_out if const["tcap_o"] else ibis.ifelse(out_, t.tcap, 0).max().over(w),
-             tcap_c=t.tcap_chr if const["tcap_c"] else ibis.ifelse(chr_, t.tcap, 0).max().over(w),
-             # a cap the same on every claim of the person-year (the plan knows) is its own running maximum
-             **{name: (t[col] if const[col] else t[col].max().over(w)) for name, col in run_caps})
+             **{name: x.max().over(w) for name, x in running.items()})
     caps = ["tcap_o", "tcap_c", *[name for name, _ in run_caps]]
-    # deductible and the basic layer before caps
-    t = par(t, "ded", "rep_from", "ded_rep", "rep_aged", "rep_lt", "rep_ge", "xred", "xded",
-            *[f"b{x}{k}" for k in range(nb) for x in "twr"])
+    # deductible and the basic layer before caps; the constant caps; whether the catastrophic layer counts
+    # the claim (carried to pass 3)
+    t = par(t, "ded", "rep_from", "ded_rep", "rep_aged", "rep_lt", "rep_ge", "xred", "xded", "cat_el",
+            *[f"b{x}{k}" for k in range(nb) for x in "twr"],
+            **{name: col for name, (col, _) in vg_caps.items() if const[name]},
+            **{name: col for name, col in run_caps if const[col]})
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
     cum_p_own = ibis.cases((out_, t.cum_p_o), (chr_, t.cum_p_c), else_=0)
     age_ok = (t.rep_aged == 0) | ((t.age < t.rep_lt) | (t.age >= t.rep_ge)).fill_null(False)
@@ -219,7 +227,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
                          ((t.rep_from > 0) & (t.adm_n >= t.rep_from) & age_ok, t.ded_rep), else_=t.ded)
     ded = ibis.ifelse(inp, _lmin(ded_due, t.P), _lmin(_lmax(t.ded - (cum_p_own - t.P), 0), t.P))
     red = ibis.ifelse(t.cross, t.xred, 0)
-    t = keep(t, "v", "P", "CF", "T", *caps, ded_fen=ded,
+    t = keep(t, "v", "P", "CF", "T", "cat_el", *caps, ded_fen=ded,
              raw_b=_hu(_bands(t, "b", nb, t.P - ded, red)))
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
 
@@ -233,7 +241,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         return _lmin(cum, C) - _lmin(cum - raw, C), _lmin(cum, C)
 
     # visit-group caps (outpatient, chronic outpatient)
-    t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "raw_b",
+    t = keep(t, "v", "P", "CF", "T", "cat_el", *caps, "ded_fen", "raw_b",
              cum_r_i=csum(ibis.ifelse(inp, t.raw_b, 0)),
              cum_r_o=csum(ibis.ifelse(out_, t.raw_b, 0)),
              cum_r_c=csum(ibis.ifelse(chr_, t.raw_b, 0)))
@@ -241,7 +249,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     if const["tcap_o"] and const["tcap_c"]:
         so, s_o = capped_const(t.cum_r_o, t.tcap_o, t.raw_b)
         sc, s_c = capped_const(t.cum_r_c, t.tcap_c, t.raw_b)
-        t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen",
+        t = keep(t, "v", "P", "CF", "T", "cat_el", *caps, "ded_fen",
                  s_b=ibis.cases((out_, so), (chr_, sc), else_=t.raw_b), cum_s=t.cum_r_i + s_o + s_c)
     else:
         m_o = ibis.ifelse(out_, t.tcap_o - t.cum_r_o, None).min().over(w)
@@ -252,14 +260,14 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         def cap_(cum, m, mp, raw):
             return (cum + _lmin(m, 0)) - (cum - raw + _lmin(mp.fill_null(0), 0))
 
-        t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "cum_r_i", "cum_r_o", "cum_r_c",
+        t = keep(t, "v", "P", "CF", "T", "cat_el", *caps, "ded_fen", "cum_r_i", "cum_r_o", "cum_r_c",
                  s_b=ibis.cases((out_, cap_(t.cum_r_o, m_o, mp_o, t.raw_b)),
                                 (chr_, cap_(t.cum_r_c, m_c, mp_c, t.raw_b)), else_=t.raw_b),
                  m_o=m_o, m_c=m_c)
         # the capped cumulative of a visit group telescopes: Σ s_b over its claims = cum + min(0, m)
-        t = keep(t, "v", "P", "CF", "T", *caps, "ded_fen", "s_b",
+        t = keep(t, "v", "P", "CF", "T", "cat_el", *caps, "ded_fen", "s_b",
                  cum_s=t.cum_r_i + t.cum_r_o + _lmin(t.m_o.fill_null(0), 0) + t.cum_r_c + _lmin(t.m_c.fill_null(0), 0))
-    carry = ["v", "P", "CF", "T", *[name for name, _ in run_caps if name != "pcap_m"], "ded_fen"]
+    carry = ["v", "P", "CF", "T", "cat_el", *[name for name, _ in run_caps if name != "pcap_m"], "ded_fen"]
     # the pooled fund's annual cap
     if const["pcap"]:
         pooled, _ = capped_const(t.cum_s, t.pcap_m, t.s_b)
@@ -267,8 +275,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         pooled, _ = capped_general(t, t.cum_s, t.pcap_m, t.s_b)
     t = keep(t, *carry, pooled=pooled)
     # catastrophic: on the year's cumulative policy-scope amount left after the basic layer
-    t = par(t, "cat_el")
-    t = keep(t, *carry, "pooled", "cat_el", cum_x=csum(ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0)))
+    t = keep(t, *carry, "pooled", cum_x=csum(ibis.ifelse(t.cat_el == 1, t.P - t.pooled, 0)))
     # every parameter the layers after the last window pass need, in one join
     later = [*(["a_el", "a_bp"] if plan["assist"] else []), *(["acct_bp", "acct_sp"] if plan["account"] else [])]
     t = par(t, "cth", *[f"c{x}{k}" for k in range(nc) for x in "twr"], *later, **late_caps)
