@@ -33,6 +33,16 @@ def _ledger() -> pd.DataFrame:
     ])
 
 
+def _regions() -> pd.DataFrame:
+    """The region tree the ledger rows belong to (the ledger's region codes are in it, as import insists):
+    province 990000 > city 990100 > county 990101."""
+    return pd.DataFrame([
+        {"region_code": "990000", "name": "Test province", "level": "province", "parent_code": None},
+        {"region_code": "990100", "name": "Test city", "level": "city", "parent_code": "990000"},
+        {"region_code": "990101", "name": "Test county", "level": "county", "parent_code": "990100"},
+    ])
+
+
 def _warehouse(tmp_path):
     from mifund.storage import Warehouse
 
@@ -40,8 +50,9 @@ def _warehouse(tmp_path):
     t = hand_city()
     t["settlement"] = t["settlement"].assign(account_paid=t["settlement"].claim_id.map(SETTLED_ACCOUNT))
     t["fund_ledger"] = _ledger()
+    t["regions"] = _regions()
     with Warehouse(db) as wh, wh.transaction():
-        for name in ("enrollment", "claims", "providers", "settlement", "fund_ledger"):
+        for name in ("regions", "enrollment", "claims", "providers", "settlement", "fund_ledger"):
             wh.append(name, t[name])
     return db
 
@@ -83,6 +94,33 @@ def test_reconciliation_by_hand(tmp_path):
     assert pd.isna(bal.settlement) and pd.isna(own.ledger)
     note = largest_gap(t.reset_index())
     assert note.startswith("Largest gap: 2024 closing balance") and "-2,280.00" in note, note
+
+
+def test_ledger_rows_summed_over_the_region_tree():
+    """The leaf-most ledger rows are found in the region tree, not read off the codes: county 998801
+    belongs to city 990100 (its code says nothing of it), so the city row is their sum and is left out;
+    996600, whose code looks like a city's, has no counties in the tree and counts. Without a tree every
+    row counts."""
+    from mifund.accounts.engine import inputs_of
+    from mifund.accounts.reconcile import ledger_figures
+
+    base = dict(year=2024, month=None, scheme="employee", fund="account")
+    ledger = pd.DataFrame([
+        {**base, "region_code": "998801", "expenditure_total": 100.0, "balance_end": 10.0},
+        {**base, "region_code": "990100", "expenditure_total": 100.0, "balance_end": 10.0},
+        {**base, "region_code": "996600", "expenditure_total": 7.0, "balance_end": 1.0},
+        {**base, "region_code": "990100", "year": 2023, "expenditure_total": 50.0, "balance_end": 5.0},
+    ])
+    regions = pd.concat([_regions(), pd.DataFrame([
+        {"region_code": "998801", "name": "Odd county", "level": "county", "parent_code": "990100"},
+        {"region_code": "996600", "name": "City without counties", "level": "city", "parent_code": "990000"},
+    ])], ignore_index=True)
+    tables = {**hand_city(), "fund_ledger": ledger, "regions": regions}
+    got = ledger_figures(inputs_of(tables), [2023, 2024]).set_index("year")
+    assert got.expenditure.to_dict() == {2023: 50.0, 2024: 107.0}   # 2023: the city row alone is the leaf
+    assert got.balance.to_dict() == {2023: 5.0, 2024: 11.0}
+    del tables["regions"]
+    assert ledger_figures(inputs_of(tables), [2024]).expenditure.tolist() == [207.0]
 
 
 def test_reconciliation_without_ledger_or_settlement(tmp_path):

@@ -128,21 +128,26 @@ def test_amount_rules(tmp_path):
         with pytest.raises(CaseError, match="a move to in_review takes no amount"):
             move_case(wh, "P:H1", "in_review", actor="bob", amount=5)
         move_case(wh, "P:H1", "in_review", actor="bob")
-        with pytest.raises(CaseError, match="needs the amount confirmed"):
+        with pytest.raises(CaseError, match="needs the amount confirmed") as e:
             move_case(wh, "P:H1", "confirmed", actor="bob")
-        with pytest.raises(CaseError, match="must not be negative"):
+        assert e.value.hint == "amount"                     # what the move lacks, for the CLI's hint
+        with pytest.raises(CaseError, match="must not be negative") as e:
             move_case(wh, "P:H1", "confirmed", actor="bob", amount=-1)
-        with pytest.raises(CaseError, match=r"above the case's suspected amount \(240.00\)"):
+        assert e.value.hint is None
+        with pytest.raises(CaseError, match=r"above the case's suspected amount \(240.00\)") as e:
             move_case(wh, "P:H1", "confirmed", actor="bob", amount=9000)
-        with pytest.raises(CaseError, match="needs a note"):
+        assert e.value.hint == "over_suspected"
+        with pytest.raises(CaseError, match="needs a note") as e:
             move_case(wh, "P:H1", "confirmed", actor="bob", amount=9000, over_suspected=True)
+        assert e.value.hint is None
         move_case(wh, "P:H1", "confirmed", actor="bob", amount=300, over_suspected=True,
                   note="two more duplicates found in the records")
         # confirmed 300: 120,000 cannot be recovered; recoveries add up
         with pytest.raises(CaseError, match="at most 300.00 more can be recovered, not 120,000.00"):
             move_case(wh, "P:H1", "recovered", actor="cat", amount=120_000)
-        with pytest.raises(CaseError, match="more than 0"):
+        with pytest.raises(CaseError, match="more than 0") as e:
             move_case(wh, "P:H1", "recovered", actor="cat", amount=0)
+        assert e.value.hint is None                         # an amount was given: the hint would not help
         move_case(wh, "P:H1", "recovered", actor="cat", amount=100)
         move_case(wh, "P:H1", "recovered", actor="cat", amount=150.5)
         with pytest.raises(CaseError, match="250.50 of the 300.00 confirmed is already recovered; at most 49.50"):
@@ -185,7 +190,10 @@ def test_cli_case_export_and_moves(tmp_path):
         res = r.invoke(app, ["case", "P:H1", "move", *args, "--db", str(db)])
         assert res.exit_code == 0, res.output
     res = r.invoke(app, ["case", "P:H2", "move", "dismissed", "--amount", "3", "--db", str(db)])
-    assert res.exit_code == 1 and "takes no amount" in res.output
+    assert res.exit_code == 1 and "takes no amount" in res.output and "--amount)" not in res.output
+    assert r.invoke(app, ["case", "P:H2", "move", "in_review", "--db", str(db)]).exit_code == 0
+    res = r.invoke(app, ["case", "P:H2", "move", "confirmed", "--amount", "99999", "--db", str(db)])
+    assert res.exit_code == 1 and "(--over-suspected --note ...)" in " ".join(res.output.split())
     res = r.invoke(app, ["case", "P:H1", "move", "recovered", "--db", str(db)])
     assert res.exit_code == 1 and "needs the amount recovered" in res.output and "--amount" in res.output
     res = r.invoke(app, ["case", "P:H1", "-f", "json", "--db", str(db)])

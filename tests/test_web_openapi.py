@@ -97,6 +97,13 @@ def test_every_get_operation_documents_each_field_of_its_answer(api):
     assert "yuan" in rows["balance_end"]["description"] and "months" in rows["payable_months"]["description"]
     assert "ratio" in rows["insured_rate"]["description"] and "persons" in rows["insured"]["description"]
     assert rows["insured"]["anyOf"][0]["type"] == "integer"
+    # case statuses (built from mifund.supervision.store.STATUSES): all five named, in the answers and the filter
+    five = ["open", "in_review", "confirmed", "dismissed", "recovered"]
+    schemas = spec["components"]["schemas"]
+    assert schemas["CaseRow"]["properties"]["status"]["enum"] == five
+    assert schemas["CaseDetail"]["properties"]["moves"]["items"]["enum"] == five
+    status = next(p for p in spec["paths"]["/api/v1/cases"]["get"]["parameters"] if p["name"] == "status")
+    assert status["schema"]["anyOf"][0]["items"]["enum"] == five
 
 
 def _claim(c) -> str:

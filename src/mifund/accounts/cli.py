@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +16,7 @@ import pandas as pd
 import typer
 
 from mifund.cli_options import DbOpt, FormatOpt, OutputOpt, check_format, err, open_warehouse
-from mifund.views.output import render, table_console
+from mifund.views.output import table_console, write_tables
 
 app = typer.Typer(help="Employee individual accounts (个人账户): the 2021 reform, family sharing (家庭共济), "
                        "commercial cover (社商合作).", no_args_is_help=True)
@@ -109,38 +107,16 @@ def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0, p
 
 def _emit(tables: dict[str, pd.DataFrame], fmt: str, output: Path | None, *, charts: dict | None = None,
           titles: dict[str, str] | None = None) -> None:
-    """One or more tables as one answer: Rich tables; json: one object keyed by table name, each a list of
-    rows; csv: to stdout one table whose first column `table` names each row's table, to a file one file
-    per table (FILE for the first, FILE_<name>.csv for the others); xlsx: one sheet each, with native
-    charts."""
-    titles = titles or {}
+    """One or more tables as one answer (``views.output.write_tables``): Rich tables; json: one object keyed
+    by table name, each a list of rows; csv: to stdout one table whose first column `table` names each
+    row's table, to a file one file per table (FILE for the first, FILE_<name>.csv for the others); xlsx:
+    one sheet each, with number formats and native charts. json and csv figures to 4 decimals."""
+    if fmt in ("json", "csv"):
+        tables = {n: df.round(4) for n, df in tables.items()}
+    write_tables(tables, fmt, output, csv_files=True, charts=charts, number_formats=True, titles=titles,
+                 percent_cols=PERCENT)
     if fmt == "xlsx":
-        from mifund.accounts.workbook import write_workbook
-
-        write_workbook(output, tables, charts or {})
         err.print(f"wrote {output}")
-        return
-    if fmt == "json" or (fmt == "csv" and output is None):
-        if fmt == "json":
-            doc = {n: json.loads(df.round(4).to_json(orient="records", date_format="iso", force_ascii=False))
-                   for n, df in tables.items()}
-            text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
-        else:
-            long = pd.concat([df.round(4).assign(table=n) for n, df in tables.items()], ignore_index=True)
-            text = long[["table", *[c for c in long.columns if c != "table"]]].to_csv(index=False)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            output.write_text(text, encoding="utf-8")
-        return
-    names = list(tables)
-    for i, name in enumerate(names):
-        out = output
-        if output is not None and i > 0:
-            out = output.with_name(f"{output.stem}_{name}{output.suffix}")
-        render(tables[name].round(4) if fmt != "table" else tables[name], fmt, output=out,
-               title=titles.get(name, name), percent_cols=PERCENT,
-               console=table_console() if fmt == "table" else None)
 
 
 @app.command("simulate")

@@ -65,26 +65,29 @@ class Inputs:
     providers: ir.Table
     settlement: ir.Table
     fund_ledger: ir.Table | None
+    regions: ir.Table | None = None  # the region tree (region_code, parent_code): what the ledger rows sum
 
 
 def inputs_of(source) -> Inputs:
-    """From a Warehouse, or a mapping with enrollment, claims, providers, settlement (fund_ledger opt)
-    as pandas / pyarrow / Ibis tables."""
+    """From a Warehouse, or a mapping with enrollment, claims, providers, settlement (fund_ledger and
+    regions optional) as pandas / pyarrow / Ibis tables."""
     from mifund.storage import Warehouse
 
     if isinstance(source, Warehouse):
         names = source.con.list_tables()
         t = {n: source.table(n) for n in ("enrollment", "claims", "providers", "settlement")}
         ledger = source.table("fund_ledger") if "fund_ledger" in names else None
-        return Inputs(source.con, t["enrollment"], t["claims"], t["providers"], t["settlement"], ledger)
+        regions = source.table("regions") if "regions" in names else None
+        return Inputs(source.con, t["enrollment"], t["claims"], t["providers"], t["settlement"], ledger, regions)
     con = ibis.duckdb.connect()
 
     def as_t(x):
         return x if isinstance(x, ir.Table) else ibis.memtable(x)
 
     ledger = as_t(source["fund_ledger"]) if source.get("fund_ledger") is not None else None
+    regions = as_t(source["regions"]) if source.get("regions") is not None else None
     return Inputs(con, as_t(source["enrollment"]), as_t(source["claims"]), as_t(source["providers"]),
-                  as_t(source["settlement"]), ledger)
+                  as_t(source["settlement"]), ledger, regions)
 
 
 def _fen(col: ir.Value) -> ir.IntegerValue:

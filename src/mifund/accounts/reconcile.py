@@ -25,6 +25,7 @@ import math
 import pandas as pd
 
 from mifund.accounts.engine import Inputs, Simulation, inputs_of
+from mifund.ledger.regions import strict_closure
 
 MEASURES = ("account_spending", "own_claims", "family_sharing", "closing_balance")
 MEASURE_LABEL = {"account_spending": "account spending", "own_claims": "account spending on own claims",
@@ -44,23 +45,20 @@ def rules_in_force(year: int, transition: dt.date) -> str:
     return "mixed"
 
 
-def _leaf_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Drop ledger rows of a region whose sub-regions have rows of their own in the same year (a city row
-    beside its counties' rows), so that nothing is counted twice."""
-    keep = []
-    for _, g in df.groupby("year"):
-        codes = set(g.region_code)
-        for i, c in g.region_code.items():
-            prefix = c[:2] if c.endswith("0000") else c[:4] if c.endswith("00") else None
-            under = prefix is not None and any(d != c and d.startswith(prefix) for d in codes)
-            if not under:
-                keep.append(i)
-    return df.loc[keep]
+def _leaf_rows(df: pd.DataFrame, below: pd.DataFrame) -> pd.DataFrame:
+    """Drop the ledger rows of a region below which some region has a row of its own in the same year (a
+    city row beside its counties' rows), so that nothing is counted twice. `below`: the region tree's
+    ``ancestor, descendant`` pairs, the region itself left out (``ledger.regions.strict_closure``); a
+    region the tree does not hold is a leaf."""
+    pairs = df[["year", "region_code"]].merge(below, left_on="region_code", right_on="descendant")
+    summed = set(zip(pairs.year, pairs.ancestor, strict=True))  # (year, region) with a row below it
+    return df[[(y, c) not in summed for y, c in zip(df.year, df.region_code, strict=True)]]
 
 
 def ledger_figures(inp: Inputs, years: list[int]) -> pd.DataFrame:
-    """Per year: the employee account fund's expenditure and year-end balance in the ledger (yuan);
-    empty where the warehouse has no such rows."""
+    """Per year: the employee account fund's expenditure and year-end balance in the ledger (yuan), summed
+    over the leaf-most rows of the region tree (``inp.regions``; without it every row counts); empty
+    where the warehouse has no such rows."""
     if inp.fund_ledger is None:
         return pd.DataFrame(columns=["year", "expenditure", "balance"])
     f = inp.fund_ledger
@@ -70,7 +68,12 @@ def ledger_figures(inp: Inputs, years: list[int]) -> pd.DataFrame:
     df = inp.con.to_pandas(g)
     if df.empty:
         return pd.DataFrame(columns=["year", "expenditure", "balance"])
-    df = _leaf_rows(df)
+    if inp.regions is None:
+        below = pd.DataFrame({"ancestor": pd.Series(dtype=object), "descendant": pd.Series(dtype=object)})
+    else:
+        c = strict_closure(inp.regions)
+        below = inp.con.to_pandas(c.select("ancestor", "descendant"))
+    df = _leaf_rows(df, below)
     out = df.groupby("year", as_index=False)[["expenditure", "balance"]].sum()
     return out.astype({"year": "int64", "expenditure": "float64", "balance": "float64"})
 

@@ -71,7 +71,7 @@ def _accounts(wh, path: Path, city: str) -> None:
     from mifund.accounts import simulate as simulate_accounts
     from mifund.accounts.analysis import gains_losses, idle_balance, member_changes, pooled_summary
     from mifund.accounts.reconcile import reconcile
-    from mifund.accounts.workbook import write_workbook
+    from mifund.views.output import write_workbook
 
     sim = simulate_accounts(wh, load_account_rules(region_code=city))
     # beside the simulation, the ledger's and the stored settlement's account figures: they are three
@@ -79,7 +79,7 @@ def _accounts(wh, path: Path, city: str) -> None:
     write_workbook(path, {"pooled_fund": pooled_summary(sim), "idle_balance": idle_balance(sim),
                           "gains_losses": gains_losses(member_changes(sim)), "reconciliation": reconcile(sim, wh)},
                    {"gains_losses": {"category": "group", "values": ["net_gain_mean"], "split": "dimension",
-                                     "title": "Mean net gain from the new rules (yuan)"}})
+                                     "title": "Mean net gain from the new rules (yuan)"}}, number_formats=True)
 
 
 def _compare_pooling(wh) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from mifund.cli_options import (
     open_warehouse,
     settings,
 )
-from mifund.views.output import render, table_console
+from mifund.views.output import render, table_console, write_tables
 
 app = typer.Typer(help="Intelligent supervision (智能监管): rule screening, cases, provider profiling, "
                   "duplicate enrolment, evaluation against labels.", no_args_is_help=True)
@@ -26,6 +26,9 @@ console = table_console()
 
 RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule files or directories (a rule with a shipped id replaces it). Repeatable.")]
 OnlyOpt = Annotated[list[str] | None, typer.Option("--rule", help="Run only this rule id. Repeatable.")]
+# how to give what a refused move lacks (CaseError.hint), after the refusal
+CASE_HINTS = {"amount": {"en": " (give it with --amount)", "zh": "（用 --amount 填写）"},
+              "over_suspected": {"en": " (--over-suspected --note ...)", "zh": "（--over-suspected --note ...）"}}
 
 
 def _rules(rules: list[Path] | None, only: list[str] | None):
@@ -175,17 +178,14 @@ def case_cmd(
             case = get_case(wh, case_id)
             hits, hist = case_hits(wh, case_id), case_history(wh, case_id)
     except CaseError as e:
-        hint = ""
-        if "amount" in e.en and amount is None:
-            hint = "（用 --amount 填写）" if lang == "zh" else " (give it with --amount)"
-        elif "explicitly" in e.en:
-            hint = "（--over-suspected --note ...）" if lang == "zh" else " (--over-suspected --note ...)"
+        hint = CASE_HINTS[e.hint][lang] if e.hint else ""
         err.print(f"[red bold]{e.text(lang)}{hint}[/]", highlight=False)
         raise typer.Exit(1) from None
     if fmt != "table":
-        from mifund.supervision.export import write_tables
+        from mifund.supervision.export import tidy
 
-        write_tables({"case": pd.DataFrame([case]), "hits": hits, "history": hist}, fmt, output, single=("case",))
+        write_tables({"case": pd.DataFrame([case]), "hits": hits, "history": hist}, fmt, output, single=("case",),
+                     prepare=tidy)
         if output is not None:
             err.print(f"wrote {output}")
         return

@@ -67,16 +67,21 @@ _FIGURES = ["entity_type", "entity_id", "region_code", "hits", "claims", "rules"
 
 
 STATUS_ZH = {"open": "待处理", "in_review": "核查中", "confirmed": "已确认", "dismissed": "已排除", "recovered": "已追回"}
+# what a refused move lacks (CaseError.hint): an amount; leave to confirm above the suspected amount
+HINTS = ("amount", "over_suspected")
 
 
 class CaseError(ValueError):
     """A case that does not exist, or a move the workflow does not allow (the message is shown as it is
     by the CLI and the web pages, so it names no command-line option). It carries the message in English
-    (``str(e)``, ``e.en``) and in Chinese (``e.zh``): supervisors read Chinese; ``e.text(lang)`` picks."""
+    (``str(e)``, ``e.en``) and in Chinese (``e.zh``): supervisors read Chinese; ``e.text(lang)`` picks.
+    ``e.hint`` names what the move lacks where giving it would do, for a caller to say how it is given
+    (one of ``HINTS``; None otherwise)."""
 
-    def __init__(self, en: str, zh: str | None = None):
+    def __init__(self, en: str, zh: str | None = None, *, hint: str | None = None):
         super().__init__(en)
         self.en, self.zh = en, zh or en
+        self.hint = hint
 
     def text(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -327,7 +332,7 @@ def _check_amount(case: dict, to: str, amount: float | None, over_suspected: boo
     if to == "confirmed":
         if amount is None:
             raise CaseError(f"confirming case {cid} needs the amount confirmed (yuan, 0 or more)",
-                            f"确认案件 {cid} 须填写确认金额（元，不小于 0）")
+                            f"确认案件 {cid} 须填写确认金额（元，不小于 0）", hint="amount")
         if amount < 0:
             raise CaseError("the amount confirmed must not be negative", "确认金额不能为负数")
         suspected = _cents(case["suspected_amount"])
@@ -337,14 +342,16 @@ def _check_amount(case: dict, to: str, amount: float | None, over_suspected: boo
                                 f"({suspected / 100:,.2f}); confirm it as above the suspected amount explicitly, "
                                 "with a note saying why",
                                 f"确认金额（{amount:,.2f} 元）高于案件疑点金额（{suspected / 100:,.2f} 元）；"
-                                "如确需超出疑点金额确认，请明确勾选超出疑点金额，并在备注中说明理由")
+                                "如确需超出疑点金额确认，请明确勾选超出疑点金额，并在备注中说明理由",
+                                hint="over_suspected")
             if not (note or "").strip():
                 raise CaseError("an amount confirmed above the suspected amount needs a note saying why",
                                 "确认金额高于疑点金额时，须在备注中说明理由")
     elif to == "recovered":
         if amount is None or amount <= 0:
             raise CaseError(f"recording a recovery on case {cid} needs the amount recovered (yuan, more than 0)",
-                            f"登记案件 {cid} 的追回须填写追回金额（元，大于 0）")
+                            f"登记案件 {cid} 的追回须填写追回金额（元，大于 0）",
+                            hint="amount" if amount is None else None)
         confirmed, recovered = _cents(case["confirmed_amount"]), _cents(case["recovered_amount"])
         if recovered + round(amount * 100) > confirmed:
             left = (confirmed - recovered) / 100

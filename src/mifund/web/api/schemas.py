@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from mifund.ledger.catalog import INDICATORS
+from mifund.supervision.store import STATUS_ZH, STATUSES
 from mifund.web.export import XLSX
 
 YUAN = "yuan (元), rounded to the fen (0.01)"
@@ -440,9 +441,9 @@ class PoolingComparison(Doc):
 
 
 # -- /cases, /cases/{case_id} ---------------------------------------------------------------------------
-CaseStatus = Literal["open", "in_review", "confirmed", "dismissed", "recovered"]
-_CASE_STATUS = ("Workflow status: open (待处理), in_review (核查中), confirmed (已确认), dismissed (已排除) or "
-                "recovered (已追回)")
+CaseStatus = Literal[STATUSES]  # the store's tuple: Literal["open", "in_review", …] (one enum in the OpenAPI)
+_CASE_STATUS = ("Workflow status: " + ", ".join(f"{s} ({STATUS_ZH[s]})" for s in STATUSES[:-1])
+                + f" or {STATUSES[-1]} ({STATUS_ZH[STATUSES[-1]]})")
 _WHOLE = "a whole number; written 3.0 where the column has nulls"
 
 

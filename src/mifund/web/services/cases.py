@@ -8,15 +8,12 @@ from functools import lru_cache
 
 import pandas as pd
 
+from mifund.supervision import store
 from mifund.users import User
 from mifund.web.errors import NotFound, WebError
 from mifund.web.services.core import Services
 
-
-def _store():
-    from mifund.supervision import store
-
-    return store
+STATUSES = store.STATUSES
 
 
 def queue(svc: Services, user: User, *, status: list[str] | None = None, entity_type: str | None = None,
@@ -24,7 +21,7 @@ def queue(svc: Services, user: User, *, status: list[str] | None = None, entity_
     """(cases ranked by expected amount, number before the limit)."""
     svc.require(user, "work_cases")
     with svc.locked() as wh:
-        df = _store().cases(wh, status=status, entity_type=entity_type)
+        df = store.cases(wh, status=status, entity_type=entity_type)
     df = svc.filter_regions(user, df)
     if region:
         svc.check_region(user, region)
@@ -35,7 +32,6 @@ def queue(svc: Services, user: User, *, status: list[str] | None = None, entity_
 
 
 def case(svc: Services, user: User, case_id: str) -> dict:
-    store = _store()
     svc.require(user, "work_cases")
     with svc.locked() as wh:
         # a case outside the user's regions answers exactly as one that does not exist (no enumeration of
@@ -56,7 +52,6 @@ def move(svc: Services, user: User, case_id: str, to: str, *, amount: float | No
     """A move (store.move_case, which checks the workflow and the amounts); a move it refuses is a 422
     case_invalid with its message in `lang` (worded for any caller: it names no command-line option) and,
     for a refusal of the store, both wordings in its details ([{"lang": "en", ...}, {"lang": "zh", ...}])."""
-    store = _store()
     case(svc, user, case_id)  # exists, and in the user's regions
     with svc.locked() as wh:
         try:
@@ -67,9 +62,6 @@ def move(svc: Services, user: User, case_id: str, to: str, *, amount: float | No
                            details=[{"lang": "en", "message": e.en}, {"lang": "zh", "message": e.zh}]) from None
         except ValueError as e:  # any other refusal of the values given
             raise WebError(str(e), code="case_invalid", status=422) from None
-
-
-STATUSES = ("open", "in_review", "confirmed", "dismissed", "recovered")
 
 
 @lru_cache
