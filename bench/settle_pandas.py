@@ -35,7 +35,7 @@ def _bands(df, prefix, n, amount, red=None):
 def settle_pandas(prepared: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
     df = prepared.merge(params.drop(columns=[c for c in ("policy_key", "category", "special_group",
                                                           "provider_level", "visit_group", "valid_from",
-                                                          "valid_to") if c in params.columns]),
+                                                          "valid_to", "vg_on") if c in params.columns]),
                         on="pid", how="inner")
     df = df.sort_values("rn", kind="stable").reset_index(drop=True)
     g = df["g"].to_numpy()
@@ -65,7 +65,8 @@ def settle_pandas(prepared: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
     age = df["age"].to_numpy(dtype="float64", na_value=np.nan)
     with np.errstate(invalid="ignore"):
         age_ok = (prm["rep_aged"] == 0) | (age < prm["rep_lt"]) | (age >= prm["rep_ge"])
-    cum_p_o, cum_p_c = cum(np.where(out, P, 0)), cum(np.where(chr_, P, 0))
+    on = df["vg_on"].to_numpy() == 1  # the visit group's layer in force: only then counts towards its deductible
+    cum_p_o, cum_p_c = cum(np.where(out & on, P, 0)), cum(np.where(chr_ & on, P, 0))
     tcap_o, tcap_c = cum(np.where(out, prm["tcap"], 0), "max"), cum(np.where(chr_, prm["tcap"], 0), "max")
     pcap_m, ccap_m = cum(prm["pcap"], "max"), cum(prm["ccap"], "max")
     acap_m, xcap_m = cum(prm["a_cap"], "max"), cum(prm["acct_cap"], "max")
@@ -73,7 +74,7 @@ def settle_pandas(prepared: pd.DataFrame, params: pd.DataFrame) -> pd.DataFrame:
     cum_own = np.select([out, chr_], [cum_p_o, cum_p_c], 0)
     ded_due = np.where(cross & (prm["xded"] >= 0), prm["xded"],
                        np.where((prm["rep_from"] > 0) & (adm_n >= prm["rep_from"]) & age_ok, prm["ded_rep"], prm["ded"]))
-    ded = np.where(inp, np.minimum(ded_due, P), np.minimum(np.maximum(prm["ded"] - (cum_own - P), 0), P))
+    ded = np.where(inp, np.minimum(ded_due, P), np.minimum(np.maximum(prm["ded"] - np.maximum(cum_own - P, 0), 0), P))
     raw_b = _hu(_bands(df, "b", NBANDS, P - ded, np.where(cross, prm["xred"], 0)))
     # visit-group caps
     cum_r_i = cum(np.where(inp, raw_b, 0))

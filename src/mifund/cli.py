@@ -481,6 +481,11 @@ _SETTLE_REQUIRED = {
 }
 _SETTLE_NUMBERS = ("total_amount", "self_pay_amount", "copay_first_amount", "policy_scope_amount", "level", "year")
 _SETTLE_DATES = ("admit_date", "discharge_date", "birth_date")
+_SETTLE_MONEY = ("total_amount", "self_pay_amount", "copay_first_amount", "policy_scope_amount")
+_SETTLE_WHOLE = ("level", "year")
+_SETTLE_BOOLS = ("cross_region",)
+_TRUE = {"true", "t", "1", "yes", "y", "是"}
+_FALSE = {"false", "f", "0", "no", "n", "否"}
 
 
 def _read_table_file(path: Path, kind: str = "claims"):
@@ -532,6 +537,23 @@ def _read_table_file(path: Path, kind: str = "claims"):
             parsed = pd.to_numeric(df[c].astype("string").str.strip(), errors="coerce")
             check(c, parsed, "a number")
             df[c] = parsed.astype("float64")
+    # an amount is in yuan to the fen, a level or year a whole number: anything finer would be rounded
+    # silently by the settlement (the policy files refuse the same)
+    for c, scale, what in [*((c, 100, "an amount to the fen (more than 2 decimals)") for c in _SETTLE_MONEY),
+                           *((c, 1, "a whole number") for c in _SETTLE_WHOLE)]:
+        if c in df and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            x = df[c].astype("float64") * scale
+            bad = (x.notna() & ((x - x.round()).abs() > 1e-6 * scale)).to_numpy()
+            count += int(bad.sum())
+            problems.extend(f"{path.name} row {r}, column {c}: {v!r} is not {what}"
+                            for r, v in zip(rows[bad][:10], df[c][bad][:10], strict=True))
+    for c in _SETTLE_BOOLS:
+        if c in df and not pd.api.types.is_bool_dtype(df[c]):
+            text = df[c].astype("string").str.strip().str.lower()
+            text = text.str.replace(r"\.0$", "", regex=True)  # 1.0 / 0.0: a spreadsheet's numbers
+            parsed = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None, na_action="ignore")
+            check(c, parsed, "true or false (also 1/0, yes/no, 是/否)")
+            df[c] = parsed.astype("boolean")
     for c in _SETTLE_DATES:
         if c in df:
             parsed = pd.to_datetime(df[c], errors="coerce", format="ISO8601")
@@ -564,6 +586,25 @@ def _settle_sources(ctx, claims: str, enrollment: Path | None, providers: Path |
     if providers is not None:
         src["providers"] = _read_table_file(providers, "providers")
     return src, None, wh
+
+
+def _no_claims_message(src, year: int | None, claims: str) -> str:
+    """Why nothing was settled: no claims at all, or none in the year asked for (and the years there are)."""
+    import pandas as pd
+
+    from mifund.storage import Warehouse
+
+    t = src.table("claims") if isinstance(src, Warehouse) else src["claims"]
+    where = "the warehouse" if claims == "warehouse" else claims
+    if year is None:
+        return f"no claims in {where}"
+    if isinstance(t, pd.DataFrame):
+        years = sorted({d.year for d in t["discharge_date"].dropna()})
+    else:
+        yrs = t.discharge_date.cast("date").year().name("y")
+        years = sorted(int(y) for y in t.select(yrs).distinct().to_pandas()["y"].dropna())
+    have = ", ".join(map(str, years)) if years else "none"
+    return f"no claims discharged in {year} in {where} (the years with claims: {have})"
 
 
 def _load_policies_or_exit(policy: Path):
@@ -640,7 +681,8 @@ def settle_cmd(
             for line in explain_claim(con, prepared, policies, claim_id, lang=lang):
                 console.print(line, highlight=False, markup=False)
         except (SettlementError, KeyError, ValueError) as e:
-            err.print(f"[red bold]{e}[/]")
+            err.print(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e), style="red bold",
+                      highlight=False, markup=False)
             raise typer.Exit(1) from None
         finally:
             if wh is not None:
@@ -654,6 +696,8 @@ def settle_cmd(
     run_id = None
     try:
         result = settle(src, policies, year=year, detail=True, source_name=Path(claims).name)
+        if result.num_rows == 0:
+            raise SettlementError([_no_claims_message(src, year, claims)])
         tot = person_year_totals(result)
         if out is not None and out.suffix.lower() == ".xlsx" and result.num_rows > XLSX_MAX_ROWS:
             raise SettlementError([f"{out}: {result.num_rows:,} settled claims do not fit an Excel sheet "
@@ -786,6 +830,8 @@ def policy_harmonise_cmd(
     year: Annotated[int | None, typer.Option("--year", "-y")] = None,
     by: Annotated[str | None, typer.Option("--by", help="band (county × category × cost band) | county | total. "
                                            "Default: all three tables for people, band for machines")] = None,
+    enrollment: Annotated[Path | None, typer.Option("--enrollment", help="Enrolment file (default: the warehouse's)")] = None,
+    providers: Annotated[Path | None, typer.Option("--providers", help="Providers file (default: the warehouse's)")] = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ) -> None:
@@ -800,9 +846,9 @@ def policy_harmonise_cmd(
     if by is not None and by not in ("band", "county", "total"):
         raise typer.BadParameter("--by is band, county or total", param_hint="--by")
     before, after = _load_policies_or_exit(from_dir), _load_policies_or_exit(to_dir)
-    src, _, wh = _settle_sources(ctx, claims, None, None)
+    src, _, wh = _settle_sources(ctx, claims, enrollment, providers)
     try:
-        rep = harmonise_report(src, before, after, year=year)
+        rep = harmonise_report(src, before, after, year=year, source_name=Path(claims).name)
     except SettlementError as e:
         err.print(f"[red bold]{e}[/]")
         raise typer.Exit(1) from None

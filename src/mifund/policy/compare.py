@@ -92,7 +92,7 @@ class Harmonisation:
     total: pd.DataFrame  # one row: what it costs the fund, in all
 
 
-def _per_person(source, before: PolicySet, after: PolicySet, year: int | None):
+def _per_person(source, before: PolicySet, after: PolicySet, year: int | None, source_name: str = "claims"):
     """Ibis: one row per county × category × cost band × person, integer fen. Both settlements run on
     one connection and are joined there: no claim-level data leaves the engine."""
     import ibis
@@ -100,8 +100,8 @@ def _per_person(source, before: PolicySet, after: PolicySet, year: int | None):
     from mifund.settlement import settlement_inputs
     from mifund.settlement.engine import settle_expr
 
-    con, prepared, params_b = settlement_inputs(source, before, year=year)
-    con, prepared_a, params_a = settlement_inputs(source, after, year=year, con=con)
+    con, prepared, params_b = settlement_inputs(source, before, year=year, source_name=source_name)
+    con, prepared_a, params_a = settlement_inputs(source, after, year=year, con=con, source_name=source_name)
 
     def settled(prep, params, when):
         s = settle_expr(prep, params)
@@ -146,10 +146,11 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def harmonise_report(source, before: PolicySet, after: PolicySet, *, year: int | None = None) -> Harmonisation:
+def harmonise_report(source, before: PolicySet, after: PolicySet, *, year: int | None = None,
+                     source_name: str = "claims") -> Harmonisation:
     """Settle the same claims under `before` and `after`; the change by county × category × cost band, by
-    county, and in all."""
-    con, pp = _per_person(source, before, after, year)
+    county, and in all. `source_name` names the claims in error messages (a file's name)."""
+    con, pp = _per_person(source, before, after, year, source_name)
     try:  # the per-person rows are read three times: hold them once where the connection allows it
         pp = con.create_table(f"_harmonise_{uuid.uuid4().hex[:12]}", pp, temp=True)
     except Exception:  # noqa: BLE001 - a read-only connection: the three reads recompute it

@@ -62,8 +62,29 @@ def _is_param(node: Any) -> bool:
     return isinstance(node, dict) and "values" in node
 
 
+def _merge_dated(base: dict, over: dict) -> dict:
+    """A dated value a county (`over`) overrides: the inherited values before the county's first date, the
+    county's from it on (a county that sets a deductible from 2025-07-01 keeps the city's before, and its
+    own after, even where the city changes it later). The value cites both documents, the county's first."""
+    first = min(str(d) for d in over["values"])
+    values = {d: v for d, v in base["values"].items() if str(d) < first}
+    values.update(over["values"])
+    out = {**copy.deepcopy(over), "values": values}
+    md_over, md_base = over.get("metadata"), base.get("metadata")
+    if isinstance(md_over, dict) and isinstance(md_base, dict) and values.keys() - over["values"].keys():
+        refs = list(md_over.get("reference") or [])
+        refs += [r for r in md_base.get("reference") or [] if r not in refs]
+        out["metadata"] = {**md_over, "reference": copy.deepcopy(refs)}
+    return out
+
+
 def _merge(base: Any, over: Any, base_origin: dict, over_origin: dict, here: tuple, out_origin: dict) -> Any:
-    """Deep-merge `over` onto `base`; a dated value (a mapping with `values`) is replaced whole."""
+    """Deep-merge `over` onto `base`; a dated value (a mapping with `values`) is merged by date
+    (``_merge_dated``)."""
+    if (_is_param(base) and _is_param(over) and isinstance(base["values"], dict)
+            and isinstance(over["values"], dict) and over["values"]):
+        _copy_origin(over_origin, here, out_origin)
+        return _merge_dated(base, over)
     if isinstance(base, dict) and isinstance(over, dict) and not _is_param(over) and not _is_param(base):
         res = {}
         for k in base:
@@ -254,9 +275,15 @@ class Policy:
             rules = None
         base = (visit_group,)
         if rules is None:
-            r.update(ded=0, ded_rep=0, rep_from=0, rep_aged=0, rep_lt=0, rep_ge=0, xred=0, xded=-1, tcap=BIG)
+            # the visit group's layer is not in force (absent, or starting later): it pays nothing, its cap
+            # is 0 (no cap "in force" that a claim before the layer's start could carry into the year:
+            # caps run as the largest in force so far), and its claims do not count towards its annual
+            # deductible (vg_on)
+            r.update(ded=0, ded_rep=0, rep_from=0, rep_aged=0, rep_lt=0, rep_ge=0, xred=0, xded=-1, tcap=0,
+                     vg_on=0)
             bands = [(0, 0)]
         else:
+            r["vg_on"] = 1
             dp = base + ("deductible",) + (() if isinstance(rules.deductible, Param) else (f"level_{level}",))
             r["ded"] = _fen(val(level_param(rules.deductible, level), dp), dp)
             r["ded_rep"], r["rep_from"] = r["ded"], 0

@@ -39,6 +39,7 @@ from mifund.settlement.prepare import (
     policy_map,
     prepare_relation,
     problems_of,
+    raise_duplicate_providers,
     raise_duplicates,
     raise_problems,
 )
@@ -75,6 +76,7 @@ def settlement_inputs(source, policies, *, year: int | None = None, claims=None,
     if con is None:
         con = _backend_of(tables) or ibis.duckdb.connect()
     params = parameter_table(policies)
+    raise_duplicate_providers(con, tables["providers"])
     pmap = policy_map(tables["enrollment"], policies, con)
     k = prepare_relation(tables["claims"], tables["enrollment"], tables["providers"], pmap, params, year=year,
                          distributed=con.name != "duckdb")
@@ -85,7 +87,7 @@ def settlement_inputs(source, policies, *, year: int | None = None, claims=None,
     k = _materialise(con, k)
     raise_problems(con, problems_of(k), source=source_name)
     raise_duplicates(con, k, source=source_name)
-    prepared = k.select(*PREPARED_COLUMNS, "valid_from", "pid", "g", "rn")
+    prepared = k.select(*PREPARED_COLUMNS, "valid_from", "pid", "vg_on", "g", "rn")
     return con, prepared, params
 
 

@@ -142,17 +142,21 @@ def with_order_keys(prepared: ir.Table) -> ir.Table:
 
 
 def with_parameter_ids(prepared: ir.Table, params: ir.Table, how: str = "inner") -> ir.Table:
-    """Add pid, the row of the parameter table that applies to each claim, and valid_from (its version)."""
+    """Add pid, the row of the parameter table that applies to each claim, valid_from (its version) and
+    vg_on (whether the claim's visit-group layer is in force: pass 1 needs it before any parameter join)."""
     if "pid" in prepared.columns:
-        return prepared
+        if "vg_on" in prepared.columns:
+            return prepared
+        q = params.select(_pid="pid", vg_on="vg_on")
+        return prepared.join(q, prepared.pid == q._pid).drop("_pid")
     c, p = prepared, params.select("pid", "policy_key", "category", "special_group", "provider_level",
-                                   "visit_group", "valid_from", "valid_to")
+                                   "visit_group", "valid_from", "valid_to", "vg_on")
     return c.join(
         p,
         [c.policy_key == p.policy_key, c.category == p.category, c.special_group == p.special_group,
          c.provider_level == p.provider_level, c.visit_group == p.visit_group,
          c.discharge_date >= p.valid_from, c.discharge_date < p.valid_to], how=how,
-    ).select(*c.columns, "pid", "valid_from")
+    ).select(*c.columns, "pid", "valid_from", "vg_on")
 
 
 def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) -> ir.Table:
@@ -186,7 +190,7 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
         return t.select("g", "rn", "pid", *cols, **exprs)
 
     vg = base.visit_group
-    t = base.select("g", "rn", "pid", "P", "CF", "T", "cross", "age",
+    t = base.select("g", "rn", "pid", "P", "CF", "T", "cross", "age", "vg_on",
                     v=ibis.cases((vg == "inpatient", 0), (vg == "outpatient", 1), else_=2).cast("int8"))
     # the caps of the later layers, where they cannot change within a person-year, are joined after the
     # last window pass (not carried through the sorts before it); the others need their running maxima here
@@ -207,11 +211,12 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     running = {name: (ibis.ifelse(t.v == vg_caps[name][1], t.tcap, 0) if name in vg_caps else t[col_of[name]])
                for name in running}
     inp, out_, chr_ = t.v == 0, t.v == 1, t.v == 2
-    # pass 1: admission number, policy-scope sums by visit group, running maxima of the caps
+    # pass 1: admission number, policy-scope sums by visit group (while its layer is in force: the annual
+    # deductible counts nothing from before), running maxima of the caps
     t = keep(t, "v", "P", "CF", "T", "cross", "age",
              adm_n=csum(inp.cast("int64")),
-             cum_p_o=csum(ibis.ifelse(out_, t.P, 0)),
-             cum_p_c=csum(ibis.ifelse(chr_, t.P, 0)),
+             cum_p_o=csum(ibis.ifelse(out_ & (t.vg_on == 1), t.P, 0)),
+             cum_p_c=csum(ibis.ifelse(chr_ & (t.vg_on == 1), t.P, 0)),
              **{name: x.max().over(w) for name, x in running.items()})
     caps = ["tcap_o", "tcap_c", *[name for name, _ in run_caps]]
     # deductible and the basic layer before caps; the constant caps; whether the catastrophic layer counts
@@ -225,7 +230,10 @@ def settle_expr(prepared: ir.Table, params: ir.Table, plan: dict | None = None) 
     age_ok = (t.rep_aged == 0) | ((t.age < t.rep_lt) | (t.age >= t.rep_ge)).fill_null(False)
     ded_due = ibis.cases((t.cross & (t.xded >= 0), t.xded),
                          ((t.rep_from > 0) & (t.adm_n >= t.rep_from) & age_ok, t.ded_rep), else_=t.ded)
-    ded = ibis.ifelse(inp, _lmin(ded_due, t.P), _lmin(_lmax(t.ded - (cum_p_own - t.P), 0), t.P))
+    # the annual deductible still due: the policy-scope amounts of the year's earlier claims of the group
+    # (cum_p_own − P, clamped at 0 for a claim before the layer's start, which cum_p_own leaves out and
+    # whose deductible is 0)
+    ded = ibis.ifelse(inp, _lmin(ded_due, t.P), _lmin(_lmax(t.ded - _lmax(cum_p_own - t.P, 0), 0), t.P))
     red = ibis.ifelse(t.cross, t.xred, 0)
     t = keep(t, "v", "P", "CF", "T", "cat_el", *caps, ded_fen=ded,
              raw_b=_hu(_bands(t, "b", nb, t.P - ded, red)))

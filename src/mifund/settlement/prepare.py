@@ -140,7 +140,7 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
         c = c.filter(dd.isnull() | (dd.year() == year))
     row = c["_row"] if "_row" in cols else ibis.null("int64")
     P = (_num(c.policy_scope_amount) if "policy_scope_amount" in cols else ibis.null("decimal(18,2)"))
-    cross = c.cross_region.fill_null(False) if "cross_region" in cols else ibis.literal(False)
+    cross, cross_bad = _cross_region(c) if "cross_region" in cols else (ibis.literal(False), ibis.literal(False))
     vg = c.visit_type.cases(*VISIT_GROUP.items(), else_=None)
     c = c.select(
         claim_id=c.claim_id.cast("string"), person_id=c.person_id.cast("string"),
@@ -149,7 +149,7 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
         yr=c.discharge_date.cast("date").year().cast("int64"),
         T=_fen(_num(c.total_amount)), SP=_fen(_num(c.self_pay_amount).fill_null(0)),
         CF=_fen(_num(c.copay_first_amount).fill_null(0)),
-        P_given=_fen(P), cross=cross.cast("boolean"), src_row=row,
+        P_given=_fen(P), cross=cross.cast("boolean"), cross_bad=cross_bad, src_row=row,
     )
     # A person enrolled twice in a year (duplicate enrolment, 重复参保: supervision's concern) must not
     # have each claim settled twice: settle under one enrolment, the employee scheme first (the one
@@ -192,6 +192,7 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
         (k.admit_date.isnull(), ibis.literal("admit_date is empty")),
         (k.discharge_date.isnull(), ibis.literal("discharge_date is empty")),
         (k.visit_group.isnull(), "unknown visit_type " + _s(k.visit_type)),
+        (k.cross_bad, ibis.literal("cross_region is not true or false")),
         (k.T < 0, ibis.literal("negative amount in total_amount")),
         (k.SP < 0, ibis.literal("negative amount in self_pay_amount")),
         (k.CF < 0, ibis.literal("negative amount in copay_first_amount")),
@@ -213,6 +214,34 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
         else_=None,
     )
     return k.select(*PREPARED_COLUMNS, "g", "src_row", problem=problem)
+
+
+_TRUE = ["true", "t", "1", "yes", "y", "是"]
+_FALSE = ["false", "f", "0", "no", "n", "否", ""]
+
+
+def _cross_region(c: ir.Table):
+    """(cross-region flag, bad value): a boolean column as it is; a number: not 0; text: true/false,
+    1/0, yes/no, 是/否 (any other text is a bad value, reported); empty: not cross-region."""
+    x = c.cross_region
+    if x.type().is_boolean() or x.type().is_null():
+        return x.fill_null(False), ibis.literal(False)
+    if x.type().is_numeric():
+        return (x != 0).fill_null(False), ibis.literal(False)
+    v = x.cast("string").strip().lower()
+    return v.isin(_TRUE).fill_null(False), (~v.isin(_TRUE + _FALSE)).fill_null(False)
+
+
+def raise_duplicate_providers(con, providers: ir.Table, *, source: str = "providers") -> None:
+    """A provider listed twice would join each of its claims twice (and the claims, not the providers,
+    would be blamed as given twice): refuse the providers first."""
+    dup = providers.group_by(pid=providers.provider_id.cast("string")).aggregate(times=providers.count())
+    dup = dup.filter(dup.times > 1)
+    df = con.to_pandas(dup.order_by("pid").limit(MAX_REPORTED))
+    if len(df):
+        n = int(con.to_pyarrow(dup.count()).as_py())
+        lines = [f"{source}: provider_id {r.pid} given {int(r.times)} times" for r in df.itertuples(index=False)]
+        raise SettlementError(lines, more=n - len(lines))
 
 
 def _where(source: str, src_row) -> str:

@@ -69,7 +69,8 @@ def settle_reference(claims: list[dict], policies, *, explain: bool = False) -> 
         else:
             ded = min(max(prm["ded"] - s["cumP"][vg], 0), P)
             ex.update(deductible_due=prm["ded"], scope_before=s["cumP"][vg])
-        s["cumP"][vg] += P
+        if prm["vg_on"]:  # a claim before the visit group's layer started counts nothing towards it
+            s["cumP"][vg] += P
         eligible = P - ded
         raw = _hu(_scale(prm, "b", NBANDS, eligible, prm["xred"] if c["cross"] else 0))
         ex.update(eligible=eligible, basic_raw=raw)
