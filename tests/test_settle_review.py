@@ -156,3 +156,30 @@ def test_explain_an_unknown_claim(tmp_path):
                    "--claims", str(tmp_path / "claims.csv"))
     assert r.exit_code == 1
     assert "claim ZZZ not found" in text and "'claim ZZZ" not in text
+
+
+def test_explain_says_a_layer_is_not_yet_in_force(tmp_path):
+    """The March visit of the mid-year outpatient layer: explained as "not in force", not as a 0 % band
+    under a 0.00 cap."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from mifund.cli import app
+    from settle_helpers import PROVIDERS
+
+    pol = tmp_path / "pol"
+    write_policy(pol, text=open_policy_without_outpatient())
+    (pol / "990102_resident.yaml").write_text(
+        COUNTY + "outpatient:\n  deductible: {values: {2024-07-01: 100}}\n"
+        "  ratio: {default: {values: {2024-07-01: 0.5}}}\n  annual_cap: {values: {2024-07-01: 600}}\n",
+        encoding="utf-8")
+    pd.DataFrame([claim("o0", "A", "2024-03-01", 200, visit="outpatient")]).to_csv(tmp_path / "c.csv", index=False)
+    pd.DataFrame([person("A")]).to_csv(tmp_path / "e.csv", index=False)
+    PROVIDERS.to_csv(tmp_path / "p.csv", index=False)
+    r = CliRunner().invoke(app, ["--db", str(tmp_path / "w.duckdb"), "settle", "explain", "o0", "--claims",
+                                 str(tmp_path / "c.csv"), "--enrollment", str(tmp_path / "e.csv"), "--providers",
+                                 str(tmp_path / "p.csv"), "--policy", str(pol), "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "outpatient pooling not in force on this date: the pooled fund pays nothing" in text
+    assert "annual cap 0.00" not in text and "pooled_fund_paid = 0.00" in text

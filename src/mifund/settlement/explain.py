@@ -38,6 +38,8 @@ MESSAGES = {
         "kept": ("   cap in force {now}; the largest cap in force earlier this year, {kept}, applies: a cap lowered "
                  "mid-year is not clawed back"),
         "pooled": "   pooled_fund_paid = {x}",
+        "basic_na": ("   {vg} pooling not in force on this date: the pooled fund pays nothing, and the claim counts "
+                     "towards neither the layer's annual deductible nor its cap"),
         "l2": "2. Catastrophic illness insurance",
         "cat": "   cumulative policy-scope burden this year {before} → {after}; threshold {th}",
         "cat_above": "   above the threshold: {before} → {after}",
@@ -78,6 +80,7 @@ MESSAGES = {
         "pcap": "   统筹基金年度最高支付限额 {cap}：剩余额度 {before} → {after}",
         "kept": "   现行限额 {now}；本年度此前施行过的较高限额 {kept} 继续适用（年中下调的限额不追回已享待遇）",
         "pooled": "   统筹基金支付 = {x}",
+        "basic_na": "   {vg}统筹在该日尚未施行：统筹基金不予支付，本次费用不计入该项年度起付标准和最高支付限额",
         "l2": "二、大病保险",
         "cat": "   本年度累计政策范围内个人负担 {before} → {after}；起付线 {th}",
         "cat_above": "   超过起付线部分：{before} → {after}",
@@ -219,38 +222,41 @@ def explain_claim(con, prepared, policies, claim_id: str, lang: str = "en") -> l
                             other=y(c["T"] - c["SP"] - c["CF"] - c["P"])),
         m["l1"],
     ]
-    if c["visit_group"] == "inpatient":
-        out.append(m["adm"].format(n=ex["admission_no"], due=y(ex["deductible_due"]), applied=y(res["deductible_applied"]))
-                   + cite("ded"))
-        if prm["rep_from"]:
-            who = m["everyone"] if not prm["rep_aged"] else m["or"].join(
-                [m["under"].format(n=prm["rep_lt"])] * bool(prm["rep_lt"])
-                + [m["aged"].format(n=prm["rep_ge"])] * (prm["rep_ge"] < 1000))
-            out.append(m["repeat"].format(n=prm["rep_from"], ded=y(prm["ded_rep"]), who=who) + cite("repeat"))
+    if not prm["vg_on"]:
+        out.append(m["basic_na"].format(vg=vg))
     else:
-        out.append(m["annual_ded"].format(due=y(ex["deductible_due"]), before=y(ex["scope_before"]),
-                                          applied=y(res["deductible_applied"])) + cite("ded"))
-    out.append(m["eligible"].format(x=y(ex["eligible"])))
-    red = prm["xred"] if c["cross"] else 0
-    k = 0
-    while k < NBANDS and prm[f"bw{k}"] > 0:
-        lo, w = prm[f"bt{k}"], prm[f"bw{k}"]
-        part = min(max(ex["eligible"] - lo, 0), w)
-        if part or k == 0:
-            rate = max(prm[f"br{k}"] - red, 0)
-            out.append(m["band"].format(lo=y(lo), hi="∞" if w >= 10**12 else y(lo + w), part=y(part), rate=rate / 100,
-                                        amount=part * rate / 1e6))
-        k += 1
-    if ref := cite("rates"):
-        out.append(m["rates"] + ref)
-    out.append(m["raw"].format(x=y(ex["basic_raw"])))
-    if "type_cap" in ex:
-        out.extend(kept(prm["tcap"], ex["type_cap"]))
-        out.append(m["type_cap"].format(vg=vg, cap=y(ex["type_cap"]), head=y(ex["type_headroom_before"]))
-                   + cite("type_cap"))
-    out.extend(kept(prm["pcap"], ex["pooled_cap"]))
-    out.append(m["pcap"].format(cap=y(ex["pooled_cap"]), before=y(ex["pooled_headroom_before"]),
-                                after=y(ex["pooled_headroom_after"])) + cite("pcap"))
+        if c["visit_group"] == "inpatient":
+            out.append(m["adm"].format(n=ex["admission_no"], due=y(ex["deductible_due"]), applied=y(res["deductible_applied"]))
+                       + cite("ded"))
+            if prm["rep_from"]:
+                who = m["everyone"] if not prm["rep_aged"] else m["or"].join(
+                    [m["under"].format(n=prm["rep_lt"])] * bool(prm["rep_lt"])
+                    + [m["aged"].format(n=prm["rep_ge"])] * (prm["rep_ge"] < 1000))
+                out.append(m["repeat"].format(n=prm["rep_from"], ded=y(prm["ded_rep"]), who=who) + cite("repeat"))
+        else:
+            out.append(m["annual_ded"].format(due=y(ex["deductible_due"]), before=y(ex["scope_before"]),
+                                              applied=y(res["deductible_applied"])) + cite("ded"))
+        out.append(m["eligible"].format(x=y(ex["eligible"])))
+        red = prm["xred"] if c["cross"] else 0
+        k = 0
+        while k < NBANDS and prm[f"bw{k}"] > 0:
+            lo, w = prm[f"bt{k}"], prm[f"bw{k}"]
+            part = min(max(ex["eligible"] - lo, 0), w)
+            if part or k == 0:
+                rate = max(prm[f"br{k}"] - red, 0)
+                out.append(m["band"].format(lo=y(lo), hi="∞" if w >= 10**12 else y(lo + w), part=y(part), rate=rate / 100,
+                                            amount=part * rate / 1e6))
+            k += 1
+        if ref := cite("rates"):
+            out.append(m["rates"] + ref)
+        out.append(m["raw"].format(x=y(ex["basic_raw"])))
+        if "type_cap" in ex:
+            out.extend(kept(prm["tcap"], ex["type_cap"]))
+            out.append(m["type_cap"].format(vg=vg, cap=y(ex["type_cap"]), head=y(ex["type_headroom_before"]))
+                       + cite("type_cap"))
+        out.extend(kept(prm["pcap"], ex["pooled_cap"]))
+        out.append(m["pcap"].format(cap=y(ex["pooled_cap"]), before=y(ex["pooled_headroom_before"]),
+                                    after=y(ex["pooled_headroom_after"])) + cite("pcap"))
     out.append(m["pooled"].format(x=y(res["pooled_fund_paid"])))
     out.append(m["l2"])
     if prm["cat_el"]:
