@@ -102,7 +102,7 @@ def _cli(tmp_path, claims, *args, providers=None):
     pol = tmp_path / "pol"
     write_policy(pol)
     pd.DataFrame(claims).to_csv(tmp_path / "claims.csv", index=False)
-    pd.DataFrame([person("A")]).to_csv(tmp_path / "enrollment.csv", index=False)
+    pd.DataFrame([person("A"), person("A", year=2023)]).to_csv(tmp_path / "enrollment.csv", index=False)
     (providers if providers is not None else PROVIDERS).to_csv(tmp_path / "providers.csv", index=False)
     opts = ["--policy", str(pol), "--enrollment", str(tmp_path / "enrollment.csv"),
             "--providers", str(tmp_path / "providers.csv")]
@@ -183,3 +183,11 @@ def test_explain_says_a_layer_is_not_yet_in_force(tmp_path):
     text = " ".join(r.output.split())
     assert "outpatient pooling not in force on this date: the pooled fund pays nothing" in text
     assert "annual cap 0.00" not in text and "pooled_fund_paid = 0.00" in text
+
+
+def test_a_claim_before_every_version_names_the_first_version(tmp_path):
+    """Settling 2023 claims under policies that start in 2024 (the shipped real policies start in 2025,
+    the demo's claims are 2024): the error says where the policy begins."""
+    r, text = _cli(tmp_path, [claim("a1", "A", "2023-12-30", 1000)], str(tmp_path / "claims.csv"))
+    assert r.exit_code == 1
+    assert "no version of policy 990100/resident in force on 2023-12-30 (its first version starts 2024-01-01)" in text

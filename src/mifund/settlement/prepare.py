@@ -114,6 +114,14 @@ def _allowed(params: ir.Table, col: str) -> dict[str, list]:
     return {str(key): sorted(g[col].tolist()) for key, g in df.groupby("policy_key")}
 
 
+def _first_version(k: ir.Table, params: ir.Table) -> ir.StringValue:
+    """' (its first version starts YYYY-MM-DD)' for the claim's policy: the likely cause of a claim no
+    version covers is a policy directory for other years (e.g. a 2025 policy on 2024 claims)."""
+    df = params.group_by("policy_key").aggregate(first=params.valid_from.min()).to_pandas()
+    return ibis.cases(*[(k.policy_key == str(r.policy_key), f" (its first version starts {pd.Timestamp(r.first).date()})")
+                        for r in df.itertuples(index=False)], else_="")
+
+
 def _not_in_policy(k: ir.Table, col: str, allowed: dict[str, list]):
     """(test, list) for a value of `col` that the claim's policy has no parameter row for, and the values
     it has, as text: one CASE over the (few) policies, no join."""
@@ -210,7 +218,8 @@ def prepare_relation(claims: ir.Table, enrollment: ir.Table, providers: ir.Table
         (k.provider_level.isnull(), "provider " + _s(k.provider_id) + " has no level"),
         (bad_level, "provider " + k.provider_id + " has level " + _s(k.provider_level) + ", not one of policy "
          + k.policy_key + "'s provider levels (" + levels + ")"),
-        (k.v_from.isnull(), "no version of policy " + k.policy_key + " in force on " + k.discharge_date.cast("string")),
+        (k.v_from.isnull(), "no version of policy " + k.policy_key + " in force on " + k.discharge_date.cast("string")
+         + _first_version(k, params)),
         else_=None,
     )
     return k.select(*PREPARED_COLUMNS, "g", "src_row", problem=problem)
