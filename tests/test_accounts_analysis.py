@@ -282,10 +282,11 @@ def test_cli_simulate_and_compare(tmp_path, hand):
     with zipfile.ZipFile(out) as z:
         assert any(n.startswith("xl/charts/chart") for n in z.namelist())
     sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
-    assert set(sheets) == {"gains_losses", "family_gains", "family_effect"}
+    assert set(sheets) == {"gains_losses", "family_gains", "family_effect", "column_notes"}
     r = CliRunner().invoke(app, ["compare", "--db", str(db), "--rules", str(rules), "--format", "csv"])
     long = pd.read_csv(io.StringIO(r.stdout))       # one table; `table` names each row's table
-    assert r.exit_code == 0 and set(long.table) == {"gains_losses", "family_gains", "family_effect"}
+    assert r.exit_code == 0 and set(long.table) == {"gains_losses", "family_gains", "family_effect", "column_notes"}
+    assert set(long.of_table.dropna()) == {"gains_losses", "family_gains", "family_effect"}
     r = CliRunner().invoke(app, ["compare", "--db", str(db), "--by", "colour"])
     assert r.exit_code != 0
 

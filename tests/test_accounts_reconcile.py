@@ -69,10 +69,12 @@ def test_reconciliation_by_hand(tmp_path):
     his own claims and gives 600 to his spouse B; closing A 0 + retiree C 720 = 720. Old rules: A pays
     960, no sharing; closing A 960 + C 1,800 = 2,760.
     Ledger (county 990101 only; the city row is its sum): expenditure 1,000, balance 3,000.
-    Settlement: account_paid on A's claims 250 + 200 + 1,000 = 1,450 (B's 50 is a resident's).
-      spending: simulated 1,200 − ledger 1,000 = +200 (120%); settlement 1,450 − 1,000 = +450 (145%);
-                settlement − simulated = +250.
-      own claims: settlement 1,450 − simulated 600 = +850.
+    Settlement: account_paid on A's claims 250 + 200 + 1,000 = 1,450 (B's 50 is a resident's): A's own
+    claims only, so it stands on the own-claims row alone.
+      spending (own claims + family sharing): simulated 1,200 − ledger 1,000 = +200 (120%); no settlement
+                figure: its 1,450 against the simulated 1,200 that counts A's 600 for his wife would compare
+                own claims with own claims + sharing.
+      own claims: settlement 1,450 − simulated 600 = +850 (241.67%).
       closing: simulated 720 − ledger 3,000 = −2,280 (24%): the largest gap."""
     from mifund.storage import Warehouse
 
@@ -85,11 +87,13 @@ def test_reconciliation_by_hand(tmp_path):
     assert (sp.simulated_old, sp.simulated_new, sp.simulated_in_force) == (960, 1200, 1200)
     assert (own.simulated_new, fam.simulated_new, fam.simulated_old) == (600, 600, 0)
     assert (bal.simulated_old, bal.simulated_new) == (2760, 720)
-    assert (sp.ledger, bal.ledger, sp.settlement, own.settlement) == (1000, 3000, 1450, 1450)
-    assert (sp.simulated_minus_ledger, sp.settlement_minus_ledger, sp.settlement_minus_simulated) == (200, 450, 250)
+    assert (sp.ledger, bal.ledger, own.settlement) == (1000, 3000, 1450)
+    assert pd.isna(sp.settlement) and pd.isna(fam.settlement)   # account_paid is own claims only
+    assert sp.simulated_minus_ledger == 200 and pd.isna(sp.settlement_minus_simulated)
     assert sp.simulated_share_of_ledger == pytest.approx(1.2)
-    assert sp.settlement_share_of_ledger == pytest.approx(1.45)
     assert own.settlement_minus_simulated == 850
+    assert own.settlement_share_of_simulated == pytest.approx(1450 / 600)
+    assert not any(c.startswith("settlement_") and c.endswith("_ledger") for c in t.columns)  # no such pair
     assert bal.simulated_minus_ledger == -2280 and bal.simulated_share_of_ledger == pytest.approx(0.24)
     assert pd.isna(bal.settlement) and pd.isna(own.ledger)
     note = largest_gap(t.reset_index())
@@ -140,7 +144,8 @@ def test_cli_simulate_reconciliation_in_every_format(tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     rec = {x["measure"]: x for x in doc["reconciliation"]}
-    assert rec["account_spending"]["settlement_minus_ledger"] == 450
+    assert rec["account_spending"]["settlement"] is None and rec["account_spending"]["simulated_minus_ledger"] == 200
+    assert rec["own_claims"]["settlement_minus_simulated"] == 850
     assert doc["reconciliation_note"][0]["note"].startswith("Largest gap: 2024 closing balance")
     r = CliRunner().invoke(app, args)                # people: two tables and the note as a line
     assert r.exit_code == 0, r.output

@@ -1,16 +1,22 @@
 """Who gains and who loses: tables from a ``Simulation`` (both regimes; amounts in yuan).
 
-A member's **net gain** from the new rules in a year is the change in their account's closing balance
+A member's **net gain** from the new rules in a year is what the new rules change **during that year**:
+the change in the year's movement of their account (closing − opening balance, new rules minus old)
 minus the change in their cash outlays (out-of-pocket medical costs plus the resident contribution they
-pay in cash), **before family transfers**: ``(closing_new − closing_old) − (cash_new − cash_old) −
-family_net_received``, where ``family_net_received`` is the change in what the member received from the
-family's accounts minus what their own account gave to the family. Money passed within a family is
-neither a loss of the giver nor a gain of the receiver from the reform: it has its own columns, and
-``net_gain_with_family`` is the gain after it. Per family the transfers cancel (``family_gains``). The
-pooled fund's net gain is its
-extra income (credits no longer paid into accounts) minus its extra spending (outpatient mutual aid);
-by construction the members' net gains and the pooled fund's add up to zero, and ``pooled_summary``
-shows the residual so a user can see it.
+pay in cash), **before family transfers**: ``((closing_new − opening_new) − (closing_old − opening_old))
+− (cash_new − cash_old) − family_net_received``, where ``family_net_received`` is the change in what the
+member received from the family's accounts minus what their own account gave to the family. Money passed
+within a family is neither a loss of the giver nor a gain of the receiver from the reform: it has its own
+columns, and ``net_gain_with_family`` is the gain after it. Per family the transfers cancel
+(``family_gains``). The pooled fund's net gain is its extra income (credits no longer paid into accounts)
+minus its extra spending (outpatient mutual aid); by construction the members' net gains and the pooled
+fund's add up to zero in every year, and ``pooled_summary`` shows the residual so a user can see it.
+
+**Flows and balances.** Every gain, change, credit, spending, transfer and cash figure is a flow of one
+year (summing them over years gives the gain over those years). The closing (year-end) balances are
+stocks: the balances carry from year to year, so from the second simulated year on the gap between the
+regimes' closing balances holds every earlier year's gains as well -- it is shown (``closing_gap``,
+``closing_balance_*``) but it is not the year's gain. ``COLUMN_NOTES`` says for every column which it is.
 
 These are person-year tables of at most a city's members (one row each), so pandas is used here; the
 claim-scale work is in ``engine``.
@@ -28,6 +34,98 @@ DIMENSIONS = ("age_band", "category", "chronic", "family_type")
 FAMILY_TYPES = ("single", "adults_only", "with_children", "with_elderly", "three_generations")
 ELDERLY_AGE = 60
 CHILD_AGE = 18
+
+
+FLOW = "flow in the year"
+STOCK_END = "balance at year end (cumulative)"
+STOCK_START = "balance at start of year"
+NEW_MINUS_OLD = "new rules − old rules"
+
+# What every figure of the tables below is: a flow of one year (what happened during it; gains of
+# several years add up) or a balance (a stock: the closing balance carries every earlier year's gains).
+COLUMN_NOTES: dict[str, tuple[str, str]] = {
+    # pooled_summary (one column per measure; `accounts simulate` shows them as rows)
+    "pooled_extra_income": (FLOW, "credits the pooled fund no longer pays into accounts (old − new)"),
+    "of_which_employer_share": (FLOW, "part of the extra income from the employer's share"),
+    "of_which_employee_share": (FLOW, "part of the extra income from the employee's share"),
+    "of_which_retirees": (FLOW, "part of the extra income from retirees' credits"),
+    "pooled_extra_outpatient_spending": (FLOW, "extra outpatient mutual aid the pooled fund pays (new − old)"),
+    "pooled_net_gain": (FLOW, "pooled fund's extra income − extra spending"),
+    "members_net_gain": (FLOW, "members' gain in the year: members_balance_change − members_cash_change"),
+    "members_balance_change": (FLOW, "change in the accounts during the year (closing − opening), "
+                                     + NEW_MINUS_OLD),
+    "members_cash_change": (FLOW, "members' cash outlays (out-of-pocket + resident contributions in cash), "
+                                  + NEW_MINUS_OLD),
+    "conservation_residual": (FLOW, "members_net_gain + pooled_net_gain; 0 by construction"),
+    "account_credits_old": (FLOW, "credits into accounts, old rules"),
+    "account_credits_new": (FLOW, "credits into accounts, new rules"),
+    "account_spending_old": (FLOW, "account spending on the holders' own claims, old rules"),
+    "account_spending_new": (FLOW, "account spending on the holders' own claims, new rules"),
+    "family_sharing_new": (FLOW, "account money spent on family members, new rules"),
+    "opening_balance_old": (STOCK_START, "account balances at the start of the year, old rules"),
+    "opening_balance_new": (STOCK_START, "account balances at the start of the year, new rules"),
+    "closing_balance_old": (STOCK_END, "account balances at the end of the year, old rules"),
+    "closing_balance_new": (STOCK_END, "account balances at the end of the year, new rules"),
+    "out_of_pocket_old": (FLOW, "members' out-of-pocket medical costs, old rules"),
+    "out_of_pocket_new": (FLOW, "members' out-of-pocket medical costs, new rules"),
+    "account_holders": ("count", "members with an account (new rules)"),
+    # gains_losses (per member-year)
+    "dimension": ("label", "the grouping"),
+    "group": ("label", "the group"),
+    "members": ("count", "member-years (a member counts once in each simulated year)"),
+    "gainers": ("count", "member-years with a net gain above 0"),
+    "losers": ("count", "member-years with a net gain below 0"),
+    "loser_share": ("share", "losers ÷ members"),
+    "net_gain_mean": (FLOW, "net gain in the year, before family transfers: balance_change − cash_change − "
+                            "family transfers"),
+    "net_gain_p10": (FLOW, "10th percentile of the net gain in the year"),
+    "net_gain_median": (FLOW, "median net gain in the year"),
+    "net_gain_p90": (FLOW, "90th percentile of the net gain in the year"),
+    "net_gain_total": (FLOW, "sum of the net gains (over the simulated years)"),
+    "balance_change_mean": (FLOW, "change in the account during the year (closing − opening), " + NEW_MINUS_OLD),
+    "closing_gap_mean": (STOCK_END, "year-end balance, " + NEW_MINUS_OLD + "; holds every earlier year's "
+                                    "gains, not the year's gain"),
+    "cash_change_mean": (FLOW, "cash outlays (out-of-pocket + resident contributions in cash), " + NEW_MINUS_OLD),
+    "mutual_aid_mean": (FLOW, "outpatient mutual aid received, new rules"),
+    "family_received_mean": (FLOW, "received from family members' accounts, new rules"),
+    "family_given_mean": (FLOW, "given from the own account to family members, new rules"),
+    "net_gain_with_family_mean": (FLOW, "net gain in the year after family transfers"),
+    "losers_with_family": ("count", "member-years with a net gain after family transfers below 0"),
+    # family_gains (per family-year)
+    "family_type": ("label", "the family's type"),
+    "families": ("count", "family-years (a family counts once in each simulated year)"),
+    "transfers_within_mean": (FLOW, "money passed between the family's members in the year"),
+    # family_effect (per family-year)
+    "family_kind": ("label", "families with a chronically ill and/or an elderly member"),
+    "cash_old_mean": (FLOW, "family's cash outlays, old rules"),
+    "cash_new_mean": (FLOW, "family's cash outlays, new rules"),
+    "family_sharing_mean": (FLOW, "paid by family sharing, new rules"),
+    "families_helped": ("count", "family-years that received family sharing"),
+    "closing_balance_old_mean": (STOCK_END, "family's account balances at year end, old rules"),
+    "closing_balance_new_mean": (STOCK_END, "family's account balances at year end, new rules"),
+    "cash_change_share": ("share", "cash_change_mean ÷ cash_old_mean"),
+}
+# in family_gains and family_effect a net gain or cash change is the family's, not a member's
+FAMILY_NOTES = {"net_gain_mean": (FLOW, "family's net gain in the year (transfers within the family cancel)"),
+                "net_gain_median": (FLOW, "median family net gain in the year"),
+                "net_gain_total": (FLOW, "sum of the families' net gains (over the simulated years)"),
+                "gainers": ("count", "family-years with a net gain above 0"),
+                "losers": ("count", "family-years with a net gain below 0"),
+                "loser_share": ("share", "losers ÷ families"),
+                "members": ("count", "member-years in these families"),
+                "cash_change_mean": (FLOW, "family's cash outlays, " + NEW_MINUS_OLD)}
+
+
+def column_notes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """For each table and column: whether the figure is a flow of the year or a balance (``COLUMN_NOTES``),
+    and what it is; for the machine-readable outputs of ``accounts compare``."""
+    rows = []
+    for name, df in tables.items():
+        for col in df.columns:
+            notes = {**COLUMN_NOTES, **FAMILY_NOTES} if name.startswith("family") else COLUMN_NOTES
+            basis, meaning = notes.get(col, ("", ""))
+            rows.append({"of_table": name, "column": col, "basis": basis, "meaning": meaning})
+    return pd.DataFrame(rows, columns=["of_table", "column", "basis", "meaning"])
 
 
 def age_band(age: pd.Series) -> pd.Series:
@@ -54,16 +152,22 @@ def family_types(members: pd.DataFrame) -> pd.DataFrame:
 
 
 def member_changes(sim: Simulation) -> pd.DataFrame:
-    """One row per person-year: old and new balances and cash, the net gain, and the grouping columns."""
+    """One row per person-year: old and new balances and cash, the net gain, and the grouping columns.
+
+    ``balance_change`` is the change during the year (``(closing_new − opening_new) − (closing_old −
+    opening_old)``), the flow the year's net gain is made of; ``closing_gap`` (``closing_new −
+    closing_old``) is the gap between the year-end balances, cumulative over every simulated year so far
+    (in the first year, with the same opening balance under both regimes, the two are equal)."""
     old, new = sim.regime("old"), sim.regime("new")
     keys = ["person_id", "year"]
-    cols = ["credit", "own_paid", "family_given", "family_received", "mutual_aid", "out_of_pocket",
+    cols = ["opening", "credit", "own_paid", "family_given", "family_received", "mutual_aid", "out_of_pocket",
             "contribution_cash", "closing"]
     j = new[keys + ["scheme", "category", "age", "region_code", "family_id", "chronic", "claims", "total",
                     "account_holder"] + cols].merge(old[keys + cols], on=keys, suffixes=("_new", "_old"))
     j["cash_new"] = j.out_of_pocket_new + j.contribution_cash_new
     j["cash_old"] = j.out_of_pocket_old + j.contribution_cash_old
-    j["balance_change"] = j.closing_new - j.closing_old
+    j["balance_change"] = ((j.closing_new - j.opening_new) - (j.closing_old - j.opening_old)).round(2)
+    j["closing_gap"] = (j.closing_new - j.closing_old).round(2)
     j["cash_change"] = j.cash_new - j.cash_old
     j["family_net_received"] = ((j.family_received_new - j.family_received_old)
                                 - (j.family_given_new - j.family_given_old)).round(2)
@@ -76,7 +180,9 @@ def member_changes(sim: Simulation) -> pd.DataFrame:
 
 def gains_losses(changes: pd.DataFrame, dimensions=DIMENSIONS, *, scheme: str | None = None) -> pd.DataFrame:
     """The distribution of net gains (before family transfers) by each dimension in turn (rows: dimension,
-    group), with the family transfers and the gain after them alongside."""
+    group), with the family transfers and the gain after them alongside. One member-year is one
+    observation, and every figure is a flow of its year except ``closing_gap_mean`` (year-end balances,
+    cumulative; see ``COLUMN_NOTES``)."""
     c = changes if scheme is None else changes[changes.scheme == scheme]
     frames = []
     for d in dimensions:
@@ -91,6 +197,7 @@ def gains_losses(changes: pd.DataFrame, dimensions=DIMENSIONS, *, scheme: str | 
             "net_gain_p90": g.net_gain.quantile(0.90),
             "net_gain_total": g.net_gain.sum(),
             "balance_change_mean": g.balance_change.mean(),
+            "closing_gap_mean": g.closing_gap.mean(),
             "cash_change_mean": g.cash_change.mean(),
             "mutual_aid_mean": g.mutual_aid_new.mean(),
             "family_received_mean": g.family_received_new.mean(),
@@ -130,7 +237,12 @@ def family_gains(changes: pd.DataFrame) -> pd.DataFrame:
 
 
 def pooled_summary(sim: Simulation) -> pd.DataFrame:
-    """Per year: what the pooled fund gains and spends under the new rules, and the members' side."""
+    """Per year: what the pooled fund gains and spends under the new rules, and the members' side.
+
+    Every figure is a flow of the year except ``opening_balance_*`` and ``closing_balance_*`` (balances at
+    the start and the end of the year, which carry every earlier year's gains). ``members_net_gain`` =
+    ``members_balance_change`` (the change in the accounts during the year, new rules minus old) −
+    ``members_cash_change``; ``conservation_residual`` = members' + pooled fund's net gain, 0 each year."""
     rows = []
     for y in sim.years:
         old = sim.members[(sim.members.regime == "old") & (sim.members.year == y)].set_index("person_id")
@@ -142,7 +254,10 @@ def pooled_summary(sim: Simulation) -> pd.DataFrame:
         extra_spending = (new.mutual_aid - old.mutual_aid).sum()
         cash_old = (old.out_of_pocket + old.contribution_cash).sum()
         cash_new = (new.out_of_pocket + new.contribution_cash).sum()
-        member_gain = (new.closing.sum() - old.closing.sum()) - (cash_new - cash_old)
+        # the year's flow: what each regime's accounts changed by during the year, not the closing balances
+        # (from the second year on these carry every earlier year's gain too)
+        balance_change = (new.closing - new.opening).sum() - (old.closing - old.opening).sum()
+        member_gain = balance_change - (cash_new - cash_old)
         holders = new.account_holder
         rows.append({
             "year": y,
@@ -153,12 +268,16 @@ def pooled_summary(sim: Simulation) -> pd.DataFrame:
             "pooled_extra_outpatient_spending": extra_spending,
             "pooled_net_gain": extra_income - extra_spending,
             "members_net_gain": member_gain,
+            "members_balance_change": balance_change,
+            "members_cash_change": cash_new - cash_old,
             "conservation_residual": round(member_gain + extra_income - extra_spending, 2),
             "account_credits_old": old.credit.sum(),
             "account_credits_new": new.credit.sum(),
             "account_spending_old": old.own_paid.sum(),
             "account_spending_new": new.own_paid.sum(),
             "family_sharing_new": new.family_given.sum(),
+            "opening_balance_old": old.opening.sum(),
+            "opening_balance_new": new.opening.sum(),
             "closing_balance_old": old.closing.sum(),
             "closing_balance_new": new.closing.sum(),
             "out_of_pocket_old": old.out_of_pocket.sum(),
@@ -208,14 +327,15 @@ def idle_balance(sim: Simulation, years: int | None = None) -> pd.DataFrame:
 def family_effect(changes: pd.DataFrame) -> pd.DataFrame:
     """Families with a chronically ill or an elderly member against the others: cash outlays of the whole
     family (out-of-pocket + resident contributions in cash) under the old and new rules, and what family
-    sharing paid. One row per family kind (families counted once a year)."""
+    sharing paid (flows of the year), and the family's account balances at the end of the year (stocks,
+    cumulative). One row per family kind (families counted once a year)."""
     c = changes[changes.family_size.fillna(1) > 1].copy()
     c["family_kind"] = np.select([c.family_chronic & c.family_elderly, c.family_chronic, c.family_elderly],
                                  ["chronic_and_elderly", "chronic", "elderly"], "neither")
     key = c.family_id.astype(str) + "/" + c.year.astype(str)
     f = c.groupby(key).agg(family_kind=("family_kind", "first"), cash_old=("cash_old", "sum"),
                            cash_new=("cash_new", "sum"), sharing=("family_received_new", "sum"),
-                           balance_old=("closing_old", "sum"), balance_new=("closing_new", "sum"))
+                           closing_old=("closing_old", "sum"), closing_new=("closing_new", "sum"))
     g = f.groupby("family_kind")
     out = pd.DataFrame({
         "families": g.size(),
@@ -223,8 +343,8 @@ def family_effect(changes: pd.DataFrame) -> pd.DataFrame:
         "cash_new_mean": g.cash_new.mean(),
         "family_sharing_mean": g.sharing.mean(),
         "families_helped": g.sharing.apply(lambda s: int((s > 0).sum())),
-        "balance_old_mean": g.balance_old.mean(),
-        "balance_new_mean": g.balance_new.mean(),
+        "closing_balance_old_mean": g.closing_old.mean(),
+        "closing_balance_new_mean": g.closing_new.mean(),
     }).reset_index()
     out["cash_change_mean"] = out.cash_new_mean - out.cash_old_mean
     out["cash_change_share"] = out.cash_change_mean / out.cash_old_mean.replace(0, np.nan)

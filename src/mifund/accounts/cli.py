@@ -2,7 +2,8 @@
 
     mifund accounts simulate            # pooled fund's gain, account flows, idle balance, and a reconciliation
                                         # with the ledger and the stored settlement's account_paid
-    mifund accounts compare             # who gains and who loses: by age band, category, chronic status, family
+    mifund accounts compare             # who gains and who loses (each year's gain): by age band, category,
+                                        # chronic status, family
     mifund accounts cover               # commercial cover: premiums, claims, loss ratio, out-of-pocket reduction
     mifund accounts segments            # member risk segments (explicit bands or k-means)
 """
@@ -39,7 +40,7 @@ YearOpt = Annotated[list[int] | None, typer.Option("--year", "-y", help="Simulat
 
 PERCENT = {"loss_ratio", "loser_share", "dormant_share", "beyond_share", "cash_change_share", "oop_reduction_share",
            "retired_share", "chronic_share", "oop_share_of_cost", "simulated_share_of_ledger",
-           "settlement_share_of_ledger", "settlement_share_of_simulated"}
+           "settlement_share_of_simulated"}
 
 
 def _check_policy(rules, policy_path: Path | None, region: str) -> None:
@@ -137,10 +138,13 @@ def simulate_cmd(
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ) -> None:
-    """Simulate every member under the old and the new account rules: the pooled fund's extra income and
-    outpatient spending, account credits, spending and balances, and the idle balance; and reconcile the
-    simulated account spending and balance with the ledger's and the stored settlement's account_paid."""
-    from mifund.accounts.analysis import idle_balance, pooled_summary
+    """Simulate every member under the old and the new account rules: per year, the pooled fund's extra
+    income and outpatient spending and the members' net gain (flows of the year: conservation_residual is 0
+    every year), account credits and spending, opening and closing balances (basis: start / end of year),
+    and the idle balance; and reconcile the simulated account spending (own claims + family sharing) and
+    year-end balance with the ledger's, and the spending on own claims with the stored settlement's
+    account_paid."""
+    from mifund.accounts.analysis import COLUMN_NOTES, idle_balance, pooled_summary
     from mifund.accounts.reconcile import largest_gap, reconcile
 
     check_format(fmt, output)
@@ -149,6 +153,8 @@ def simulate_cmd(
         summary = pooled_summary(sim)
         long = summary.set_index("year").T.reset_index().rename(columns={"index": "measure"})
         long.columns = [str(c) for c in long.columns]
+        # a flow of the year (adds up over years) or a balance at the start / end of the year (a stock)
+        long.insert(1, "basis", [COLUMN_NOTES.get(m, ("", ""))[0] for m in long.measure])
         idle = idle_balance(sim, idle_years)
         if members_out is not None:
             if members_out.suffix == ".csv":
@@ -168,10 +174,13 @@ def simulate_cmd(
         else:  # machines get the note as a one-row table; people get it as a line below the tables
             tables["reconciliation_note"] = pd.DataFrame({"note": [note]})
         _emit(tables, fmt, output,
-              titles={"pooled_fund": f"Old vs new account rules (transition {rules_.transition_date}), yuan",
+              titles={"pooled_fund": f"Old vs new account rules (transition {rules_.transition_date}), yuan: "
+                                     "flows in each year (the year's gain), and balances at the start and "
+                                     "end of each year",
                       "idle_balance": "Idle balance in individual accounts at the end of the last year",
-                      "reconciliation": "Account spending and balance: simulator vs ledger vs stored settlement "
-                                        "(account_paid), yuan",
+                      "reconciliation": "Account spending in the year and year-end balance: simulator vs ledger "
+                                        "(whole spending, own claims + family sharing) and vs stored "
+                                        "settlement (account_paid: own claims only), yuan",
                       "reconciliation_differences": "Differences (first − second) and shares (first ÷ second)"})
         if fmt == "table":
             table_console().print(note)
@@ -198,9 +207,19 @@ def compare_cmd(
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
 ) -> None:
-    """Who gains and who loses from the new rules, by group: net gain = balance change − cash change, before
-    family transfers (money passed between a family's members, in its own columns); and per family."""
-    from mifund.accounts.analysis import DIMENSIONS, family_effect, family_gains, gains_losses, member_changes
+    """Who gains and who loses from the new rules, by group: a member's net gain in a year = the change in
+    their account during the year (closing − opening) − the change in their cash outlays, new rules minus
+    old, before family transfers (money passed between a family's members, in its own columns); and per
+    family. Every gain and change is a flow of its year (one row per member-year; they add up over years);
+    closing_gap and the closing balances are year-end balances, which carry the earlier years' gains."""
+    from mifund.accounts.analysis import (
+        DIMENSIONS,
+        column_notes,
+        family_effect,
+        family_gains,
+        gains_losses,
+        member_changes,
+    )
 
     check_format(fmt, output)
     dims = by or list(DIMENSIONS)
@@ -216,14 +235,24 @@ def compare_cmd(
         if family:
             tables["family_gains"] = family_gains(ch)
             tables["family_effect"] = family_effect(ch if scheme is None else ch[ch.scheme == scheme])
+        note = ("Net gains, changes, cash and transfers are flows within each year (new rules − old rules; "
+                "one observation per member-year, they add up over years). closing_gap and closing balances "
+                "are year-end balances: they carry the earlier years' gains and are not the year's gain.")
+        if fmt != "table":  # machines get what every column is as a table of its own
+            tables["column_notes"] = column_notes(tables)
         charts = {"gains_losses": {"category": "group", "values": ["net_gain_mean"], "split": "dimension",
-                                   "title": "Mean net gain from the new rules (yuan)"},
+                                   "title": "Mean net gain in a year from the new rules (yuan)"},
                   "family_effect": {"category": "family_kind", "values": ["cash_old_mean", "cash_new_mean"],
                                     "title": "Family cash outlays, old vs new rules (yuan)"}}
         _emit(tables, fmt, output, charts=charts,
-              titles={"gains_losses": "Net gain per member-year under the new rules, before family transfers (yuan)",
-                      "family_gains": "Net gain per family-year (transfers within the family cancel), yuan",
-                      "family_effect": "Family sharing: family cash outlays (yuan)"})
+              titles={"gains_losses": "Net gain per member-year under the new rules (the year's flow: change "
+                                      "during the year), before family transfers (yuan)",
+                      "family_gains": "Net gain per family-year (the year's flow; transfers within the family "
+                                      "cancel), yuan",
+                      "family_effect": "Family sharing: family cash outlays in the year, and year-end balances "
+                                       "(yuan)"})
+        if fmt == "table":
+            table_console().print(note)
 
 
 @app.command("cover")

@@ -15,6 +15,13 @@ Reports and the dashboard read the settlement; the accounts commands read the si
 the figures side by side per year, with the rules the transition date puts in force that year, the
 differences and their shares, and ``largest_gap`` names the biggest one, so that a user sees the
 disagreement instead of finding it.
+
+Only like is compared with like. The settlement's ``account_paid`` is what each member's account pays of
+their **own** claims, so it stands on the ``own_claims`` row, beside the simulator's spending on own
+claims. ``account_spending`` is the accounts' whole spending in the year -- own claims plus family
+sharing -- which the simulator and the ledger's expenditure both count; the settlement has no such figure
+(it knows no family sharing), and the ledger none for own claims alone, so neither stands on the other's
+row. Spending and sharing are flows of the year; ``closing_balance`` is the balance at the year's end.
 """
 
 from __future__ import annotations
@@ -28,11 +35,17 @@ from mifund.accounts.engine import Inputs, Simulation, inputs_of
 from mifund.ledger.regions import strict_closure
 
 MEASURES = ("account_spending", "own_claims", "family_sharing", "closing_balance")
-MEASURE_LABEL = {"account_spending": "account spending", "own_claims": "account spending on own claims",
-                 "family_sharing": "family sharing", "closing_balance": "closing balance"}
+MEASURE_LABEL = {"account_spending": "account spending (own claims + family sharing)",
+                 "own_claims": "account spending on own claims", "family_sharing": "family sharing",
+                 "closing_balance": "closing balance (year end)"}
 SOURCE_LABEL = {"simulated_in_force": "simulator (rules in force)", "ledger": "ledger",
                 "settlement": "stored settlement account_paid"}
-PAIRS = (("simulated_in_force", "ledger"), ("settlement", "ledger"), ("settlement", "simulated_in_force"))
+# (first, second) sources compared; a measure gets a difference only where both have a figure for it: the
+# ledger and the simulator on account_spending and closing_balance, the settlement and the simulator on
+# own_claims (the ledger's expenditure includes family sharing, the settlement's account_paid does not, so
+# the two are never compared)
+PAIRS = (("simulated_in_force", "ledger"), ("settlement", "simulated_in_force"))
+SETTLEMENT_MEASURES = ("own_claims",)  # what the settlement's account_paid is: own claims only
 
 
 def rules_in_force(year: int, transition: dt.date) -> str:
@@ -103,8 +116,10 @@ def _share(num: float, den: float) -> float:
 def reconcile(sim: Simulation, source) -> pd.DataFrame:
     """One row per simulated year × measure (``MEASURES``): the simulator's figure under the old and the
     new rules and under the rules in force that year, the ledger's and the stored settlement's (empty
-    where a source has no figure for that measure or year), and for each pair of sources the difference
-    (first − second) and the first as a share of the second. Yuan."""
+    where a source has no figure for that measure or year), and for each pair of sources (``PAIRS``) the
+    difference (first − second) and the first as a share of the second. The settlement's account_paid
+    (own claims only) stands on the ``own_claims`` row alone; ``account_spending`` (own claims + family
+    sharing) is compared with the ledger's expenditure only. Yuan."""
     inp = inputs_of(source)
     years = list(sim.years)
     led = ledger_figures(inp, years).set_index("year")
@@ -126,7 +141,7 @@ def reconcile(sim: Simulation, source) -> pd.DataFrame:
                  "simulated_new": round(float(sims["new"][measure]), 2)}
             r["simulated_in_force"] = r.get(f"simulated_{force}", math.nan)
             r["ledger"] = ledger.get(measure, math.nan)
-            r["settlement"] = settled if measure in ("account_spending", "own_claims") else math.nan
+            r["settlement"] = settled if measure in SETTLEMENT_MEASURES else math.nan
             for a, b in PAIRS:
                 name = f"{a.removesuffix('_in_force')}_minus_{b.removesuffix('_in_force')}"
                 r[name] = round(r[a] - r[b], 2) if not (math.isnan(r[a]) or math.isnan(r[b])) else math.nan
