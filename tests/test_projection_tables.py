@@ -4,6 +4,7 @@ when bad."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,8 @@ def test_each_bad_table_is_a_clean_error_naming_scenario_key_and_file(tmp_path):
         with pytest.raises(ScenarioError) as e:
             load_scenario(scen)
         msg = str(e.value)
-        assert msg.startswith(f"{scen}: tables.{key}: {table.resolve()}"), msg
+        # file:line of the key in the scenario file, then the key and the table file
+        assert re.match(rf"{re.escape(str(scen))}:\d+: tables\.{key}: {re.escape(str(table.resolve()))}", msg), msg
         assert words in msg, msg
         # the CLI: the same words, exit code 2, no traceback
         r = runner.invoke(app, ["run", "--sample", "national", "--scenario", str(scen), "--paths", "0"])

@@ -56,6 +56,10 @@ def measure_cmd(
         write_sheets(output, {"disparity": df, "regions": frame}, ("disparity", "year", "gini"))
         return
     zh, en = INDICATORS[indicator]
+    left = df[df.n_zero_weight_left_out > 0] if "n_zero_weight_left_out" in df else df.iloc[:0]
+    for _, r in left.iterrows():
+        err.print(f"[yellow]{int(r.year)}: {int(r.n_zero_weight_left_out)} region(s) of {weight} 0 left out of "
+                  "every measure (n, min, max and the ratios included)[/]", highlight=False)
     render(df, fmt, output=output, title=f"{zh} {en} — {scheme}/{fund}, {level} regions, weighted by {weight}")
 
 
@@ -75,6 +79,7 @@ def lorenz_cmd(
     with open_warehouse(ctx, db) as wh:
         frame = indicator_frame(wh, indicator, scheme=scheme, fund=fund, level=level, weight=weight)
     frame = frame.dropna(subset=["value", "weight"])
+    frame = frame[frame.weight != 0]      # weight 0: no width on the curve (left out, as in `measure`)
     year = int(frame.year.max()) if year is None else year
     f = frame[frame.year == year].sort_values("value", kind="stable")
     lc = lorenz(f.value, f.weight)

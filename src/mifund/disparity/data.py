@@ -71,6 +71,7 @@ def disparity_by_year(frame: pd.DataFrame, group_col: str | None = "parent_code"
     rows = []
     for year, g in frame.dropna(subset=["value", "weight"]).groupby("year"):
         row = {"year": int(year), **measures(g.value, g.weight)}
+        g = g[g.weight != 0]                              # left out of every measure (measures: n_zero_weight_left_out)
         if group_col and g[group_col].nunique() > 1 and (g.value > 0).all():
             d = theil_decomposition(g.value, g.weight, g[group_col].fillna(""))
             row.update({k: v for k, v in d.items() if k not in ("theil_t", "theil_l")})

@@ -12,6 +12,9 @@ Regions differ greatly in size, so every measure weights a region by its share p
   Between + within = total exactly.
 * max/min ratio of the indicator (unweighted: the extremes).
 
+A region of weight 0 (no population, no insured) is left out of every measure, the counts and
+extremes included, and counted in ``n_zero_weight_left_out``.
+
 With equal weights these are the textbook unweighted measures; the tests check Gini and Theil T (with
 its decomposition) against PySAL ``inequality``. Theil T and L need y > 0: a region with y <= 0 is
 an error, not silently dropped.
@@ -23,16 +26,25 @@ import numpy as np
 import pandas as pd
 
 
-def _prep(y, w):
+def _kept(y, w):
+    """(y, w, regions left out for a zero weight): regions without a value or a weight dropped, and those
+    of weight 0 too (a region that weighs nothing takes no part in any measure: not in the weighted
+    ones, nor in n, min, max or the max/min ratio)."""
     y = np.asarray(y, dtype=float)
     w = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
     keep = ~(np.isnan(y) | np.isnan(w))
     y, w = y[keep], w[keep]
     if (w < 0).any():
         raise ValueError("weights must not be negative")
+    zero = w == 0
+    return y[~zero], w[~zero], int(zero.sum())
+
+
+def _prep(y, w, with_zero: bool = False):
+    y, w, zero = _kept(y, w)
     if y.size == 0 or w.sum() <= 0:
         raise ValueError("no region with a value and a positive weight")
-    return y, w / w.sum()
+    return (y, w / w.sum(), zero) if with_zero else (y, w / w.sum())
 
 
 def lorenz(y, w=None) -> pd.DataFrame:
@@ -62,15 +74,16 @@ def _theil(y, p):
 
 
 def measures(y, w=None) -> dict:
-    """Weighted mean, Williamson CV, Gini, Theil T, Theil L, max/min ratio, n."""
-    y, p = _prep(y, w)
+    """Weighted mean, Williamson CV, Gini, Theil T, Theil L, max/min ratio, n; regions of weight 0 are
+    left out of every figure (n, min and max included), ``n_zero_weight_left_out`` says how many."""
+    y, p, zero = _prep(y, w, with_zero=True)
     m = float((p * y).sum())
     cv = float(np.sqrt((p * (y - m) ** 2).sum()) / m) if m else np.nan
     try:
         t, ll = _theil(y, p)
     except ValueError:
         t, ll = np.nan, np.nan
-    return {"n": int(y.size), "weighted_mean": m, "min": float(y.min()), "max": float(y.max()),
+    return {"n": int(y.size), "n_zero_weight_left_out": zero, "weighted_mean": m, "min": float(y.min()), "max": float(y.max()),
             "max_min_ratio": float(y.max() / y.min()) if y.min() > 0 else np.nan,
             "williamson_cv": cv, "gini": gini(y, p), "theil_t": t, "theil_l": ll}
 
@@ -80,7 +93,7 @@ def theil_decomposition(y, w, groups) -> dict:
     y = np.asarray(y, dtype=float)
     w = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
     g = np.asarray(groups)
-    keep = ~(np.isnan(y) | np.isnan(w))
+    keep = ~(np.isnan(y) | np.isnan(w)) & (w != 0)   # weight 0: left out, as in `measures`
     y, w, g = y[keep], w[keep], g[keep]
     p = w / w.sum()
     t_total, l_total = _theil(y, p)

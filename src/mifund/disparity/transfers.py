@@ -19,7 +19,9 @@ Rules (each returns an allocation summing to the budget):
 rules, ``mifund.pooling.safety``).
 
 For each rule: every region's months of payment capacity after the transfer, the number below the
-line, and the weighted disparity of the months (Gini, Williamson CV, Theil T).
+line, and the weighted disparity of the months (Gini, Williamson CV, Theil T); where some region's
+months are at or below 0 the ratio-type measures are null and Gini and CV are taken on the months
+floored at 0 (``disparity_basis``, ``note``).
 """
 
 from __future__ import annotations
@@ -150,10 +152,40 @@ def min_below_line(budget: float, gap: np.ndarray, insured: np.ndarray, monthly:
     return x + fill + _proportional(max(left, 0.0), insured, np.ones(n))
 
 
+def _need_index(frame: pd.DataFrame, rules: TransferRules, year: int, notes: list[str] | None) -> np.ndarray:
+    """insured x max(1 + a (share60_i / share60_city - 1), 0) x (ability_city / ability_i)^e, per region.
+
+    A region whose share aged 60+ is unknown (no population by age in the year, or a population of 0)
+    has no measured need: it gets no need share (index 0, named in ``notes``), and the city's share 60+
+    is taken over the other regions, which keep their need-based split. With no region measured the
+    rule cannot work: a TransferError."""
+    insured = frame.insured.to_numpy(float)
+    share = frame.share_60plus.to_numpy(float)
+    known = np.isfinite(share) & (insured > 0)
+    unknown = ~np.isfinite(share)                    # NaN: no population (or a population of 0)
+    if unknown.any():
+        codes = ", ".join(map(str, frame.region_code[unknown]))
+        if notes is not None:
+            notes.append(f"need: {codes} left out (no need share): no population by age in {year}, so no "
+                         "share aged 60+")
+    if not known.any():
+        raise TransferError(f"need: no county has a population by age and insured persons in {year}; "
+                            "the need index cannot be computed")
+    income = frame.income_individual.to_numpy(float)
+    city_share = (share[known] * insured[known]).sum() / insured[known].sum()
+    city_ability = income[known].sum() / insured[known].sum()
+    a, e = _at(rules.need.age_weight, year), _at(rules.need.income_elasticity, year)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ability = income / insured
+        index = insured * np.maximum(1 + a * (share / city_share - 1), 0) * (city_ability / ability) ** e
+    return np.where(known, index, 0.0)
+
+
 def allocate(frame: pd.DataFrame, budget: float, rule: str, *, safety_line: float,
-             rules: TransferRules | None = None) -> np.ndarray:
+             rules: TransferRules | None = None, notes: list[str] | None = None) -> np.ndarray:
     """Allocation (yuan per region, in frame order). frame: region_code, year, insured, balance_end,
-    expenditure_total, income_individual, share_60plus, expenditure_growth."""
+    expenditure_total, income_individual, share_60plus, expenditure_growth. What a rule had to leave out
+    is appended to ``notes``."""
     rules = rules or load_transfer_rules()
     if not np.isfinite(budget) or budget < 0:
         raise TransferError(f"budget {budget:g}: must be a sum of yuan >= 0")
@@ -164,13 +196,8 @@ def allocate(frame: pd.DataFrame, budget: float, rule: str, *, safety_line: floa
     if rule == "fund_gap":
         return _proportional(budget, gaps(frame, safety_line), insured)
     if rule == "need":
-        share = frame.share_60plus.to_numpy(float)
-        city_share = (share * insured).sum() / insured.sum()
-        ability = frame.income_individual.to_numpy(float) / insured
-        city_ability = frame.income_individual.to_numpy(float).sum() / insured.sum()
-        a, e = _at(rules.need.age_weight, year), _at(rules.need.income_elasticity, year)
-        index = insured * np.maximum(1 + a * (share / city_share - 1), 0) * (city_ability / ability) ** e
-        return _proportional(budget, index, insured)
+        index = _need_index(frame, rules, year, notes)
+        return _proportional(budget, index, np.where(np.isfinite(frame.share_60plus.to_numpy(float)), insured, 0))
     if rule == "performance":
         g = frame.expenditure_growth.to_numpy(float)
         exp = frame.expenditure_total.to_numpy(float)
@@ -183,25 +210,49 @@ def allocate(frame: pd.DataFrame, budget: float, rule: str, *, safety_line: floa
     raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
 
 
+def _disparity(months: np.ndarray, w: np.ndarray | None, codes: pd.Series) -> tuple[dict, str, str]:
+    """(measures, basis, note) of the months after a transfer.
+
+    All months positive: the measures of the months. Some at or below 0 (a balance in deficit): the
+    ratio-type measures (Theil T, which takes logs of ratios to the mean, and the max/min ratio) are
+    undefined and reported as null; Gini and Williamson CV are taken on the months floored at 0 (a fund
+    in deficit has no month of payment capacity left), never on values clipped to a tiny positive
+    number (which made max/min ratios of 10^10 and overstated Gini, CV and Theil)."""
+    pos = months > 0
+    if pos.all():
+        return measures(months, w), "months", ""
+    m = measures(np.maximum(months, 0.0), w)
+    m["theil_t"] = m["max_min_ratio"] = np.nan
+    bad = ", ".join(map(str, codes[~pos]))
+    note = (f"months <= 0 for {bad}: Theil T and max/min ratio not applicable (null); Gini and Williamson CV "
+            "on months floored at 0")
+    return m, "months floored at 0", note
+
+
 def evaluate(frame: pd.DataFrame, budget: float, *, safety_line: float, rules: TransferRules | None = None,
              only: list[str] | None = None, weight: str = "insured") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per region and rule: allocation and months after; one row per rule: regions below the line,
-    disparity of months of payment capacity after the transfer). The row `none` is the starting point."""
+    disparity of months of payment capacity after the transfer). The row `none` is the starting point.
+
+    ``disparity_basis`` says what the Gini, CV, Theil and ratio were taken on (see :func:`_disparity`);
+    ``note`` what a rule or the measures had to leave out."""
     monthly = frame.expenditure_total.to_numpy(float) / 12
     w = frame[weight].to_numpy(float) if weight in frame else None
     regions, summary = [], []
     for rule in ["none", *(only or RULES)]:
+        notes: list[str] = []
         x = np.zeros(len(frame)) if rule == "none" else allocate(frame, budget, rule, safety_line=safety_line,
-                                                                 rules=rules)
+                                                                 rules=rules, notes=notes)
         months = (frame.balance_end.to_numpy(float) + x) / monthly
         regions.append(pd.DataFrame({"rule": rule, "region_code": frame.region_code, "region_name": frame.get(
             "region_name", ""), "allocation": x, "allocation_per_insured": x / frame.insured.to_numpy(float),
             "months_before": frame.balance_end.to_numpy(float) / monthly, "months_after": months,
             "below_safety_line": months < safety_line - 1e-9}))
-        m = measures(months, w) if (months > 0).all() else measures(np.maximum(months, 1e-9), w)
+        m, basis, note = _disparity(months, w, frame.region_code.reset_index(drop=True))
         summary.append({"rule": rule, "allocated": x.sum(), "regions_below_line": int((months < safety_line - 1e-9).sum()),
                         "min_months": months.min(), "gini_months": m["gini"], "williamson_cv_months": m["williamson_cv"],
-                        "theil_t_months": m["theil_t"], "max_min_ratio_months": m["max_min_ratio"]})
+                        "theil_t_months": m["theil_t"], "max_min_ratio_months": m["max_min_ratio"],
+                        "disparity_basis": basis, "note": "; ".join([*notes, note] if note else notes)})
     return pd.concat(regions, ignore_index=True), pd.DataFrame(summary)
 
 

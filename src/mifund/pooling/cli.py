@@ -97,6 +97,8 @@ def _inputs(ctx, db, city, scheme, fund, modes, paths, horizon, seed, scenario=N
         except PoolingDataError as e:
             err.print(f"[red]{e}[/]", highlight=False)
             raise typer.Exit(1) from None
+    for note in inp.notes:
+        err.print(f"[yellow]note:[/] {note}", highlight=False)
     return mf, lines, inp, led
 
 

@@ -130,14 +130,40 @@ def monte_carlo_input(hist: PoolingInput, insured_last: np.ndarray, *, horizon: 
     """Paths of the next `horizon` years: each county's log growth of income and expenditure drawn
     from a multivariate normal whose mean is the county's historical mean growth and whose covariance
     (2N x 2N, across counties and both flows) is the Ledoit-Wolf shrinkage estimate of the history's
-    (scikit-learn), so that counties move together as they did. Insured held at the last year."""
+    (scikit-learn), so that counties move together as they did. Insured held at the last year.
+
+    A county-year of income or expenditure at or below 0 has no log growth: the year-to-year steps into
+    and out of it are left out of the fit (for every county, so that the steps stay joint), and a note in
+    ``notes`` names it; an error names it where that leaves fewer than 2 steps, or where it is the last
+    year (the paths grow from it)."""
     from sklearn.covariance import LedoitWolf
 
     inc, exp, *_ = hist.arrays()
     inc, exp = inc[0], exp[0]
     if inc.shape[1] < 3:
         raise PoolingDataError("Monte Carlo needs at least 3 historical years")
-    g = np.vstack([np.diff(np.log(inc), axis=1), np.diff(np.log(exp), axis=1)]).T  # (T-1, 2N)
+    bad = ~(np.isfinite(inc) & np.isfinite(exp) & (inc > 0) & (exp > 0))          # (N, T)
+
+    def named(cells) -> str:
+        return ", ".join(f"{hist.regions[i]}/{hist.years[t]} (" + ("income" if not inc[i, t] > 0 else "expenditure")
+                         + f" {inc[i, t] if not inc[i, t] > 0 else exp[i, t]:g})" for i, t in cells)
+
+    where = named(zip(*np.nonzero(bad), strict=True))
+    if bad[:, -1].any():
+        last = named((i, bad.shape[1] - 1) for i in np.flatnonzero(bad[:, -1]))
+        raise PoolingDataError(f"Monte Carlo: the paths grow from the last year {hist.years[-1]}, where income or "
+                               f"expenditure is not positive: {last}")
+    steps = ~(bad[:, :-1] | bad[:, 1:]).any(axis=0)                                  # (T-1,) steps fit
+    if steps.sum() < 2:
+        raise PoolingDataError(f"Monte Carlo: income or expenditure not positive in {where}; without "
+                               f"the steps into and out of those years fewer than 2 year-to-year steps are left "
+                               f"to fit the growth")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.vstack([np.diff(np.log(inc), axis=1), np.diff(np.log(exp), axis=1)]).T[steps]  # (steps, 2N)
+    notes = []
+    if not steps.all():
+        notes.append(f"Monte Carlo growth fitted without the steps into and out of years with income or "
+                     f"expenditure not positive: {where} ({int(steps.sum())} of {steps.size} steps kept)")
     mean = g.mean(axis=0)
     cov = LedoitWolf().fit(g).covariance_
     rng = np.random.default_rng(seed)
@@ -150,7 +176,7 @@ def monte_carlo_input(hist: PoolingInput, insured_last: np.ndarray, *, horizon: 
     years = list(range(last + 1, last + 1 + horizon))
     ins = np.repeat(np.asarray(insured_last, dtype=float)[:, None], horizon, axis=1)
     inp = PoolingInput(list(hist.regions), years, p_inc, p_exp, np.asarray(opening_balance, dtype=float),
-                       names=dict(hist.names))
+                       names=dict(hist.names), notes=[*hist.notes, *notes])
     return with_targets(inp, targets, ins)
 
 

@@ -68,6 +68,7 @@ class PoolingInput:
     expenditure_budget: np.ndarray | None = None  # None: no spending overrun
     weights: np.ndarray | None = None  # (N, T) fallback for allotting a shared top-up (e.g. insured)
     names: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what building the input left out, for people to read
 
     def arrays(self):
         n, t = len(self.regions), len(self.years)

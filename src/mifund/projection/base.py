@@ -95,20 +95,33 @@ def build_base(ledger: pd.DataFrame, *, population: pd.DataFrame | None = None,
     ``tables``: the scenario's ``tables`` (its own age_cost_curve / age_structure files; None = shipped).
     """
     units, year = pick_units(ledger, base_year)
-    if region_codes:
-        units = units[units["region_code"].isin(region_codes)]
     if schemes:
+        if unknown := [s for s in schemes if s not in ("employee", "resident")]:
+            raise ValueError(f"unknown scheme {', '.join(map(str, unknown))}: employee or resident")
         units = units[units["scheme"].isin(schemes)]
-    units = units[(units["insured"].fillna(0) > 0)].reset_index(drop=True)
+    if region_codes:
+        codes = units["region_code"].astype(str)
+        if unknown := [str(r) for r in region_codes if str(r) not in set(codes)]:
+            have = sorted(set(codes))
+            raise ValueError(f"unknown region {', '.join(unknown)}: the {year} fund ledger has no annual "
+                             f"{'/'.join(schemes) + ' ' if schemes else ''}row for it (it has "
+                             f"{', '.join(have[:8])}{', ...' if len(have) > 8 else ''})")
+        units = units[codes.isin([str(r) for r in region_codes])]
+    empty = units["insured"].fillna(0) <= 0
+    notes: list[str] = [f"left out {r} {sc}: no insured persons in the {year} ledger (insured = "
+                        f"{'missing' if pd.isna(n) else f'{n:g}'}), nothing to project"
+                        for r, sc, n in zip(units["region_code"][empty], units["scheme"][empty],
+                                            units["insured"][empty], strict=True)]
+    units = units[~empty].reset_index(drop=True)
     if units.empty:
-        raise ValueError("no region x scheme with insured persons in the base year")
+        raise ValueError(f"no region x scheme with insured persons in the base year {year}"
+                         + (f" ({'; '.join(n.removeprefix('left out ') for n in notes)})" if notes else ""))
     ref_structure = load_age_structure(getattr(tables, "age_structure", None)).array()
     ref_curve = load_age_curve(getattr(tables, "age_cost_curve", None)).array()
     curve_name = f"from {tables.age_cost_curve}" if getattr(tables, "age_cost_curve", None) else "reference"
     structure_name = (f"reference age structure ({tables.age_structure})" if getattr(tables, "age_structure", None)
                       else "reference age structure (2020 census)")
     curves = curves or {}
-    notes: list[str] = []
     insured, curve = [], []
     for _, row in units.iterrows():
         region, scheme = row["region_code"], row["scheme"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,26 @@ def _scenario(path: Path | None, **over):
     except ScenarioError as e:
         err.print(f"[red]Scenario error[/]\n{e}")
         raise typer.Exit(2) from None
+
+
+@contextmanager
+def _scenario_errors():
+    """A scenario that validated but fails while projecting (a Monte Carlo draw that takes a rate to
+    -100 % or below): the same clean 'Scenario error' and exit code 2 as a bad file, no traceback."""
+    from mifund.projection.scenario import ScenarioError
+
+    try:
+        yield
+    except ScenarioError as e:
+        err.print(f"[red]Scenario error[/]\n{e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _left_out(base) -> None:
+    """Say which units the starting point left out (a county with no insured persons in the base year)."""
+    for n in base.notes:
+        if n.startswith("left out"):
+            err.print(f"[yellow]{n}[/]", highlight=False)
 
 
 def _check_rules(rules: Path | None) -> None:
@@ -158,9 +179,10 @@ def run_cmd(
     s = _scenario(scenario, paths=paths, years=years, seed=seed)
     _check_rules(rules)
     base = _base(ctx, db, sample, s, region, scheme)
+    _left_out(base)
     t0 = time.perf_counter()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
-                  transient=True) as bar:
+    with _scenario_errors(), Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                      console=err, transient=True) as bar:
         task = bar.add_task("central projection", total=None)
         central = project(base, s, paths=0)
         mc = None
@@ -246,17 +268,20 @@ def compare_cmd(
     (depletion year, year-10 balance, probability of depletion)."""
     import pandas as pd
 
-    from mifund.projection.scenario import diff
+    from mifund.projection.scenario import diff, labels
     from mifund.projection.summary import compare, for_people
 
     check_format(fmt, output)
     sa, sb = _scenario(a, paths=paths, years=years), _scenario(b, paths=paths, years=years)
+    na, nb = labels(sa, sb)     # two scenarios of the same name are told apart by their files
     base = _base(ctx, db, sample, sa, region, scheme)
+    _left_out(base)
     own = ("age_cost_curve", "age_structure")   # tables that shape the starting point, not only the roll
     base_b = (_base(ctx, db, sample, sb, region, scheme)
               if any(getattr(sa.tables, k) != getattr(sb.tables, k) for k in own) else None)
-    d = pd.DataFrame(diff(sa, sb))
-    res = compare(base, sa, sb, horizon=min(10, sa.years), base_b=base_b)
+    d = pd.DataFrame(diff(sa, sb, (na, nb)))
+    with _scenario_errors():
+        res = compare(base, sa, sb, horizon=min(10, sa.years), base_b=base_b, names=(na, nb))
     if fmt == "table":
         res = for_people(res, base.base_year + max(sa.years, sb.years))
     if fmt == "xlsx":
@@ -266,9 +291,9 @@ def compare_cmd(
         # the columns are named after the scenarios: their figures are rates, shares, yuan and years alike,
         # so 4 significant digits (0.075 must not read 0.07), never money rounding by the column's name
         render(d if not d.empty else pd.DataFrame({"key": ["(no difference)"]}), fmt,
-               title=f"{sb.name} against {sa.name}: changed assumptions and levers", console=table_console(),
-               kinds={sa.name: "ratio", sb.name: "ratio"})
-    render(res, fmt, output=output, title=f"{sb.name} against {sa.name}", percent_cols=PERCENT,
+               title=f"{nb} against {na}: changed assumptions and levers", console=table_console(),
+               kinds={na: "ratio", nb: "ratio"})
+    render(res, fmt, output=output, title=f"{nb} against {na}", percent_cols=PERCENT,
            console=table_console())
 
 
@@ -302,6 +327,8 @@ def backtest_cmd(
     if fmt == "xlsx":
         write_sheets(output, {"mape": summary, "forecasts": errors})
         return
-    render(errors if detail else summary.rename(columns={"mape": "mape_pct", "max_ape": "max_ape_pct"}), fmt,
+    # mape, max_ape and ape are fractions (0.06 = 6 %) in every format: csv / json / xlsx carry the
+    # fraction, the table for people shows it as a percentage
+    render(errors if detail else summary, fmt,
            output=output, title=f"Backtest: fit to T-{k}, MAPE of 1..{k}-year-ahead forecasts",
-           percent_cols={"mape_pct", "max_ape_pct", "ape"}, console=table_console())
+           percent_cols={"mape", "max_ape", "ape"}, console=table_console())

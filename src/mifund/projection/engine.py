@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mifund.projection.scenario import SHOCKS, Scenario
+from mifund.projection.scenario import SHOCKS, Scenario, ScenarioError
 from mifund.projection.tables import (
     AGES,
     N_BANDS,
@@ -186,7 +186,11 @@ def rates(s: Scenario, z: np.ndarray, employee: np.ndarray) -> dict[str, np.ndar
     out["enrolment_change"] = e_mean[None, :, None] + e_sd[None, :, None] * z[:, None, :, 3]
     for name, r in out.items():
         if (r <= -1).any():
-            raise ValueError(f"{name}: a drawn yearly rate is -100% or below; lower its sd")
+            x = getattr(a, name) if name != "enrolment_change" else None
+            what = f" (mean {x.mean:g}, sd {x.sd:g})" if x is not None else ""
+            raise ScenarioError(s.file or s.name, [(
+                f"assumptions.{name}", f"a drawn yearly rate{what} is -100 % or below ({r.min():.4g}), in "
+                f"{int((r <= -1).sum())} of {r.size:,} draws; lower its sd")])
     return out
 
 

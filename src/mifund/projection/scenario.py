@@ -6,9 +6,11 @@ relative to the file) and gives only what it changes; mappings are merged key by
 rate from 2026 on and keeps the parent's values before 2026). Every
 assumption or lever a file touches must carry its own ``source`` (document number, URL or stated
 rationale). Unknown keys, negative rates where none can be, an sd below zero, a correlation matrix
-that is not positive semi-definite: a :class:`ScenarioError` naming the file and the dotted key::
+that is not positive semi-definite, an sd so wide that a rate 4 sd below its mean is -100 % or below:
+a :class:`ScenarioError` naming the file and line where the key is written (the parent's, for a key a
+child inherits) and the dotted key::
 
-    raise_rate.yaml: assumptions.wage_growht: unknown key (not part of the scenario schema)
+    raise_rate.yaml:4: assumptions.wage_growht: unknown key (not part of the scenario schema)
 
 Schema (``data/defaults.yaml`` is the complete example)::
 
@@ -43,7 +45,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SHOCKS = ("wage_growth", "medical_inflation", "utilisation_trend", "enrolment_change")
@@ -52,25 +53,57 @@ DEFAULT = "default"
 
 
 class ScenarioError(ValueError):
-    """A scenario that cannot be used; names the file and the dotted path of every bad key."""
+    """A scenario that cannot be used; names the file and the dotted path of every bad key.
 
-    def __init__(self, file: str, problems: list[tuple[str, str]]):
+    ``where``: for each problem, the (file, line) where its key is written (the parent file for a key a
+    child inherits through ``extends``), or None where no file says it (a command-line override, a key
+    that is missing): the message then reads ``file:line: key: why``."""
+
+    def __init__(self, file: str, problems: list[tuple[str, str]],
+                 where: list[tuple[str, int | None] | None] | None = None):
         self.file = file
         self.problems = list(problems)
-        super().__init__("\n".join(f"{file}: {p}: {m}" if p else f"{file}: {m}" for p, m in self.problems))
+        self.where = list(where) if where is not None else [None] * len(self.problems)
+        lines = []
+        for (p, m), w in zip(self.problems, self.where, strict=True):
+            at = file
+            if w is not None and w[1] is None:          # not in a file: e.g. --years on the command line
+                at = f"{file} ({w[0]})"
+            elif w is not None:
+                at = f"{w[0]}:{w[1]}"
+                if w[0] != file:
+                    m += f" (read through {file})"
+            lines.append(f"{at}: {p}: {m}" if p else f"{at}: {m}")
+        super().__init__("\n".join(lines))
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_SD_REACH = 4  # a drawn rate mean + sd * z must stay above -100 % for |z| up to this many sd
+
+
 class Stochastic(_Strict):
-    """A yearly rate drawn as mean + sd * z (z standard normal, correlated across assumptions)."""
+    """A yearly rate drawn as mean + sd * z (z standard normal, correlated across assumptions).
+
+    A rate of -100 % or below (a price index or an enrolment at zero or negative) is impossible, so
+    ``mean - 4 sd`` must stay above -1: the sd is at most ``(1 + mean) / 4``. Draws beyond 4 sd are rare
+    but not impossible in a large Monte Carlo run; one that still reaches -100 % is a ScenarioError."""
 
     mean: float = Field(gt=-1, lt=1, description="mean yearly rate, 0.05 = 5 %")
     sd: float = Field(ge=0, lt=1, description="standard deviation of the yearly rate")
     unit: str = "rate"
     source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _reach(self) -> Stochastic:
+        if self.mean - MAX_SD_REACH * self.sd <= -1:
+            raise ValueError(
+                f"sd {self.sd:g} is too wide for mean {self.mean:g}: a rate {MAX_SD_REACH} sd below the mean "
+                f"({self.mean - MAX_SD_REACH * self.sd:.4g}) is -100 % or below; the sd must be below "
+                f"(1 + mean) / {MAX_SD_REACH} = {(1 + self.mean) / MAX_SD_REACH:.4g}")
+        return self
 
 
 class Enrolment(_Strict):
@@ -276,22 +309,44 @@ class Scenario(_Strict):
 
 
 # -- loading -------------------------------------------------------------------------------------
-def _read(path: Path, label: str) -> dict:
+# one file of an ``extends`` chain: its label (as errors name it), its mapping, the line of every key
+_Layer = tuple[str, dict, dict[tuple, int]]
+
+
+def _read(path: Path, label: str) -> tuple[dict, dict[tuple, int]]:
+    """(mapping, {key path: 1-based line}) of one scenario file (mifund.policy.yamlines)."""
+    from mifund.policy.yamlines import YamlError, loads_with_lines
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
         raise ScenarioError(label, [("", f"cannot read: {e.strerror or e}")]) from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(label, [("", f"not UTF-8 text ({e.reason} at byte {e.start})")]) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ScenarioError(label, [("", f"not valid YAML: {e}")]) from None
+        data, lines = loads_with_lines(text, label)
+    except YamlError as e:
+        msg = e.message if e.message.startswith("invalid YAML") else f"not valid YAML: {e.message}"
+        raise ScenarioError(label, [("", msg)], [(label, e.line)]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(label, [("", "the top level must be a mapping")])
-    return data
+        raise ScenarioError(label, [("", "the top level must be a mapping")], [(label, lines.get((), 1))])
+    return data, lines
 
 
+def _locate(layers: list[_Layer], loc: tuple) -> tuple[str, int | None] | None:
+    """The file (and line) that wrote the key at ``loc`` of the merged scenario: the one holding the longest
+    prefix of ``loc``, the child before its parents where several hold it (the child's value is the one in
+    force, and a check over a whole block fails for what the child changed in it)."""
+    best, depth = None, 0
+    for label, _, lines in layers:                                   # root (defaults) first, the file last
+        for k in range(len(loc), 0, -1):
+            if tuple(loc[:k]) in lines:
+                if k >= depth:
+                    best, depth = (label, lines[tuple(loc[:k])]), k
+                break
+    return best
 def default_path() -> Path:
     return Path(str(resources.files("mifund.projection").joinpath("data/defaults.yaml")))
 
@@ -338,10 +393,15 @@ def _loc(loc: tuple) -> str:
     return out
 
 
+def _raw_locs(err: ValidationError) -> list[tuple]:
+    """Each error's path into the data (Pydantic's internal steps such as ``[key]`` left out)."""
+    return [tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+            for e in err.errors()]
+
+
 def _problems(err: ValidationError) -> list[tuple[str, str]]:
     out = []
-    for e in err.errors():
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+    for e, loc in zip(err.errors(), _raw_locs(err), strict=True):
         if e["type"] == "extra_forbidden":
             msg = "unknown key (not part of the scenario schema)"
         elif e["type"] == "missing":
@@ -351,7 +411,7 @@ def _problems(err: ValidationError) -> list[tuple[str, str]]:
             if e.get("input") is not None and e["type"] in ("greater_than", "greater_than_equal", "less_than",
                                                             "less_than_equal", "literal_error"):
                 msg += f" (got {e['input']!r})"
-        out.append((_loc(tuple(loc)), msg))
+        out.append((_loc(loc), msg))
     return out
 
 
@@ -365,45 +425,56 @@ def _anchor_tables(data: dict, folder: Path) -> None:
                 t[k] = str((folder / v.strip()).resolve())
 
 
-def _resolve(path: Path, label: str, seen: tuple[str, ...]) -> dict:
-    data = _read(path, label)
+def _resolve(path: Path, label: str, seen: tuple[str, ...]) -> tuple[dict, list[_Layer]]:
+    """(the merged mapping, the files of the ``extends`` chain, root first)."""
+    data, lines = _read(path, label)
     _anchor_tables(data, path.parent)
+    layer = (label, data, lines)
     parent = data.get("extends")
     if parent is None:
-        return data
+        return data, [layer]
+
+    def at(*key):
+        return [(label, lines.get(tuple(key)) or lines.get(tuple(key[:-1])))]
+
     if not isinstance(parent, str):
-        raise ScenarioError(label, [("extends", "must be 'default' or a file path")])
+        raise ScenarioError(label, [("extends", "must be 'default' or a file path")], at("extends"))
     missing = _touched_without_source(data)
     if missing:
-        raise ScenarioError(label, [(m, "a changed assumption or lever needs its own source") for m in missing])
+        raise ScenarioError(label, [(m, "a changed assumption or lever needs its own source") for m in missing],
+                            [at(*m.split(".")[:-1])[0] for m in missing])
     ppath = default_path() if parent == DEFAULT else (path.parent / parent).resolve()
     key = str(ppath)
     if key in seen:
-        raise ScenarioError(label, [("extends", f"circular: {parent} extends back to this file")])
+        raise ScenarioError(label, [("extends", f"circular: {parent} extends back to this file")], at("extends"))
     if parent != DEFAULT and not ppath.exists():
-        raise ScenarioError(label, [("extends", f"no such file: {ppath}")])
-    base = _resolve(ppath, parent if parent == DEFAULT else str(ppath), (*seen, key))
+        raise ScenarioError(label, [("extends", f"no such file: {ppath}")], at("extends"))
+    base, layers = _resolve(ppath, parent if parent == DEFAULT else str(ppath), (*seen, key))
     merged = _merge(base, {k: v for k, v in data.items() if k != "extends"})
     merged["extends"] = parent
     if "description" not in data:
         merged.pop("description", None)
-    return merged
+    return merged, [*layers, layer]
 
 
 def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     """Read a scenario file (None = the packaged defaults), resolving ``extends``.
 
     ``overrides`` (years, paths, seed, base_year) replace the file's values (the CLI's --years ...).
-    """
+    A bad key is reported at the file and line where it is written: a key a child inherits from its
+    parent is the parent's line, named as read through the child."""
     p = default_path() if path is None or str(path) == DEFAULT else Path(path)
     label = DEFAULT if path is None or str(path) == DEFAULT else str(path)
-    data = _resolve(p.resolve(), label, (str(p.resolve()),))
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    data, layers = _resolve(p.resolve(), label, (str(p.resolve()),))
+    given = {k: v for k, v in overrides.items() if v is not None}
+    data.update(given)
     data["file"] = label
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(label, _problems(e)) from None
+        where = [(f"--{loc[0].replace('_', '-')} on the command line", None) if loc and loc[0] in given
+                 else _locate(layers, loc) for loc in _raw_locs(e)]
+        raise ScenarioError(label, _problems(e), where) from None
 
 
 def scenario_from_dict(data: dict, label: str = "<dict>") -> Scenario:
@@ -414,7 +485,7 @@ def scenario_from_dict(data: dict, label: str = "<dict>") -> Scenario:
         missing = _touched_without_source(data)
         if missing:
             raise ScenarioError(label, [(m, "a changed assumption or lever needs its own source") for m in missing])
-        base = _read(default_path(), DEFAULT)
+        base, _ = _read(default_path(), DEFAULT)
         data = _merge(base, {k: v for k, v in data.items() if k != "extends"}) | {"extends": DEFAULT}
     try:
         return Scenario.model_validate(data)
@@ -440,15 +511,32 @@ def flatten(s: Scenario) -> dict[str, Any]:
     return out
 
 
-def diff(a: Scenario, b: Scenario) -> list[dict[str, Any]]:
-    """Keys whose values differ between two scenarios, with b's source for the change."""
+def labels(a: Scenario, b: Scenario) -> tuple[str, str]:
+    """Names that tell two scenarios apart in a comparison's columns and titles: their ``name``s, or where
+    both share one, the name with its file's stem ('default (hicost)'), or with A / B where that is the
+    same too."""
+    if a.name != b.name:
+        return a.name, b.name
+
+    def stem(s: Scenario) -> str:
+        return DEFAULT if s.file in (None, DEFAULT) else Path(s.file).stem
+
+    la, lb = f"{a.name} ({stem(a)})", f"{b.name} ({stem(b)})"
+    return (la, lb) if la != lb else (f"{a.name} (A)", f"{b.name} (B)")
+
+
+def diff(a: Scenario, b: Scenario, names: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Keys whose values differ between two scenarios, with b's source for the change; the value columns
+    are named by ``names`` (default :func:`labels`: the scenarios' names, told apart where they are the
+    same)."""
+    na, nb = names or labels(a, b)
     fa, fb = flatten(a), flatten(b)
     rows = []
     for k in sorted(set(fa) | set(fb)):
         va = fa[k] if k in fa else _in_force(a, k)
         vb = fb[k] if k in fb else _in_force(b, k)
         if va != vb:
-            rows.append({"key": k, a.name: va, b.name: vb, "source": _source_of(b, k)})
+            rows.append({"key": k, na: va, nb: vb, "source": _source_of(b, k)})
     return rows
 
 

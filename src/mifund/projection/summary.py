@@ -166,16 +166,20 @@ def _year_or_na(v) -> object:
 
 def for_people(df: pd.DataFrame, end: int) -> pd.DataFrame:
     """The words people read in place of machine nulls: a missing depletion year reads 'after {end}', a
-    missing years_gained '—' or '>= n' (its lower bound); the booleans that say the same are dropped."""
+    missing years_gained '—', '>= n' (its lower bound) or '<= n' (its upper bound); the booleans and bound
+    columns that say the same are dropped."""
     out = df.copy()
     for c in out.columns:
         if c.endswith("depletion_year") or c.startswith("year_p") or c.startswith("depletion_"):
             out[c] = [f"after {end}" if pd.isna(v) else str(int(v)) for v in out[c]]
     if "years_gained" in out:
-        lb = out.get("years_gained_at_least", pd.Series(pd.NA, index=out.index))
-        out["years_gained"] = [str(int(g)) if pd.notna(g) else (f">= {int(b)}" if pd.notna(b) else "—")
-                               for g, b in zip(out["years_gained"], lb, strict=True)]
-    drop = [c for c in out.columns if c.endswith("depleted_within_horizon") or c == "years_gained_at_least"]
+        na = pd.Series(pd.NA, index=out.index)
+        lb, ub = out.get("years_gained_at_least", na), out.get("years_gained_at_most", na)
+        out["years_gained"] = [str(int(g)) if pd.notna(g) else f">= {int(b)}" if pd.notna(b)
+                               else f"<= {int(t)}" if pd.notna(t) else "—"
+                               for g, b, t in zip(out["years_gained"], lb, ub, strict=True)]
+    drop = [c for c in out.columns if c.endswith("depleted_within_horizon")
+            or c in ("years_gained_at_least", "years_gained_at_most")]
     return out.drop(columns=drop)
 
 
@@ -277,27 +281,38 @@ def tornado(base: Base, s: Scenario, *, horizon: int = 10) -> pd.DataFrame:
 
 
 def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, years: int | None = None,
-            horizon: int = 10, base_b: Base | None = None) -> pd.DataFrame:
+            horizon: int = 10, base_b: Base | None = None, names: tuple[str, str] | None = None) -> pd.DataFrame:
     """Per unit: depletion year (deterministic), year-``horizon`` balance and, with paths, the probability of
     depletion within the horizon, under scenario a and b, and the years b buys over a.
 
     ``base_b``: b's own starting point where b's tables (age-cost curve, age structure) differ from a's;
-    it must hold the same units in the same order."""
-    out = []
-    res = {}
+    it must hold the same units in the same order. ``names``: what the ``a_scenario`` / ``b_scenario``
+    columns say (default ``scenario.labels``: the names, told apart where a and b share one); the results
+    are held by position, never by name, so two scenarios of the same name keep their own figures.
+
+    ``years_gained`` (B's depletion year less A's) is exact where both deplete within the horizon; where
+    only one does, the other's year is only known to be after the horizon, so it is a bound:
+    ``years_gained_at_least`` (only A depletes: B lasts at least that much longer) or
+    ``years_gained_at_most`` (only B depletes: B gains at most that, a loss), ``years_gained`` null."""
+    from mifund.projection.scenario import labels
+
+    names = names or labels(a, b)
+    res = []
     for s, bs in ((a, base), (b, base if base_b is None else base_b)):
         T = years or max(a.years, b.years)
         det = project(bs, s, paths=0, years=T)
         mc = project(bs, s, paths=paths, years=T) if (paths if paths is not None else s.paths) > 0 else None
-        res[s.name] = (det, mc)
+        res.append((det, mc))
+    out = []
+    end = res[0][0].years[-1]
     for u in range(len(base.units)):
         row = base.units.iloc[u][["region_code", "region_name", "scheme", "fund"]].to_dict()
         deps = {}
-        for tag, s in (("a", a), ("b", b)):
-            det, mc = res[s.name]
+        for i, tag in enumerate(("a", "b")):
+            det, mc = res[i]
             y = det.depletion_year()[0, u]
             deps[tag] = y
-            row[f"{tag}_scenario"] = s.name
+            row[f"{tag}_scenario"] = names[i]
             row[f"{tag}_depletion_year"] = _year_or_na(y)
             row[f"{tag}_depleted_within_horizon"] = bool(y != 0)
             h = min(horizon, len(det.years)) - 1
@@ -305,15 +320,15 @@ def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, y
             row[f"{tag}_months_y{horizon}"] = det.payable_months[0, u, h]
             if mc is not None:
                 row[f"{tag}_p_depleted"] = float((mc.depletion_year()[:, u] > 0).mean())
-        end = res[a.name][0].years[-1]
+        # a fund that lasts the horizon depletes in end + 1 at the earliest
         ya, yb = (deps["a"] or end + 1), (deps["b"] or end + 1)
-        # exact where both deplete; where only A does, B gains at least (horizon end + 1 - A's year): NA and
-        # its lower bound; where neither does, NA (nothing to gain within the horizon)
         both = deps["a"] != 0 and deps["b"] != 0
-        row["years_gained"] = int(yb - ya) if both or (deps["a"] == 0 and deps["b"] != 0) else pd.NA
+        row["years_gained"] = int(yb - ya) if both else pd.NA
         row["years_gained_at_least"] = int(yb - ya) if deps["a"] != 0 and deps["b"] == 0 else pd.NA
+        row["years_gained_at_most"] = int(yb - ya) if deps["a"] == 0 and deps["b"] != 0 else pd.NA
         out.append(row)
     df = pd.DataFrame(out)
-    for c in ("a_depletion_year", "b_depletion_year", "years_gained", "years_gained_at_least"):
+    for c in ("a_depletion_year", "b_depletion_year", "years_gained", "years_gained_at_least",
+              "years_gained_at_most"):
         df[c] = df[c].astype("Int64")
     return df
