@@ -552,7 +552,7 @@ def test_admin_adds_and_disables_a_user_in_the_browser(client, tokens):
     page = client.get("/users")
     r = client.post("/users", data={"csrf_token": csrf_of(page.text), "username": "zhou", "password": "short",
                                     "role": "viewer", "region_code": "360102"})
-    assert r.status_code == 422 and "too short" in r.text
+    assert r.status_code == 422 and "密码太短" in r.text and "too short" not in r.text  # the page's language
     r = client.post("/users", data={"csrf_token": csrf_of(page.text), "username": "zhou",
                                     "password": "a good long password", "role": "viewer", "region_code": "360102"})
     assert r.status_code == 200 and "zhou" in r.text

@@ -1,5 +1,7 @@
-"""Roles and what each may do. The region scope is separate: every role except the city administrator
-sees only the subtree under its ``region_code`` (the service layer filters every query by it)."""
+"""Roles and what each may do. The region scope is separate: every user with a ``region_code`` sees only
+the subtree under it (the service layer filters every query by it); an administrator with a region
+administers that subtree only (its users, imports of its rows, its part of the audit log:
+mifund.web.services.admin). Only an administrator without a region (the city administrator) sees all."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
-    admin = "admin"            # 市级管理员 city administrator: everything, users, imports, audit log
+    admin = "admin"            # 市级管理员 city administrator: everything, users, imports, audit log (of its subtree)
     analyst = "analyst"        # 分析员 analyst, scoped to a region subtree: figures, claims, exports
     supervisor = "supervisor"  # 监管员 supervisor: figures, claims, supervision cases
     viewer = "viewer"          # 只读 read-only viewer: figures and warnings only

@@ -26,7 +26,15 @@ MIN_PASSWORD = 10
 
 
 class UserError(ValueError):
-    """A bad request about users (unknown user, bad role or region, weak password, duplicate)."""
+    """A bad request about users (unknown user, bad role or region, weak password, duplicate).
+
+    The message is English (the CLI's); `reason` names the kind of refusal and `params` its values, so
+    that the web pages can say it in their own language (catalogue line ``user_error_<reason>``)."""
+
+    def __init__(self, message: str, reason: str = "invalid", **params):
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
 
 
 class LoginFailed(Exception):
@@ -67,16 +75,18 @@ def _user_from_row(r) -> User:
 def _check_region(wh, region_code: str | None, role: str) -> None:
     if region_code is None:
         if role != Role.admin:
-            raise UserError(f"role {role} needs a region (--region CODE): it sees only that region's subtree")
+            raise UserError(f"role {role} needs a region (--region CODE): it sees only that region's subtree",
+                            "needs_region", role=role)
         return
     r = wh.table("regions")
     if wh.to_pandas(r.filter(r.region_code == region_code).select("region_code")).empty:
-        raise UserError(f"unknown region {region_code!r} (not in the regions table)")
+        raise UserError(f"unknown region {region_code!r} (not in the regions table)", "unknown_region",
+                        region=region_code)
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+        raise UserError(f"password too short: at least {MIN_PASSWORD} characters", "password_short", n=MIN_PASSWORD)
 
 
 # -- users -------------------------------------------------------------------------------------------
@@ -94,13 +104,13 @@ def get_user(wh, username: str) -> User | None:
 def add_user(wh, username: str, password: str, *, role: str, region_code: str | None = None,
              display_name: str | None = None, actor: str) -> User:
     if not USERNAME_RE.fullmatch(username or ""):
-        raise UserError("username: 2-64 letters, digits, '_', '.', '-'")
+        raise UserError("username: 2-64 letters, digits, '_', '.', '-'", "bad_username")
     if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}")
+        raise UserError(f"role must be one of {', '.join(ROLES)}", "bad_role", roles=", ".join(ROLES))
     _check_password(password)
     _check_region(wh, region_code, role)
     if get_user(wh, username) is not None:
-        raise UserError(f"user {username!r} exists")
+        raise UserError(f"user {username!r} exists", "exists", username=username)
     now = _now()
     row = {"username": username, "display_name": display_name, "role": role, "region_code": region_code,
            "disabled": False, "created_at": now, "updated_at": now}
@@ -117,7 +127,7 @@ def _replace_user(wh, username: str, actor: str, action: str, **changes) -> User
     u = wh.table("users")
     df = wh.to_pandas(u.filter(u.username == username))
     if df.empty:
-        raise UserError(f"no user {username!r}")
+        raise UserError(f"no user {username!r}", "no_user", username=username)
     df = df.assign(**changes, updated_at=_now())
     stage = wh.create_stage("users")
     try:
@@ -147,7 +157,7 @@ def set_disabled(wh, username: str, disabled: bool, *, actor: str) -> User:
 
 def set_role(wh, username: str, *, role: str, region_code: str | None, actor: str) -> User:
     if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}")
+        raise UserError(f"role must be one of {', '.join(ROLES)}", "bad_role", roles=", ".join(ROLES))
     _check_region(wh, region_code, role)
     with wh.transaction():
         return _replace_user(wh, username, actor, "user_role", role=role, region_code=region_code)
@@ -156,7 +166,7 @@ def set_role(wh, username: str, *, role: str, region_code: str | None, actor: st
 def set_password(wh, username: str, password: str, *, actor: str) -> None:
     _check_password(password)
     if get_user(wh, username) is None:
-        raise UserError(f"no user {username!r}")
+        raise UserError(f"no user {username!r}", "no_user", username=username)
     with wh.transaction():
         wh.append("user_passwords", pd.DataFrame([{"username": username, "password_hash": _HASHER.hash(password),
                                                    "set_at": _now()}]))
@@ -267,7 +277,7 @@ def end_session(wh, sid: str, *, actor: str) -> None:
 def create_token(wh, username: str, *, name: str | None = None, days: float = 90, actor: str) -> str:
     """A new bearer token for `username` (shown once; only its digest is stored)."""
     if get_user(wh, username) is None:
-        raise UserError(f"no user {username!r}")
+        raise UserError(f"no user {username!r}", "no_user", username=username)
     token = "mf_" + secrets.token_urlsafe(32)
     now = _now()
     with wh.transaction():
@@ -309,7 +319,7 @@ def revoke_token(wh, prefix: str, *, actor: str) -> int:
     t = _live_tokens(wh)
     df = wh.to_pandas(t.filter(t.token_prefix == prefix).select("token_hash", "username"))
     if df.empty:
-        raise UserError(f"no live token starting {prefix!r}")
+        raise UserError(f"no live token starting {prefix!r}", "no_token", prefix=prefix)
     with wh.transaction():
         wh.append("token_revocations", df[["token_hash"]].assign(revoked_at=_now()))
         wh.audit("token_revoke", actor=actor, table_name="api_tokens", record_key={"token_prefix": prefix})

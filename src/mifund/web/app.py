@@ -100,6 +100,9 @@ def create_app(settings: WebSettings | None = None, services: Services | None = 
     )
     app.state.services = services or Services(settings)
     app.state.templates = Jinja2Templates(directory=str(resources.files("mifund.web").joinpath("templates")))
+    from mifund.web.fmt import FILTERS
+
+    app.state.templates.env.filters.update(FILTERS)
     app.mount("/static", StaticFiles(directory=str(resources.files("mifund.web").joinpath("static"))), name="static")
 
     for name in API_MODULES:
@@ -115,7 +118,8 @@ def create_app(settings: WebSettings | None = None, services: Services | None = 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")
 
-    def page_error(request: Request, status: int, code: str, message: str):
+    def page_error(request: Request, status: int, code: str, message: str, key: str | None = None,
+                   params: dict | None = None):
         from mifund.web.deps import render
 
         user = None
@@ -126,8 +130,8 @@ def create_app(settings: WebSettings | None = None, services: Services | None = 
             user = hit[0] if hit else None
         except Exception:  # noqa: BLE001 - an error page must render whatever happened
             user = None
-        return render(request, "error.html", {"status": status, "code": code, "message": message}, user=user,
-                      status_code=status)
+        return render(request, "error.html", {"status": status, "code": code, "message": message, "key": key,
+                                              "params": params or {}}, user=user, status_code=status)
 
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError):
@@ -135,7 +139,7 @@ def create_app(settings: WebSettings | None = None, services: Services | None = 
             return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
         if exc.status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return page_error(request, exc.status, exc.code, exc.message)
+        return page_error(request, exc.status, exc.code, exc.message, exc.key, exc.params)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

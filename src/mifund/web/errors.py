@@ -6,11 +6,15 @@ from __future__ import annotations
 
 
 class WebError(Exception):
+    """`message`: English, for the API and logs. `key` (+ `params`): the catalogue line (locales/*.yaml) a
+    page shows instead, in its own language, where the message says more than the code's generic line."""
+
     status = 400
     code = "bad_request"
 
     def __init__(self, message: str = "", *, code: str | None = None, status: int | None = None,
-                 details: list | None = None, headers: dict | None = None):
+                 details: list | None = None, headers: dict | None = None, key: str | None = None,
+                 params: dict | None = None):
         super().__init__(message or self.code)
         self.message = message or self.code.replace("_", " ")
         if code:
@@ -19,6 +23,15 @@ class WebError(Exception):
             self.status = status
         self.details = details
         self.headers = headers
+        self.key = key
+        self.params = params or {}
+
+    def text(self, t) -> str:
+        """The error in a page's language (`t`: the page's translator): the catalogue line of `key`, else
+        of the code, else the English message."""
+        if self.key:
+            return t(self.key, self.message, **self.params)
+        return t(f"error_{self.code}", self.message)
 
     def body(self) -> dict:
         err = {"code": self.code, "message": self.message, "status": self.status}
@@ -60,7 +73,7 @@ CODES = {
     "bad_request": 400, "settlement_error": 400,
     "not_authenticated": 401, "invalid_token": 401, "login_failed": 401,
     "forbidden": 403, "region_forbidden": 403, "csrf_failed": 403,
-    "not_found": 404, "region_not_found": 404, "claim_not_found": 404, "case_not_found": 404, "run_not_found": 404,
+    "not_found": 404, "region_not_found": 404, "year_not_found": 404, "claim_not_found": 404, "case_not_found": 404, "run_not_found": 404,
     "projection_not_found": 404,
     "method_not_allowed": 405, "upload_too_large": 413,
     "validation_error": 422, "import_failed": 422, "user_invalid": 422, "case_invalid": 422,

@@ -28,21 +28,30 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
 
 def xlsx_bytes(df: pd.DataFrame, name: str) -> bytes:
     """A workbook for people: the rows under bilingual headers with units ('基金收入（元） / Fund income
-    (yuan)', web/columns.py), money to the fen, and a second sheet naming each column's code, Chinese and
-    English name and unit (the codes are the API's and the CSV's headers)."""
+    (yuan)', web/columns.py), money to the fen, counts as whole numbers, text as text (no unit, whatever its
+    name), and a second sheet naming each column's code, Chinese and English name and unit (the codes are
+    the API's and the CSV's headers)."""
     from mifund.web import columns
 
-    heads = [columns.header(str(c)) for c in df.columns]
+    numeric = {str(c): pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+               for c in df.columns}
+    money = {c: n and columns.is_money(c) for c, n in numeric.items()}  # a text column is never money
+    count = {c: n and not money[c] and columns.is_count(c) for c, n in numeric.items()}
+    heads = [columns.header(str(c), numeric[str(c)]) for c in df.columns]
     if len(set(heads)) < len(heads):  # two columns with one name: keep them apart by their codes
         heads = [f"{h} [{c}]" for h, c in zip(heads, df.columns, strict=True)]
     out = df.copy()
     for c in out.columns:
-        if columns.is_money(str(c)) and pd.api.types.is_numeric_dtype(out[c]):
+        if money[str(c)]:
             out[c] = out[c].round(2)
     out.columns = heads
+
+    def unit(c: str) -> str:
+        u = columns.unit_of(c) if numeric[c] and not columns.is_text(c) else None
+        return " / ".join(columns.UNIT_WORDS[u]) if u else ""
+
     legend = pd.DataFrame([{"字段 column": h, "代码 code": str(c), "中文": columns.names(str(c))[0],
-                            "English": columns.names(str(c))[1],
-                            "单位 unit": " / ".join(columns.UNIT_WORDS[u]) if (u := columns.unit_of(str(c))) else ""}
+                            "English": columns.names(str(c))[1], "单位 unit": unit(str(c))}
                            for h, c in zip(heads, df.columns, strict=True)])
     sheet = name[:31]
     with tempfile.TemporaryDirectory() as d:
@@ -51,9 +60,11 @@ def xlsx_bytes(df: pd.DataFrame, name: str) -> bytes:
             out.to_excel(xw, sheet_name=sheet, index=False)
             ws = xw.sheets[sheet]
             ws.freeze_panes(1, 0)
-            money = xw.book.add_format({"num_format": "#,##0.00"})
+            money_fmt = xw.book.add_format({"num_format": "#,##0.00"})
+            count_fmt = xw.book.add_format({"num_format": "#,##0"})
             for i, (h, c) in enumerate(zip(heads, df.columns, strict=True)):
-                ws.set_column(i, i, max(10, min(40, len(h) + 2)), money if columns.is_money(str(c)) else None)
+                fmt = money_fmt if money[str(c)] else count_fmt if count[str(c)] else None
+                ws.set_column(i, i, max(10, min(40, len(h) + 2)), fmt)
             legend.to_excel(xw, sheet_name="字段 columns", index=False)
             xw.sheets["字段 columns"].set_column(0, 4, 28)
         return p.read_bytes()

@@ -343,6 +343,8 @@ class DisparityYear(Doc):
     """Weighted disparity measures of one year across the counties."""
     year: int = _f("Year")
     n: int = _f("Counties compared (count)")
+    n_zero_weight_left_out: int | None = Field(None, description="Counties left out of every measure because "
+                                               "their weight is 0 (count)")
     weighted_mean: float | None = _f(f"Weighted mean of the indicator, {_IN_UNIT}")
     min: float | None = _f(f"Lowest county value, {_IN_UNIT}")
     max: float | None = _f(f"Highest county value, {_IN_UNIT}")

@@ -13,6 +13,10 @@ from mifund.web.services import admin, fund
 router = APIRouter()
 NAV = [NavItem("nav_audit", "/audit", "read_audit", 80)]
 PAGE = 50
+# the actions the application writes to the audit log (each has a name in the catalogues: action_<code>)
+ACTIONS = ("import", "replace", "settle", "project", "supervise", "case_move", "user_add", "user_disable",
+           "user_enable", "password_set", "token_create", "token_revoke", "login", "login_failed",
+           "login_refused", "session_start", "logout")
 
 
 @router.get("/audit")
@@ -24,4 +28,4 @@ def audit(request: Request, user: require("read_audit"), svc: Svc,
                                 actor=actor or None)
     return render(request, "audit.html", {"rows": fund.records(df), "total": total, "page": page,
                                           "pages": max(1, -(-total // PAGE)), "action": action or "",
-                                          "actor": actor or ""}, user=user)
+                                          "actor": actor or "", "actions": ACTIONS}, user=user)

@@ -23,6 +23,15 @@ def queue(request: Request, user: require("work_cases"), svc: Svc,
           status: Annotated[str, Query(max_length=20)] = "open",
           entity_type: Annotated[str, Query(max_length=10)] = "",
           region: Annotated[str, Query(max_length=12)] = ""):
+    if status not in (*cases.STATUSES, "all"):  # an unknown status is said so, never every status shown
+        t = translator(get_lang(request))
+        raise WebError(f"unknown status {status!r}; one of {', '.join(cases.STATUSES)}, all", code="validation_error",
+                       status=422, key="case_status_unknown",
+                       params={"status": status, "statuses": t("list_sep").join(
+                           [*(t(f"status_{s}") for s in cases.STATUSES), t("all")])})
+    if entity_type not in ("", "provider", "person"):
+        raise WebError(f"unknown subject {entity_type!r}; one of provider, person", code="validation_error",
+                       status=422, key="case_entity_unknown", params={"entity": entity_type})
     st = [status] if status in cases.STATUSES else None
     df, total = cases.queue(svc, user, status=st, entity_type=entity_type or None, region=region or None)
     regs = svc.filter_regions(user, svc.regions())

@@ -1,4 +1,4 @@
-"""/disparity: Lorenz curve and Gini / Theil of an indicator across the counties the user may see."""
+"""/disparity: Lorenz curve, Gini and Theil indices of an indicator across the user's counties."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from mifund.web.deps import CurrentUser, Svc, render
+from mifund.web.errors import NotFound
 from mifund.web.nav import NavItem
 from mifund.web.services import disparity
 
@@ -22,6 +23,15 @@ def page(request: Request, user: CurrentUser, svc: Svc,
          year: Annotated[int | None, Query(ge=1900, le=2200)] = None):
     from mifund.disparity.data import INDICATORS, WEIGHTS
 
-    d = disparity.disparity(svc, user, indicator=indicator, weight=weight, scheme=scheme, year=year)
+    asked = None
+    try:
+        d = disparity.disparity(svc, user, indicator=indicator, weight=weight, scheme=scheme, year=year)
+    except NotFound as e:
+        if e.code != "year_not_found":
+            raise
+        # the page shows the latest year instead, and says so above the figures (the API refuses: 404)
+        asked = year
+        d = disparity.disparity(svc, user, indicator=indicator, weight=weight, scheme=scheme)
     return render(request, "disparity.html", {"d": d, "indicator": indicator, "weight": weight, "scheme": scheme,
-                                              "indicators": INDICATORS, "weights": WEIGHTS}, user=user)
+                                              "indicators": INDICATORS, "weights": WEIGHTS, "asked": asked},
+                  user=user)

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
-from mifund.web.deps import Svc, check_csrf, render, require
+from mifund.web.deps import Svc, check_csrf, get_lang, render, require
 from mifund.web.errors import ImportRejected
+from mifund.web.i18n import translator
 from mifund.web.nav import NavItem
 from mifund.web.services import admin, fund
 
@@ -36,6 +37,11 @@ def imports_post(request: Request, user: require("import_data"), svc: Svc,
         result = admin.import_files(svc, user, [(f.filename or "upload", f.file) for f in files if f.filename],
                                     table=table or None, unit=unit, strict=strict)
     except ImportRejected as e:
-        return _page(request, user, svc, failure={"message": e.message, "issues": e.details or []},
-                     status_code=422)
+        # said in the page's language: the count, and the reasons the catalogue knows (the importer's other
+        # reasons name the file's columns and values, as the CLI does)
+        t = translator(get_lang(request))
+        issues = [{**i, "reason": admin.reason_text(i.get("reason"), t)} for i in e.details or []]
+        files = sorted({i["file"] for i in issues if i.get("file")})
+        return _page(request, user, svc, failure={"n": e.params.get("n", len(issues)), "files": files,
+                                                  "issues": issues}, status_code=422)
     return _page(request, user, svc, result=result)

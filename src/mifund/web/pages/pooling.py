@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from mifund.web.deps import CurrentUser, Svc, render
+from mifund.web.deps import CurrentUser, Svc, get_lang, render
 from mifund.web.errors import WebError
+from mifund.web.i18n import translator
 from mifund.web.nav import NavItem
 from mifund.web.services import pooling
 from mifund.web.services.fund import records
@@ -20,7 +21,7 @@ NAV = [NavItem("nav_pooling", "/pooling", "view_figures", 33)]
 def page(request: Request, user: CurrentUser, svc: Svc, city: Annotated[str, Query(max_length=12)] = "",
          scheme: Annotated[str, Query(pattern="^(resident|employee)$")] = "resident"):
     cities = pooling.cities(svc, user)
-    rows, error = [], None
+    rows, error, detail, status = [], None, None, 200
     if cities:
         city = city or cities[0]
         try:
@@ -28,6 +29,13 @@ def page(request: Request, user: CurrentUser, svc: Svc, city: Annotated[str, Que
         except WebError as e:
             if e.status == 403:
                 raise
-            error = e.message
+            # in the page's language; the comparison's own (English) reason only as a detail
+            t = translator(get_lang(request))
+            if e.code == "region_not_found":
+                error = t("pooling_no_region", city=city)
+            else:
+                error = e.text(t)
+                detail = None if e.key else e.message
+            status = e.status
     return render(request, "pooling.html", {"cities": cities, "city": city, "scheme": scheme, "rows": rows,
-                                            "error": error}, user=user)
+                                            "error": error, "error_detail": detail}, user=user, status_code=status)

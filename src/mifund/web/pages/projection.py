@@ -19,6 +19,8 @@ def page(request: Request, user: CurrentUser, svc: Svc,
          region: Annotated[str, Query(max_length=12)] = "",
          scheme: Annotated[str, Query(pattern="^(employee|resident|)$")] = "",
          run_id: Annotated[str, Query(max_length=64)] = ""):
+    if run_id:
+        projection.check_run(svc, run_id)  # an unknown run: 404, as in the API
     units = projection.units(svc, user)
     data = None
     if len(units):

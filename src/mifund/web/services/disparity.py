@@ -9,7 +9,7 @@ import pandas as pd
 from mifund.users import User
 from mifund.web.errors import WebError
 from mifund.web.services.core import Services
-from mifund.web.services.fund import records
+from mifund.web.services.fund import check_year, records
 
 
 def _frame(svc: Services, indicator: str, weight: str, scheme: str) -> pd.DataFrame:
@@ -24,6 +24,8 @@ def _frame(svc: Services, indicator: str, weight: str, scheme: str) -> pd.DataFr
 
 def disparity(svc: Services, user: User, *, indicator: str, weight: str = "population", scheme: str = "resident",
               year: int | None = None) -> dict:
+    """The Lorenz curve of `year` (default: the latest), the measures by year. A year without figures:
+    NotFound year_not_found."""
     from mifund.disparity.data import INDICATORS, WEIGHTS, disparity_by_year
     from mifund.disparity.measures import lorenz
 
@@ -34,7 +36,9 @@ def disparity(svc: Services, user: User, *, indicator: str, weight: str = "popul
     if frame.region_code.nunique() < 2:
         return {"enough": False}
     years = sorted(int(y) for y in frame.year.unique())
-    year = year if year in years else years[-1]
+    # a year asked for that has no figures is refused (never silently another year's curve)
+    check_year(year, years, "disparity figures")
+    year = year if year is not None else years[-1]
     by_year = disparity_by_year(frame)
     one = frame[frame.year == year].sort_values("value")
     curve = lorenz(one.value, one.weight)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mifund.users import User
+from mifund.web.errors import NotFound
 from mifund.web.services.core import Services
 
 LEVELS = ("red", "orange", "yellow", "blue")
@@ -70,12 +71,24 @@ def years(svc: Services) -> list[int]:
     return sorted({int(y) for y in _all_indicators(svc)["year"].unique()})
 
 
+def check_year(year: int | None, ys: list[int], what: str = "figures") -> None:
+    """NotFound (year_not_found) for a year asked for that the data do not hold: a year without data must
+    never look like a year without warnings."""
+    if year is None or year in ys:
+        return
+    span = f"{ys[0]}–{ys[-1]}" if ys else "none"
+    raise NotFound(f"no {what} for {year}; years with {what}: {span}", code="year_not_found",
+                   key="year_not_found", params={"year": year, "first": ys[0] if ys else "—",
+                                                 "last": ys[-1] if ys else "—"})
+
+
 def overview(svc: Services, user: User, year: int | None = None) -> dict:
     """The region tree the user may see, each node with its worst warning level in `year` (default:
-    the latest year), counts by level, insured, months of payment capacity of the total (payable_months:
+    the latest year; a year the warehouse has no figures for: NotFound year_not_found), counts by level, insured, months of payment capacity of the total (payable_months:
     it counts the employees' individual accounts, which pay no inpatient bills) and of each pooled fund
     with the lowest of them (pooled_months_*, the headline: see _pooled_months)."""
     ys = years(svc)
+    check_year(year, ys)
     year = year or (ys[-1] if ys else None)
     regs = svc.filter_regions(user, svc.regions())
     ind = indicators(svc, user, years=[year] if year else None, scheme="total", fund="total")

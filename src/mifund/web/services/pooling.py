@@ -19,7 +19,8 @@ def cities(svc: Services, user: User) -> list[str]:
 def compare(svc: Services, user: User, city: str, scheme: str = "resident") -> pd.DataFrame:
     svc.check_region(user, city)
     if city not in cities(svc, user):
-        raise WebError(f"{city} is not a city", code="validation_error", status=422)
+        raise WebError(f"{city} is not a city", code="validation_error", status=422, key="pooling_not_a_city",
+                       params={"city": city})
 
     def load(wh):
         from mifund.pooling.data import ledger_input

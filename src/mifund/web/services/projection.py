@@ -26,6 +26,12 @@ def _results(svc: Services) -> pd.DataFrame:
     return svc.cached("projection_results", load)
 
 
+def check_run(svc: Services, run_id: str) -> None:
+    if run_id not in set(runs(svc).run_id):
+        raise NotFound(f"no projection run {run_id}", code="run_not_found", key="run_not_found",
+                       params={"run_id": run_id})
+
+
 def units(svc: Services, user: User) -> pd.DataFrame:
     """(region_code, scheme, fund) with stored results, in the user's regions."""
     df = svc.filter_regions(user, _results(svc))
@@ -41,18 +47,19 @@ def results(svc: Services, user: User, *, region: str | None = None, scheme: str
     if scheme:
         df = df[df.scheme == scheme]
     if run_id:
-        if run_id not in set(runs(svc).run_id):
-            raise NotFound(f"no projection run {run_id}", code="run_not_found")
+        check_run(svc, run_id)
         df = df[df.run_id == run_id]
     return df.sort_values(["run_id", "region_code", "scheme", "fund", "year"]).reset_index(drop=True)
 
 
 def fan(svc: Services, user: User, region: str, scheme: str, run_id: str | None = None) -> dict:
     """History (the ledger's balance of the unit) + one run's central path and percentile bands +
-    every run's central path (scenario comparison)."""
+    every run's central path (scenario comparison). An unknown `run_id`: NotFound run_not_found."""
     from mifund.web.services import fund as fund_service
 
     allruns = runs(svc)
+    if run_id:  # an unknown run is a 404, as in the API (never an empty table)
+        check_run(svc, run_id)
     if allruns.empty:
         return {"runs": [], "rows": [], "history": [], "scenarios": []}
     run_id = run_id or allruns.run_id.iloc[0]

@@ -1,4 +1,4 @@
-"""GET /api/v1/audit: the audit log (city administrator)."""
+"""GET /api/v1/audit: the audit log (administrators; one with a region: entries of its regions' users)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from mifund.web.services import admin
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/audit", response_model=AuditTable, responses=DOWNLOADS, summary="Audit log, newest first")
+@router.get("/audit", response_model=AuditTable, responses=DOWNLOADS, summary="Audit log, newest first (an administrator with a region: entries of its regions' users)")
 def audit(user: require("read_audit"), svc: Svc,
           limit: Annotated[int, Query(ge=1, le=5000)] = 100,
           offset: Annotated[int, Query(ge=0, le=10**9)] = 0,

@@ -22,6 +22,6 @@ def get_disparity(
     indicator: Annotated[Indicator, Query()] = "expenditure_per_capita",
     weight: Annotated[Literal["population", "insured", "equal"], Query()] = "population",
     scheme: Annotated[Literal["resident", "employee"], Query()] = "resident",
-    year: Annotated[int | None, Query(ge=1900, le=2200, description="Lorenz curve year (default: latest)")] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2200, description="Lorenz curve year (default: latest); a year without figures: 404 year_not_found")] = None,
 ) -> dict:
     return disparity.disparity(svc, user, indicator=indicator, weight=weight, scheme=scheme, year=year)

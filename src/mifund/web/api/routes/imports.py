@@ -15,7 +15,7 @@ router = APIRouter(tags=["imports"])
 TABLES_PATTERN = "^(regions|population|fund_ledger|enrollment|providers|catalog|claims|claim_lines)$"
 
 
-@router.post("/imports", summary="Import data-contract files in one transaction (city administrator)")
+@router.post("/imports", summary="Import data-contract files in one transaction (administrators; one with a region: rows of its regions only)")
 def post_import(
     request: Request, user: require("import_data"), svc: Svc,
     files: Annotated[list[UploadFile], File(description="csv, xlsx or parquet files")],
@@ -29,7 +29,7 @@ def post_import(
                               strict=strict)
 
 
-@router.get("/imports", response_model=ImportBatchTable, responses=DOWNLOADS, summary="Recent import batches")
+@router.get("/imports", response_model=ImportBatchTable, responses=DOWNLOADS, summary="Recent import batches (an administrator with a region: those of its regions' users)")
 def list_imports(user: require("import_data"), svc: Svc,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                  format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):

@@ -16,6 +16,8 @@ router = APIRouter(tags=["projections"])
 
 @router.get("/projections/runs", response_model=ProjectionRunTable, responses=DOWNLOADS, summary="Stored projection runs, newest first")
 def runs(user: CurrentUser, svc: Svc, format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):
+    if format != "json":  # a download is an export, as for every other table (the role must allow both)
+        svc.require(user, "export")
     return tabular(projection.runs(svc), format, "projection_runs")
 
 

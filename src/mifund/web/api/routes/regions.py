@@ -15,7 +15,7 @@ router = APIRouter(tags=["regions"])
 
 @router.get("/regions", response_model=RegionTree, summary="Region tree (your regions) coloured by warning level")
 def regions(user: CurrentUser, svc: Svc,
-            year: Annotated[int | None, Query(ge=1900, le=2200, description="Default: the latest year")] = None) -> dict:
+            year: Annotated[int | None, Query(ge=1900, le=2200, description="Default: the latest year; a year without figures: 404 year_not_found")] = None) -> dict:
     ov = fund.overview(svc, user, year)
     return {"year": ov["year"], "years": ov["years"], "regions": ov["roots"]}
 
