@@ -62,3 +62,26 @@ def test_upsert_replaces_by_key_and_audits_changes(wh):
     assert len(log) == 1  # only the change from 10 to 11 is a replacement worth auditing
     assert '"insured":10' in log.old_values[0] and '"insured":11' in log.new_values[0]
     assert log.actor[0] == "tester"
+
+
+def test_a_warehouse_held_by_another_process_is_a_clear_error(tmp_path):
+    """A running `mifund serve` holds the file: the CLI said nothing but a DuckDB lock traceback."""
+    import subprocess
+    import sys
+
+    from mifund.storage import Warehouse
+
+    path = tmp_path / "w.duckdb"
+    Warehouse(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom mifund.storage import Warehouse\n"
+                               f"w = Warehouse({str(path)!r})\nprint('open', flush=True)\ntime.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        r = subprocess.run([sys.executable, "-m", "mifund.cli", "--db", str(path), "db", "info"],
+                           capture_output=True, text=True)
+        text = " ".join(r.stderr.split())
+        assert r.returncode == 2, r.stderr
+        assert f"in use by another process (process {holder.pid})" in text and "Traceback" not in text
+    finally:
+        holder.kill()

@@ -69,12 +69,16 @@ def open_warehouse(ctx: typer.Context | None, db: Path | None = None, *, read_on
                    hint: str = NO_WAREHOUSE_HINT) -> Warehouse:
     """Open the warehouse (see `warehouse_path`). A missing file is an error (exit status 2) unless
     `create` (only with read_only=False: the first import creates it)."""
-    from mifund.storage import Warehouse
+    from mifund.storage import Warehouse, WarehouseInUse
 
     path = warehouse_path(ctx, db)
     if read_only or not create:
         require_warehouse(path, hint)
-    return Warehouse(path, read_only=read_only)
+    try:
+        return Warehouse(path, read_only=read_only)
+    except WarehouseInUse as e:
+        err.print(f"[red bold]Warehouse in use:[/] {e}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def write_sheets(output: Path, sheets: dict, chart: tuple[str, str, str] | None = None) -> None:

@@ -1,8 +1,8 @@
 """Storage: the only layer that knows the engine (DuckDB now, Spark for claim-scale work later)."""
 
-from mifund.storage.warehouse import UpsertStats, Warehouse, migrations
+from mifund.storage.warehouse import UpsertStats, Warehouse, WarehouseInUse, migrations
 
-__all__ = ["UpsertStats", "Warehouse", "migrations", "open_warehouse"]
+__all__ = ["UpsertStats", "Warehouse", "WarehouseInUse", "migrations", "open_warehouse"]
 
 
 def open_warehouse(settings=None, *, read_only: bool = False) -> Warehouse:

@@ -49,6 +49,11 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
+class WarehouseInUse(RuntimeError):
+    """Another process holds the warehouse file open for writing (DuckDB: one writing process, and no
+    other process may open the file meanwhile, not even to read), e.g. a running `mifund serve`."""
+
+
 class Warehouse:
     """An open warehouse. Use as a context manager or call close()."""
 
@@ -56,7 +61,16 @@ class Warehouse:
         self.path = Path(path)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = ibis.duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            self.con = ibis.duckdb.connect(str(self.path), read_only=read_only)
+        except Exception as e:  # noqa: BLE001 - DuckDB's lock conflict is an IOException; anything else re-raised
+            if "lock" not in str(e).lower():
+                raise
+            held = re.search(r"\(PID (\d+)\)", str(e))
+            by = f" (process {held.group(1)})" if held else ""
+            raise WarehouseInUse(f"{self.path} is in use by another process{by}, e.g. a running `mifund serve`: "
+                                 "while one process has a warehouse open for writing no other can open it, not "
+                                 "even to read. Stop that process, or work on a copy of the file") from None
         self._raw = self.con.con  # the DuckDB connection; private to storage
         self._in_tx = False
         if migrate and not read_only:
