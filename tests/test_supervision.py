@@ -280,7 +280,7 @@ def test_rule_file_with_unknown_parameter(tmp_path):
     src = open(__import__("mifund.supervision.rules", fromlist=["x"]).__path__[0] + "/split_admission.yaml",
                encoding="utf-8").read()
     f.write_text(src.replace("max_gap_days: 15", "max_gap_dayz: 15"), encoding="utf-8")
-    with pytest.raises(RuleFileError, match=r"bad\.yaml: .*params\.max_gap_dayz: unknown key"):
+    with pytest.raises(RuleFileError, match=r"bad\.yaml:11: params\.max_gap_dayz: unknown key"):
         load_rule_file(f)
     f.write_text(src.replace("weight: 0.9", "weight: 0.9\ncolour: red"), encoding="utf-8")
     with pytest.raises(RuleFileError, match="colour: unknown key"):

@@ -7,7 +7,7 @@ from the rule files (``rules/*.yaml``): a check holds no thresholds of its own.
 
 Hit columns: claim_id; line_no (line-level checks, else null); person_id; provider_id;
 related_claim_id (the other claim of a pair, else null); service_date; amount_at_stake (yuan: the part
-of the claim the rule puts in doubt); severity (0..1, how far past the line; the score is the rule's
+of the claim the rule puts in doubt, a share computed in integer fen so every engine gives the same fen); severity (0..1, how far past the line; the score is the rule's
 weight x severity); evidence and evidence_zh (a readable sentence with the figures, in English and in
 Chinese: the bureau's supervisors read the Chinese one, and an English one is kept for exports and other
 readers; both are built here, in the same expression, so they always name the same figures).
@@ -125,6 +125,43 @@ def amount(v) -> ir.FloatingValue:
     return v.cast("float64")
 
 
+# Amounts that are a part of an amount (a share of the days, the excess of a quantity or a price) are
+# computed in integer fen, multiplied first and divided last with the remainder rounded half up: the same
+# figure on every engine (floating point would round a half fen one way on DuckDB and the other on Spark).
+MILLI = 1000  # quantities in thousandths of a unit
+PRICE_SCALE = 10000  # unit prices in 1/10000 yuan (the data's unit prices have 4 decimals)
+
+
+def scaled(v, scale: int) -> ir.IntegerValue:
+    """A decimal or float value times `scale`, rounded to an integer (int64)."""
+    return (v.cast("float64") * scale).round().cast("int64")
+
+
+def fen(v) -> ir.IntegerValue:
+    """A yuan amount (decimal or float) in integer fen."""
+    return scaled(v, 100)
+
+
+def div_half_up(num: ir.IntegerValue, den: ir.IntegerValue) -> ir.IntegerValue:
+    """num / den rounded half up, exactly, for integers num >= 0 and den > 0 (2 x num + den below 2**53:
+    the engines divide in floating point, exact for a multiple of den that size)."""
+    x = num * 2 + den
+    d = den * 2
+    return ((x - x % d) // d).cast("int64")
+
+
+def yuan(fen_amount: ir.IntegerValue) -> ir.FloatingValue:
+    """Integer fen as yuan (float64, exact to the fen)."""
+    return fen_amount.cast("float64") / 100
+
+
+def part_of(total, num: ir.IntegerValue, den: ir.IntegerValue) -> ir.FloatingValue:
+    """`total` (yuan) x num / den, exact to the fen (rounded half up); den <= 0 gives 0."""
+    den = den.cast("int64")
+    ok = den > 0
+    return ibis.ifelse(ok, yuan(div_half_up(fen(total) * num.cast("int64"), ibis.ifelse(ok, den, 1))), 0.0)
+
+
 def clip01(v) -> ir.FloatingValue:
     return ibis.greatest(ibis.least(v.cast("float64"), 1.0), 0.0)
 
@@ -240,7 +277,7 @@ def overlapping_stays(t: Tables, p: OverlapParams) -> ir.Table:
                        & (h.e_discharge == h.discharge_date)))
     stay = los_days(h)
     return out(h, related_claim_id=h.e_claim, service_date=h.admit_date,
-               amount_at_stake=amount(h.total_amount) * h.nights / ibis.greatest(stay, 1),
+               amount_at_stake=part_of(h.total_amount, h.nights, ibis.greatest(stay, 1)),
                severity=clip01(h.nights / ibis.greatest(stay, 1)),
                evidence=text("overlaps stay ", h.e_claim, " at ", h.e_provider, " by ", h.nights, " night(s)"),
                evidence_zh=text("与 ", h.e_provider, " 的住院 ", h.e_claim, " 重叠 ", h.nights, " 晚"))
@@ -380,10 +417,11 @@ def daily_quantity(t: Tables, p: DailyQuantityParams) -> ir.Table:
     c = of_types(t.claims, p.visit_types).select("claim_id", "person_id", "provider_id")
     ln = t.lines.join(cat, "item_code").join(c, "claim_id")
     w = ibis.window(group_by=["claim_id", "item_code", "service_date"])
-    ln = ln.mutate(day_q=ln.quantity.sum().over(w))
+    ln = ln.mutate(day_q=ln.quantity.sum().over(w), day_qm=scaled(ln.quantity, MILLI).sum().over(w))
     h = ln.filter(ln.day_q > ln.max_daily_quantity * (1 + p.tolerance))
     excess = (h.day_q - h.max_daily_quantity) / h.day_q
-    return out(h, service_date=h.service_date, amount_at_stake=amount(h.amount) * excess,
+    max_qm = scaled(h.max_daily_quantity, MILLI)
+    return out(h, service_date=h.service_date, amount_at_stake=part_of(h.amount, h.day_qm - max_qm, h.day_qm),
                severity=clip01(0.5 + excess),
                evidence=text(h.item_code, " quantity ", h.day_q, " on ", h.service_date, " > max daily ",
                              h.max_daily_quantity),
@@ -406,7 +444,13 @@ def price_cap(t: Tables, p: PriceCapParams) -> ir.Table:
     price = ln.unit_price.fill_null(ln.amount.cast("float64") / ibis.ifelse(ln.quantity > 0, ln.quantity, 1.0))
     ln = ln.mutate(price=price)
     h = ln.filter(ln.price > ln.cap * (1 + p.tolerance) + 0.005)
-    return out(h, service_date=h.service_date, amount_at_stake=((h.price - h.cap) * h.quantity).round(2),
+    # (price - cap) x quantity in integers: prices in 1/10000 yuan, quantities in thousandths
+    qm, cap_x = scaled(h.quantity, MILLI), scaled(h.cap, PRICE_SCALE)
+    no_price = ibis.ifelse(h.quantity > 0, fen(h.amount) * (PRICE_SCALE // 100) * MILLI - cap_x * qm,
+                           (fen(h.amount) * (PRICE_SCALE // 100) - cap_x) * qm)  # price = amount / 1
+    excess = ibis.ifelse(h.unit_price.notnull(), (scaled(h.unit_price, PRICE_SCALE) - cap_x) * qm, no_price)
+    at_stake = yuan(div_half_up(ibis.greatest(excess, 0), ibis.literal(PRICE_SCALE // 100 * MILLI, "int64")))
+    return out(h, service_date=h.service_date, amount_at_stake=at_stake,
                severity=clip01(0.5 + (h.price - h.cap) / h.cap),
                evidence=text(h.item_code, " unit price ", h.price, " > cap ", h.cap),
                evidence_zh=text(h.item_code, " 单价 ", h.price, " 元，超过限价 ", h.cap, " 元"))
@@ -434,7 +478,8 @@ def long_stay(t: Tables, p: LongStayParams) -> ir.Table:
     h = c.filter((c.peers >= p.min_peer_stays) & (c.los > c.norm * p.factor)
                  & (c.los - c.norm >= p.min_excess_days) & (c.los > 0))
     extra = (h.los - h.norm) / h.los
-    return out(h, service_date=h.admit_date, amount_at_stake=amount(h.total_amount) * extra,
+    norm2 = (h.norm.cast("float64") * 2).round().cast("int64")  # a median may end in .5 day
+    return out(h, service_date=h.admit_date, amount_at_stake=part_of(h.total_amount, h.los * 2 - norm2, h.los * 2),
                severity=clip01(extra), evidence=text(h.los, "-day stay; peer median ", h.norm, " days over ",
                                                      h.peers, " stays (", " & ".join(p.peer_by), ")"),
                evidence_zh=text("住院 ", h.los, " 天；同类 ", h.peers, " 次住院（按", "、".join(

@@ -26,6 +26,7 @@ console = table_console()
 
 RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule files or directories (a rule with a shipped id replaces it). Repeatable.")]
 OnlyOpt = Annotated[list[str] | None, typer.Option("--rule", help="Run only this rule id. Repeatable.")]
+CASES_TOP = 30  # cases in the table view of `supervise cases` unless --top is given
 # how to give what a refused move lacks (CaseError.hint), after the refusal
 CASE_HINTS = {"amount": {"en": " (give it with --amount)", "zh": "（用 --amount 填写）"},
               "over_suspected": {"en": " (--over-suspected --note ...)", "zh": "（--over-suspected --note ...）"}}
@@ -123,18 +124,33 @@ def cases_cmd(
     db: DbOpt = None,
     status: Annotated[list[str] | None, typer.Option("--status", help="open | in_review | confirmed | dismissed | recovered. Repeatable.")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="provider | person")] = None,
-    top: Annotated[int, typer.Option("--top", help="Cases to show (0 = all)")] = 30,
+    top: Annotated[int | None, typer.Option("--top", help=f"Cases to show (0 = all; default: {CASES_TOP} in the "
+                                                          "table, all in csv / json / xlsx)")] = None,
     fmt: FormatOpt = "table", output: OutputOpt = None,
 ) -> None:
     """Cases ranked by expected amount (score x suspected amount), then score."""
-    from mifund.supervision.store import cases
+    from mifund.supervision.store import ENTITY_TYPES, STATUSES, cases
 
     check_format(fmt, output)
+    problems = [f"--status: unknown status {x!r}; one of {', '.join(STATUSES)}" for x in status or []
+                if x not in STATUSES]
+    if entity is not None and entity not in ENTITY_TYPES:
+        problems.append(f"--entity: unknown entity {entity!r}; one of {', '.join(ENTITY_TYPES)}")
+    if top is not None and top < 0:
+        problems.append("--top: must be 0 (all) or more")
+    if problems:  # a filter that matches nothing by mistake must not read as "no cases"
+        for p in problems:
+            err.print(f"[red bold]{p}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     with open_warehouse(ctx, db) as wh:
         df = cases(wh, status=status, entity_type=entity)
+    n = len(df)
+    if top is None:  # machine formats get every case unless --top says otherwise
+        top = CASES_TOP if fmt == "table" else 0
     if top:
         df = df.head(top)
-    render(df, fmt, output=output, title="Supervision cases 监管案件", console=console, sheet_name="cases")
+    title = "Supervision cases 监管案件" + (f": {len(df):,} of {n:,} shown (--top 0 for all)" if len(df) < n else "")
+    render(df, fmt, output=output, title=title, console=console, sheet_name="cases")
 
 
 @app.command("case")
@@ -144,7 +160,7 @@ def case_cmd(
     action: Annotated[str | None, typer.Argument(help="show (default) | move")] = None,
     to: Annotated[str | None, typer.Argument(help="For move: in_review | confirmed | dismissed | recovered | open")] = None,
     amount: Annotated[float | None, typer.Option("--amount", help="Yuan confirmed (confirmed: required, 0 or more) or "
-                                                                  "recovered this time (recovered: more than 0; "
+                                                                  "recovered this time (recovered: at least 0.01; "
                                                                   "recoveries add up to at most the amount confirmed)")] = None,
     note: Annotated[str | None, typer.Option("--note", help="A note for the case history")] = None,
     over_suspected: Annotated[bool, typer.Option("--over-suspected", help="Confirm an amount above the case's "

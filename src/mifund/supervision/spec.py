@@ -13,7 +13,7 @@ nothing in the engine changes. Schema::
     description: ...
     check: readmission               # one of checks.CHECKS
     params: {max_gap_days: 15, ...}  # the check's parameters (unknown keys rejected)
-    units: {max_gap_days: day}       # unit of each numeric parameter
+    units: {max_gap_days: day}       # unit of a numeric parameter of the check (one of UNITS)
     case_by: provider                # roll hits up into cases per provider or person
     weight: 0.9                      # prior confidence 0..1; a hit's score = weight x severity
     evidence: ...                    # what the evidence text of a hit says
@@ -21,6 +21,10 @@ nothing in the engine changes. Schema::
     effective_from: 2021-05-01       # hits only for services on or after (optional)
     effective_to: null               # ... and on or before (optional)
     reference: [{title: ..., href: ...}]
+
+A rule file is read with line numbers: a key given twice is refused (YAML would keep the last one
+silently), and every problem is reported as ``file:line: key: what``. Two rule files with one id in the
+files and directories given are refused, naming both (a given rule still replaces a shipped one).
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mifund.policy.yamlines import YamlError, line_for, loads_with_lines
+
 RULES_PACKAGE = "mifund.supervision.rules"
+# units a numeric parameter may be given in (`units:` of a rule file)
+UNITS = ("day", "night", "count", "fraction", "factor", "yuan")
 
 
 class RuleFileError(ValueError):
@@ -85,38 +92,82 @@ class RuleSpec(BaseModel):
         return self
 
 
-def _where(err: ValidationError, prefix: str = "") -> str:
+def _at(source: str, lines: dict | None, loc: tuple) -> str:
+    """'file:line' of a key (the file alone where lines are unknown)."""
+    line = line_for(lines, loc) if lines else None
+    return f"{source}:{line}" if line else source
+
+
+def _where(err: ValidationError, source: str, lines: dict | None, prefix: tuple = ()) -> str:
     parts = []
     for e in err.errors():
-        loc = prefix + ".".join(str(x) for x in e["loc"])
+        loc = prefix + tuple(e["loc"])
+        name = ".".join(str(x) for x in loc)
         msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        parts.append(f"{loc}: {msg}" if loc else msg)
+        parts.append(f"{_at(source, lines, loc)}: {name}: {msg}" if name else f"{_at(source, lines, loc)}: {msg}")
     return "; ".join(parts)
 
 
-def parse_rule(data: dict, source: str = "<rule>") -> RuleSpec:
+def _numeric(annotation: Any) -> bool:
+    """A parameter type that holds a number (int or float, optionally None)."""
+    args = getattr(annotation, "__args__", None)
+    if args:
+        return any(_numeric(a) for a in args)
+    return annotation in (int, float)
+
+
+def _check_units(spec: RuleSpec, fields: dict, source: str, lines: dict | None) -> None:
+    """Units only for the check's numeric parameters, and only known unit names."""
+    problems = []
+    for key, unit in spec.units.items():
+        at = _at(source, lines, ("units", key))
+        if key not in fields:
+            problems.append(f"{at}: units.{key}: no parameter {key!r} in check {spec.check} "
+                            f"(its parameters: {', '.join(fields)})")
+        elif not _numeric(fields[key].annotation):
+            problems.append(f"{at}: units.{key}: {key} is not a number; units are for numeric parameters")
+        if unit not in UNITS:
+            problems.append(f"{at}: units.{key}: unknown unit {unit!r}; one of {', '.join(UNITS)}")
+    if problems:
+        raise RuleFileError("; ".join(problems))
+
+
+def parse_rule(data: dict, source: str = "<rule>", lines: dict | None = None) -> RuleSpec:
+    """A rule from its mapping; `lines` ({key path: line}, as `loads_with_lines` gives) puts the line of
+    each problem in the message."""
     if not isinstance(data, dict):
-        raise RuleFileError(f"{source}: a rule file holds one mapping (id, kind, check, params, ...)")
+        raise RuleFileError(f"{_at(source, lines, ())}: a rule file holds one mapping (id, kind, check, params, ...)")
     try:
         spec = RuleSpec.model_validate(data)
     except ValidationError as e:
-        raise RuleFileError(f"{source}: {_where(e)}") from None
+        raise RuleFileError(_where(e, source, lines)) from None
     from mifund.supervision.checks import CHECKS
 
+    model = CHECKS[spec.check].params
     try:
-        spec.parsed = CHECKS[spec.check].params.model_validate(spec.params)
+        spec.parsed = model.model_validate(spec.params)
     except ValidationError as e:
-        raise RuleFileError(f"{source}: {_where(e, 'params.')}") from None
+        raise RuleFileError(_where(e, source, lines, ("params",))) from None
+    _check_units(spec, model.model_fields, source, lines)
     spec.source_file = source
     return spec
 
 
+def parse_rule_text(text: str, source: str) -> RuleSpec:
+    """A rule from the text of its YAML file (keys given twice refused; problems named with their line)."""
+    try:
+        data, lines = loads_with_lines(text, source)
+    except YamlError as e:
+        raise RuleFileError(str(e)) from None
+    return parse_rule(data, source, lines)
+
+
 def load_rule_file(path: Path) -> RuleSpec:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise RuleFileError(f"{path}: not valid YAML: {e}") from None
-    return parse_rule(data, str(path))
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise RuleFileError(f"{path}:1: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    return parse_rule_text(text, str(path))
 
 
 def _yaml_files(path: Path) -> list[Path]:
@@ -128,21 +179,34 @@ def _yaml_files(path: Path) -> list[Path]:
     return [path]
 
 
+def _add(rules: dict[str, RuleSpec], r: RuleSpec) -> None:
+    """Add `r`, refusing a second rule of the same id among the files read together."""
+    if r.id in rules:
+        raise RuleFileError(f"{r.source_file}: rule id {r.id!r} is also the id of {rules[r.id].source_file}; "
+                            "give each rule its own id")
+    rules[r.id] = r
+
+
 def default_rules() -> list[RuleSpec]:
-    out = []
+    out: dict[str, RuleSpec] = {}
     for entry in sorted(resources.files(RULES_PACKAGE).iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")):
-            out.append(parse_rule(yaml.safe_load(entry.read_text(encoding="utf-8")), f"rules/{entry.name}"))
-    return out
+            _add(out, parse_rule_text(entry.read_text(encoding="utf-8"), f"rules/{entry.name}"))
+    return list(out.values())
 
 
 def load_rules(paths: list[Path] | None = None, *, defaults: bool = True, only: list[str] | None = None) -> list[RuleSpec]:
-    """The shipped rules, then the rules in `paths` (files or directories); a rule with the id of an
-    earlier one replaces it. `only` keeps the named ids. Disabled rules are dropped."""
+    """The shipped rules, then the rules in `paths` (files or directories); a given rule with the id of a
+    shipped one replaces it, two given rules with one id are refused (naming both files). `only` keeps
+    the named ids. Disabled rules are dropped."""
     rules: dict[str, RuleSpec] = {r.id: r for r in default_rules()} if defaults else {}
+    given: dict[str, RuleSpec] = {}
     for p in paths or []:
         for f in _yaml_files(p):
             r = load_rule_file(f)
+            if r.id in given and Path(given[r.id].source_file).resolve() == Path(f).resolve():
+                continue  # the same file named twice (a directory and a file in it)
+            _add(given, r)
             rules[r.id] = r
     if only:
         unknown = sorted(set(only) - set(rules))

@@ -13,18 +13,19 @@ A hit belongs to a case of its provider (``P:<provider_id>``) or person (``R:<pe
 ``case_by`` says. Storing a screen is one transaction: hits are upserted by hit_id (only new and changed ones
 are written; changed ones go to the audit log; ``run_id`` is the screen that found a hit as it now reads),
 every case touched is recomputed from all its hits (hits, claims, rules, suspected amount, score =
-1 - prod(1 - best score of each rule)), new cases open with an ``opened`` event, and existing cases that got
+1 - prod(1 - best score of each rule); the suspected amount counts each claim line or claim once however
+many rules hit it, see :func:`rule_suspected`), new cases open with an ``opened`` event, and existing cases that got
 new hits get a ``hits`` event; their status is never changed by a screen.
 
 A decided case (confirmed, dismissed, recovered) is history: a screen never adds hits to it nor rewrites
 the hits it was decided on. New hits of its provider or person open a new case (``P:<id>#2``, ``#3`` ...)
 whose ``previous_case_id`` names the earlier one, and the earlier case's history notes it. When a case is
 confirmed, each rule's share of the confirmed amount is fixed (``supervision_case_rules``, in proportion to
-the rule's suspected amount, by hit count where the case has none; to the fen by largest remainder);
+the rule's part of the suspected amount, by hit count where the case has none; to the fen by largest remainder);
 recoveries are split by the same shares, so the recovered report never re-splits money already confirmed.
 
 A move is one transaction too: the case row (audited) and an event with user, time, amount and note.
-Amounts (yuan, to the fen): ``confirmed`` needs the amount confirmed (>= 0; above the suspected amount only
+Amounts (yuan, rounded half up to the fen before they are judged): ``confirmed`` needs the amount confirmed (>= 0; above the suspected amount only
 when the caller says so explicitly, with a note saying why: the review may find more than the rules
 flagged); ``recovered`` needs the amount of this recovery (> 0): recoveries may be partial, each is an event,
 they add up and their sum never exceeds the confirmed amount (the case is ``recovered`` from the first one;
@@ -40,6 +41,7 @@ text (rows stored before migration 0007) is shown in English.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import math
 import numbers
@@ -59,6 +61,7 @@ MOVES: dict[str, tuple[str, ...]] = {
     "dismissed": ("open",),
     "recovered": ("recovered",),  # a further (partial) recovery, up to the confirmed amount
 }
+ENTITY_TYPES = ("provider", "person")  # a case's entity_type: its rule's case_by
 ACTIVE = ("open", "in_review")  # a screen adds hits to these; the others are decided
 CASE_COLUMNS = ["case_id", "entity_type", "entity_id", "region_code", "status", "hits", "claims", "rules",
                 "suspected_amount", "score", "confirmed_amount", "recovered_amount", "opened_at", "updated_at",
@@ -145,6 +148,34 @@ def _changed_hits(wh, rows: pa.Table) -> pa.Table:
         wh.drop_stage(stage)
 
 
+def rule_suspected(h: ibis.Table) -> ibis.Table:
+    """Each rule's part of its case's suspected amount (case_id, rule_id, suspected), counting every claim
+    line and claim once per case, however many rules hit it: the parts of a case add up to its suspected
+    amount. A line hit by several (line-level) rules counts for the largest of their amounts, split among
+    them in proportion to their amounts; a claim counts for the largest of its claim-level amounts, or
+    for the sum of its lines' amounts where that is larger (its lines are part of it), split among all
+    the rules that hit it in proportion to what each puts in doubt there. A hit of no claim (a person's
+    duplicate enrolment) counts by itself. A rule that hits one claim twice (the two stays of a
+    readmission) counts its largest amount there."""
+    h = h.mutate(unit=h.claim_id.fill_null("hit " + h.hit_id), line=h.line_no.fill_null(-1),
+                 a=h.amount_at_stake.cast("float64").fill_null(0.0))
+    # a rule's amount on a line (line-level rules) or claim (the others)
+    r = h.group_by(["case_id", "rule_id", "unit", "line"]).aggregate(a=h.a.max())
+    lines = r.filter(r.line >= 0)
+    per_line = lines.group_by(["case_id", "unit", "line"]).aggregate(top=lines.a.max(), tot=lines.a.sum())
+    r = r.left_join(per_line, ["case_id", "unit", "line"]).select(r, "top", "tot")
+    r = r.mutate(w=ibis.ifelse(r.line >= 0, ibis.ifelse(r.tot > 0, r.a * r.top / r.tot, 0.0), r.a))
+    # a rule's weight on a claim; the claim's amount counted once
+    r = r.group_by(["case_id", "rule_id", "unit"]).aggregate(w=r.w.sum(), is_line=(r.line >= 0).max())
+    per_claim = r.group_by(["case_id", "unit"]).aggregate(
+        claim_top=r.w.max(where=~r.is_line).fill_null(0.0), line_sum=r.w.sum(where=r.is_line).fill_null(0.0),
+        wsum=r.w.sum())
+    r = r.join(per_claim, ["case_id", "unit"]).select(r, "claim_top", "line_sum", "wsum")
+    counted = ibis.greatest(r.claim_top, r.line_sum)
+    r = r.mutate(part=ibis.ifelse(r.wsum > 0, r.w * counted / r.wsum, 0.0))
+    return r.group_by(["case_id", "rule_id"]).aggregate(suspected=r.part.sum())
+
+
 def _case_aggregates(wh, case_ids: pa.Table) -> pd.DataFrame:
     """Recomputed figures of the given cases from all their stored hits."""
     h = wh.table("supervision_hits")
@@ -152,11 +183,13 @@ def _case_aggregates(wh, case_ids: pa.Table) -> pd.DataFrame:
     per_rule = h.group_by(["case_id", "rule_id"]).aggregate(best=h.score.max())
     pr = per_rule.group_by("case_id").aggregate(
         log_keep=(1 - ibis.least(per_rule.best, 0.999)).ln().sum(), rules=per_rule.rule_id.collect(order_by=per_rule.rule_id))
+    rs = rule_suspected(h)
+    sus = rs.group_by("case_id").aggregate(suspected_amount=rs.suspected.sum().round(2))
     agg = h.group_by("case_id").aggregate(
         entity_type=h.case_by.arbitrary(), entity_id=ibis.ifelse(h.case_by.arbitrary() == "provider",
                                                                h.provider_id.arbitrary(), h.person_id.arbitrary()),
-        hits=h.count(), claims=h.claim_id.nunique(), suspected_amount=h.amount_at_stake.sum())
-    j = agg.join(pr, "case_id")
+        hits=h.count(), claims=h.claim_id.nunique())
+    j = agg.join(pr, "case_id").join(sus, "case_id")
     df = wh.to_pandas(j.mutate(score=(1 - j.log_keep.exp()).round(4)).drop("log_keep"))
     df["rules"] = df.rules.map(lambda v: json.dumps(list(v)))
     return df
@@ -295,12 +328,13 @@ def case_history(wh, case_id: str) -> pd.DataFrame:
 
 
 def _rule_shares(wh, case_id: str) -> pd.DataFrame:
-    """Each rule's share of the case: its suspected amount over the case's (by hit count where the case
-    has no amount at stake)."""
+    """Each rule's share of the case: its part of the suspected amount over the case's (by hit count where
+    the case has no amount at stake)."""
     h = wh.table("supervision_hits")
     h = h.filter(h.case_id == case_id)
-    per = wh.to_pandas(h.group_by("rule_id").aggregate(suspected=h.amount_at_stake.cast("float64").sum(),
-                                                       hits=h.count()).order_by("rule_id"))
+    n = h.group_by("rule_id").aggregate(hits=h.count())
+    per = wh.to_pandas(n.join(rule_suspected(h), "rule_id").select("rule_id", "suspected", "hits")
+                       .order_by("rule_id"))
     tot = per.suspected.sum()
     per["share"] = per.suspected / tot if tot > 0 else per.hits / per.hits.sum()
     return per[["rule_id", "share"]]
@@ -324,16 +358,24 @@ def _cents(v) -> int:
     return 0 if v is None or pd.isna(v) else round(float(v) * 100)
 
 
-def _check_amount(case: dict, to: str, amount: float | None, over_suspected: bool, note: str | None):
-    """The amount rules of a move (see the module docstring); raises CaseError."""
+def _to_fen(amount: float) -> float:
+    """An amount of yuan rounded half up to the fen, as written (0.005 is 0.01, 2.675 is 2.68)."""
+    return float(decimal.Decimal(repr(float(amount))).quantize(decimal.Decimal("0.01"), decimal.ROUND_HALF_UP))
+
+
+def _check_amount(case: dict, to: str, amount: float | None, over_suspected: bool,
+                  note: str | None) -> float | None:
+    """The amount rules of a move (see the module docstring); raises CaseError. Returns the amount rounded
+    to the fen: the rules judge the amount that is recorded (0.001 recovered is no recovery)."""
     cid = case["case_id"]
     if amount is not None and not math.isfinite(amount):
         raise CaseError("the amount must be a number of yuan", "金额须为以元计的数字")
+    raw, amount = amount, None if amount is None else _to_fen(amount)
     if to == "confirmed":
         if amount is None:
             raise CaseError(f"confirming case {cid} needs the amount confirmed (yuan, 0 or more)",
                             f"确认案件 {cid} 须填写确认金额（元，不小于 0）", hint="amount")
-        if amount < 0:
+        if raw < 0:
             raise CaseError("the amount confirmed must not be negative", "确认金额不能为负数")
         suspected = _cents(case["suspected_amount"])
         if round(amount * 100) > suspected:
@@ -348,9 +390,10 @@ def _check_amount(case: dict, to: str, amount: float | None, over_suspected: boo
                 raise CaseError("an amount confirmed above the suspected amount needs a note saying why",
                                 "确认金额高于疑点金额时，须在备注中说明理由")
     elif to == "recovered":
-        if amount is None or amount <= 0:
-            raise CaseError(f"recording a recovery on case {cid} needs the amount recovered (yuan, more than 0)",
-                            f"登记案件 {cid} 的追回须填写追回金额（元，大于 0）",
+        if amount is None or amount <= 0:  # to the fen first: 0.001 recovers nothing
+            raise CaseError(f"recording a recovery on case {cid} needs the amount recovered (yuan, more than 0: "
+                            "at least 0.01)",
+                            f"登记案件 {cid} 的追回须填写追回金额（元，大于 0，至少 0.01）",
                             hint="amount" if amount is None else None)
         confirmed, recovered = _cents(case["confirmed_amount"]), _cents(case["recovered_amount"])
         if recovered + round(amount * 100) > confirmed:
@@ -362,6 +405,7 @@ def _check_amount(case: dict, to: str, amount: float | None, over_suspected: boo
     elif amount is not None:
         raise CaseError(f"a move to {to} takes no amount (amounts go with confirmed and recovered)",
                         f"转为“{STATUS_ZH.get(to, to)}”不填金额（金额只用于确认和追回）")
+    return amount
 
 
 def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = None, note: str | None = None,
@@ -378,8 +422,7 @@ def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = N
         allowed = ", ".join(MOVES[frm]) or "none (final)"
         raise CaseError(f"case {case_id} is {frm}; it can move to: {allowed}",
                         f"案件 {case_id} 当前为“{STATUS_ZH.get(frm, frm)}”，只能转为：{_status_zh(MOVES[frm]) or '无（已办结）'}")
-    _check_amount(case, to, amount, over_suspected, note)
-    amount = None if amount is None else round(float(amount), 2)
+    amount = _check_amount(case, to, amount, over_suspected, note)
     now = dt.datetime.now()
     new = {k: case.get(k) for k in CASE_COLUMNS}
     new.update(status=to, updated_at=now)
@@ -428,8 +471,8 @@ def recovered_report(wh, by: tuple[str, ...] = ("region_code", "rule_id")) -> pd
     confirmed and recovered amounts is the one fixed when the case was confirmed (supervision_case_rules),
     so neither later screens nor new rules change it."""
     h = wh.table("supervision_hits")
-    per = h.group_by(["case_id", "rule_id"]).aggregate(suspected=h.amount_at_stake.cast("float64").sum(),
-                                                       hits=h.count())
+    n = h.group_by(["case_id", "rule_id"]).aggregate(hits=h.count())
+    per = n.join(rule_suspected(h), ["case_id", "rule_id"]).select("case_id", "rule_id", "hits", "suspected")
     c = wh.table("supervision_cases").select("case_id", "region_code", "status")
     r = wh.table("supervision_case_rules").select("case_id", "rule_id", fixed_confirmed="confirmed_amount",
                                                   fixed_recovered="recovered_amount")

@@ -461,7 +461,7 @@ class CaseRow(Doc):
     claims: int = _f("Distinct claims among its hits (count)")
     rules: str | None = _f('Rule identifiers among its hits: a JSON list as text, e.g. '
                            '["long_stay", "split_admission"]')
-    suspected_amount: float | None = _f(f"Amount at stake summed over the hits (涉嫌金额); unit: {YUAN}")
+    suspected_amount: float | None = _f(f"Amount at stake (涉嫌金额): each claim line or claim counted once, at the largest amount of the rules that hit it; unit: {YUAN}")
     score: float | None = _f(f"Case score: 1 − ∏(1 − best hit score of each rule); {RATIO}")
     confirmed_amount: float | None = _f(f"Amount confirmed on review; unit: {YUAN}; null until confirmed")
     recovered_amount: float | None = _f(f"Amount recovered so far (all recoveries); unit: {YUAN}; null until the "
