@@ -125,14 +125,25 @@ def amounts(texts, unit_exp=0):
 
 
 def test_amount_separators_and_units_exact():
-    vals, bad = amounts(["1,234,567.89", "1，234.5", "¥1,000", " 12 345.678 ", "-0.005", "0.005", "", ".5"])
-    assert vals == [Decimal("1234567.89"), Decimal("1234.50"), Decimal("1000.00"), Decimal("12345.68"),
+    vals, bad = amounts(["1,234,567.89", "1，234.5", "¥1,000", " 12 345.67 ", "-0.01", "0.010", "", ".5"])
+    assert vals == [Decimal("1234567.89"), Decimal("1234.50"), Decimal("1000.00"), Decimal("12345.67"),
                     Decimal("-0.01"), Decimal("0.01"), None, Decimal("0.50")]
     assert not any(bad)
     assert amounts(["1,234.56"], 4)[0] == [Decimal("12345600.00")]
     assert amounts(["1,234.56"], 8)[0] == [Decimal("123456000000.00")]
-    assert amounts(["0.00000001", "0.000000005", "3.14159265358979"], 8)[0] == [
+    assert amounts(["0.00000001", "0.000000005", "3.1415926536"], 8)[0] == [
         Decimal("1.00"), Decimal("0.50"), Decimal("314159265.36")]
+
+
+def test_amount_finer_than_the_fen_is_refused_not_rounded():
+    """The contract keeps amounts to the fen: a third decimal in yuan is an error naming the cell, never
+    rounded away (1234.567 used to become 1234.57 without a word). In 万元 the fen is the 6th decimal."""
+    vals, bad = amounts(["1234.567", "-0.005", "12.500", "1234.5600"])
+    assert bad == [True, True, False, False] and vals == [None, None, Decimal("12.50"), Decimal("1234.56")]
+    _, problems = parse_amount(clean(pa.array(["1234.567"])), AMOUNT, 0)
+    assert any(p.mask[0] and "more than 2 decimals" in p.reason for p in problems)
+    assert amounts(["1.234567", "1.2345678"], 4) == ([Decimal("12345.67"), None], [False, True])
+    assert amounts(["1.0000000001", "1.00000000001"], 8) == ([Decimal("100000000.01"), None], [False, True])
 
 
 def test_amount_rejects_bad_text():
@@ -145,10 +156,12 @@ def test_amount_rejects_bad_text():
        st.booleans())
 def test_amount_parsing_is_exact(value, unit_exp, grouped):
     text = f"{value:,f}" if grouped else f"{value:f}"
-    got = amounts([text], unit_exp)[0][0]
-    exact = (value * 10**unit_exp).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if abs(exact) < Decimal("1e16"):
-        assert got == exact
+    (got,), (bad,) = amounts([text], unit_exp)
+    exact = value * 10**unit_exp
+    if exact != exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP):  # finer than the fen: refused
+        assert bad and got is None
+    elif abs(exact) < Decimal("1e16"):
+        assert got == exact and not bad
 
 
 def test_int_and_code6_and_date():

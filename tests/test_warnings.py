@@ -167,8 +167,31 @@ def test_current_deficit(defaults):
     assert fired(w) == {("360100", 2021, "resident", "pooled", "yellow")}
     row = w.iloc[0]
     assert row.rule == "current_deficit" and row.value == pytest.approx(-0.05) and row.threshold == 0
-    assert "-5.00%" in row.message_en and "-5.0 million yuan" in row.message_en
+    assert "-5.00%" in row.message_en and "surplus -500.00 10k yuan" in row.message_en
     assert "-500.00 万元" in row.message_zh
+    y = evaluate(ind, defaults, unit="yuan").iloc[0]
+    assert "surplus -5,000,000.00 yuan" in y.message_en and "-5,000,000.00 元" in y.message_zh
+    with pytest.raises(ValueError, match="unknown unit"):
+        evaluate(ind, defaults, unit="million")
+
+
+def test_messages_give_the_same_figures_in_both_languages(defaults):
+    """zh said 降至 0.07 万人 where en said 739 (853 and 852 both read 0.09 万人), and en gave the balance as
+    1.3 million yuan where zh gave 125.75 万元: now persons are whole numbers and money is in 万元 with
+    2 decimals (half up) in both."""
+    ind = frame(
+        {"year": 2023, "insured": 900.0, "insured_growth": np.nan, "balance_end": 2e6, "balance_growth": np.nan},
+        {"year": 2024, "insured": 739.0, "insured_growth": 739 / 900 - 1, "balance_end": 1_257_549.99,
+         "balance_growth": 1_257_549.99 / 2e6 - 1},
+        {"year": 2024, "region_code": "360102", "insured": 852.0, "insured_growth": 852 / 900 - 1},
+        {"year": 2024, "region_code": "360103", "insured": 853.0, "insured_growth": 853 / 900 - 1},
+    )
+    w = evaluate(ind, defaults)
+    ins = w[w.rule == "insured_falling"].set_index("region_code")
+    assert "降至 739 人" in ins.loc["360100"].message_zh and "to 739 persons" in ins.loc["360100"].message_en
+    assert "降至 852 人" in ins.loc["360102"].message_zh and "降至 853 人" in ins.loc["360103"].message_zh
+    bal = w[w.rule == "balance_falling"].iloc[0]
+    assert "结存 125.75 万元" in bal.message_zh and "to 125.75 10k yuan" in bal.message_en
 
 
 def test_consecutive_deficits_runs_break_on_a_gap_year_and_between_regions(defaults):

@@ -104,8 +104,9 @@ def test_golden_national_warnings(ind):
     assert list(w.level) == ["yellow"] * 5 + ["blue"] * 4
     gap21 = w[(w.rule == "balance_identity") & (w.year == 2021)].iloc[0]
     assert gap21.value == pytest.approx(0.03552, abs=1e-5)
-    assert "23,859.0 million yuan, 3.55% of the balance > 0.5%" in gap21.message_en
-    assert "238.59 亿元" in gap21.message_zh and "3.55%" in gap21.message_zh
+    # money in 万元, the report's unit, to 2 decimals in both languages
+    assert "= 2,385,900.00 10k yuan, 3.55% of the balance > 0.5%" in gap21.message_en
+    assert "= 2,385,900.00 万元" in gap21.message_zh and "3.55%" in gap21.message_zh
 
 
 def test_growth_gap_counts_single_years_when_asked(ind, tmp_path):

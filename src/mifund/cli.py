@@ -40,6 +40,7 @@ console = table_console()
 
 UNITS = {"yuan": 1.0, "wan": 1e4, "yi": 1e8}
 UNIT_ZH = {"yuan": "元", "wan": "万元", "yi": "亿元"}
+FEN_PLACES = {"yuan": 2, "wan": 6, "yi": 10}  # decimals of one fen (0.01 yuan) in each unit
 
 RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Region code; its subtree is included. Repeatable.")]
 YearOpt = Annotated[list[int] | None, typer.Option("--year", "-y", help="Year. Repeatable.")]
@@ -220,8 +221,8 @@ def indicators_cmd(
     # fund amounts in the unit asked for; per-capita figures stay in yuan (人均筹资 is read in 元)
     amount_cols = [i.name for i in INDICATORS if i.unit == "yuan" and i.name in df.columns
                    and not i.name.endswith("_per_capita")]
-    if UNITS[u] != 1:
-        df[amount_cols] = df[amount_cols] / UNITS[u]
+    if UNITS[u] != 1:  # to the fen in the unit (0.000001 万元), without the division's float noise
+        df[amount_cols] = (df[amount_cols] / UNITS[u]).round(FEN_PLACES[u])
     percent = {i.name for i in INDICATORS if i.unit == "percent-as-ratio"}
     unit_label = UNIT_ZH[u] if lang == "zh" else u
     headers = {i.name: (i.zh if lang == "zh" else i.en) + (f" ({unit_label})" if i.name in amount_cols else "") for i in INDICATORS}

@@ -43,6 +43,9 @@ class Column:
     min: float | None = None
     max: float | None = None
     default: object = None  # used when an optional column is absent or empty
+    # a text column's values must match this (after the importer's normalisation); pattern_hint says how
+    pattern: str | None = None
+    pattern_hint: str = ""
 
     @property
     def sql_type(self) -> str:
@@ -113,6 +116,10 @@ PROVIDER_TYPES = {"hospital": ("医院",), "clinic": ("诊所", "基层医疗机
 ITEM_CATEGORIES = {"drug": ("药品",), "service": ("诊疗项目", "服务"), "material": ("医用耗材", "耗材")}
 CATALOG_CLASSES = {"A": ("甲类", "甲"), "B": ("乙类", "乙"), "C": ("丙类", "丙")}
 
+# An age band: LOW-HIGH (both inclusive, LOW <= HIGH) or LOW+ (LOW and above), whole years. One spelling
+# per band: "5-9岁" or "5～9" is read as 5-9 on import, "5-9y" is refused (not a second band beside 5-9).
+AGE_BAND_PATTERN = r"^(?:\d{1,3}-\d{1,3}|\d{1,3}\+)$"
+
 _AMT_MAX = 1e16  # DECIMAL(18,2) holds up to 1e16 yuan
 
 
@@ -141,7 +148,9 @@ POPULATION = Table(
         Column("region_code", CODE6, "行政区划代码"),
         Column("year", INT, "年度", min=1949, max=2200),
         Column("sex", ENUM, "性别", required=False, values=SEX),
-        Column("age_band", STR, "年龄组", required=False, description="e.g. 0-4 … 85+"),
+        Column("age_band", STR, "年龄组", required=False, pattern=AGE_BAND_PATTERN,
+               description="whole years: LOW-HIGH or LOW+ (open-ended), e.g. 0-4 … 85+",
+               pattern_hint="an age band of whole years, LOW-HIGH or LOW+ (e.g. 0-4, 5-9, 85+)"),
         Column("persons", INT, "常住人口数", min=0),
         Column("source", STR, "数据来源", required=False),
     ),

@@ -26,6 +26,13 @@ AMOUNT_TOLERANCE = 0.01  # yuan, for parts against totals and lines against clai
 LEVEL_RANK = {"country": 0, "province": 1, "city": 2, "county": 3}
 
 ISSUE_COLUMNS = ("row", "severity", "column", "value", "reason")
+# Sums and differences of amounts are computed in this type: an amount may use all 16 integer digits of
+# DECIMAL(18,2), and the sum of two such (a previous balance plus an income) overflows that type
+WIDE = "decimal(38,2)"
+
+
+def wide(v: ir.Value) -> ir.Value:
+    return v.cast(WIDE)
 
 
 INSURED_SPLIT_TOLERANCE = 0.0005  # 0.05% of insured
@@ -108,14 +115,14 @@ def ledger_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
         if not parts:
             continue
         for part in parts:
-            bad = s.filter(s[part] > s[total] + AMOUNT_TOLERANCE)
+            bad = s.filter(wide(s[part]) > wide(s[total]) + AMOUNT_TOLERANCE)
             out.append(issue(bad, ERROR, part, bad[part], txt(f"{part} exceeds {total} ", bad[total])))
         any_part = s[parts[0]].notnull()
         for p in parts[1:]:
             any_part = any_part | s[p].notnull()
-        summed = sum((s[p].fill_null(0) for p in parts[1:]), s[parts[0]].fill_null(0))
+        summed = sum((wide(s[p]).fill_null(0) for p in parts[1:]), wide(s[parts[0]]).fill_null(0))
         t = s.mutate(_sum=summed, _any=any_part)
-        bad = t.filter(t._any & (t._sum > t[total] + AMOUNT_TOLERANCE))
+        bad = t.filter(t._any & (t._sum > wide(t[total]) + AMOUNT_TOLERANCE))
         out.append(issue(bad, ERROR, total, bad[total],
                          txt(f"the parts of {total} add up to ", bad._sum, ", more than the total")))
     if {"insured_in_service", "insured_retired"} <= present:
@@ -131,7 +138,78 @@ def ledger_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
     m = merged(s, wh.table("fund_ledger"), C.FUND_LEDGER.key)
     out.append(_combined_conflict(s, m))
     out.append(_balance_identity(s, m))
+    out += _region_vs_below(wh, m)
     return out
+
+
+PARENT_TOLERANCE = 0.005  # a region's own figure and the sum of the regions below may differ by 0.5%
+PARENT_FIGURES = ("insured", "income_total", "expenditure_total", "balance_end")
+
+
+def _figure(name: str, v: ir.Value) -> ir.Value:
+    return v if name == "insured" else wide(v)
+
+
+def _region_vs_below(wh, m: ir.Table) -> list[ir.Table]:
+    """A region's own ledger row (a city's, beside its counties' rows) against the sum of the rows below
+    it, where those cover every leaf region below it: a difference beyond PARENT_TOLERANCE is a warning.
+    The region's own figures stand (indicators use them, not the sum); the warning says they disagree.
+
+    Rows below are the leaf-most ones (no strict descendant has a row of the same key), as indicators sum
+    them. Only pairs where this file gives the region's row or one of the rows below are reported: at the
+    region's row, else at the first row below in the file."""
+    from mifund.ledger.regions import closure, leaf_units
+
+    # the region tree is small: its closure is computed once, here, not compiled into the check 3 times
+    full = ibis.memtable(wh.to_arrow(closure(wh)))
+    c = full.filter(full.depth > 0)
+    units = leaf_units(wh, closure_table=full)
+    k = m.mutate(_m=m.month.fill_null(0))
+    key = ("year", "_m", "scheme", "fund")
+    d = k.join(c, k.region_code == c.descendant).select(
+        d_region=c.ancestor, **{f"d{x}": k[x] for x in key}).distinct()
+    leaf = k.anti_join(d, [k.region_code == d.d_region, *[k[x] == d[f"d{x}"] for x in key]])
+    up = leaf.join(c, leaf.region_code == c.descendant).select(
+        anc=c.ancestor, src=leaf.region_code, row=leaf._row, **{x: leaf[x] for x in (*key, *PARENT_FIGURES)})
+    n = up.count()
+    sums = up.group_by(["anc", *key]).aggregate(
+        n_rows=n, c_row=up.row.min(),
+        **{f"c_{f}": ibis.cases((up[f].count() == n, _figure(f, up[f]).sum())) for f in PARENT_FIGURES})
+    u = units.select(u_region=units.region_code, u_unit=units.unit)
+    cov = up.join(u, up.src == u.u_region)
+    cov = cov.group_by(["anc", *key]).aggregate(n_cov=cov.u_unit.nunique())
+    cov = cov.rename({f"v{x}": x for x in ("anc", *key)})
+    exp = units.group_by("region_code").aggregate(n_exp=units.count()).rename(e_region="region_code")
+    j = sums.join(cov, [sums.anc == cov.vanc, *[sums[x] == cov[f"v{x}"] for x in key]])
+    j = j.join(exp, j.anc == exp.e_region).filter(lambda t: t.n_cov == t.n_exp)
+    p = k.select(p_region=k.region_code, p_row=k._row, p_month=k.month,
+                 **{f"p{x}": k[x] for x in key}, **{f"p_{f}": k[f] for f in PARENT_FIGURES})
+    j = j.join(p, [j.anc == p.p_region, *[j[x] == p[f"p{x}"] for x in key]])
+    j = j.filter(j.p_row.notnull() | j.c_row.notnull())
+    flags, parts = {}, []
+    for f in PARENT_FIGURES:
+        own, below = _figure(f, j[f"p_{f}"]), j[f"c_{f}"]
+        diff = (own - below).abs()
+        big = ibis.greatest(own.abs(), below.abs())
+        flags[f] = (own.notnull() & below.notnull() & (diff > 1)
+                    & (diff.cast("float64") > big.cast("float64") * PARENT_TOLERANCE)).fill_null(False)
+        pct = ((own - below).cast("float64") * 100 / below.abs().cast("float64").nullif(0.0)).round(1)
+        unit = "" if f == "insured" else " yuan"
+        part = txt(f"; {f} ", j[f"p_{f}"], unit, " vs ", below, unit, " below (",
+                   ibis.cases((pct.notnull(), txt(pct.cast("string"), "%")), else_=ibis.literal("n/a")), ")")
+        parts.append(ibis.ifelse(flags[f], part, ibis.literal("")))
+    j = j.mutate(_row=j.p_row.coalesce(j.c_row), _what=sum(parts[1:], parts[0]).substr(2),
+                 _col=ibis.cases(*((flags[f], f) for f in PARENT_FIGURES), else_=ibis.null("string")))
+    bad = j.filter(j._col.notnull())
+    period = ibis.cases((bad.p_month.isnull(), txt(bad.year)), else_=txt(bad.year, "-", bad.p_month))
+    col = bad._col
+    value = ibis.cases(*((col == f, bad[f"p_{f}"].cast("string")) for f in PARENT_FIGURES))
+    t = bad.select(row=bad._row.cast("int64"), severity=ibis.literal(WARNING), column=col, value=value,
+                   reason=txt("the own row of ", bad.anc, " ", bad.scheme, " ", bad.fund, " ", period,
+                              " disagrees with the sum of its ", bad.n_rows, " row(s) below, which cover all its "
+                              "regions, by more than ", f"{PARENT_TOLERANCE:.1%}: ", bad._what,
+                              "; indicators use the region's own figures"))
+    return [t]
 
 
 def _combined_conflict(s: ir.Table, m: ir.Table) -> ir.Table:
@@ -160,7 +238,7 @@ def _balance_identity(s: ir.Table, m: ir.Table) -> ir.Table:
                  p_balance=m.balance_end)
     j = t.join(p, [t.region_code == p.p_region, t._py == p.p_year, t._pm.identical_to(p.p_month),
                    t.scheme == p.p_scheme, t.fund == p.p_fund])
-    j = j.mutate(_gap=j.balance_end - (j.p_balance + j.income_total - j.expenditure_total))
+    j = j.mutate(_gap=wide(j.balance_end) - (wide(j.p_balance) + wide(j.income_total) - wide(j.expenditure_total)))
     bal = j.balance_end.abs().cast("float64")
     j = j.mutate(_pct=ibis.cases((bal > 0, (j._gap.cast("float64") * 100 / bal).round(2)), else_=ibis.null("float64")))
     bad = j.filter(j._gap.abs().cast("float64") > ibis.greatest(bal * BALANCE_TOLERANCE, BALANCE_TOLERANCE_ABS))
@@ -223,13 +301,13 @@ def claims_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
     out = [reference(s, "provider_id", prov, "provider_id", "providers")]
     bad = s.filter(s.discharge_date < s.admit_date)
     out.append(issue(bad, ERROR, "discharge_date", bad.discharge_date, txt("before admit_date ", bad.admit_date)))
-    paid = s.self_pay_amount + s.copay_first_amount
+    paid = wide(s.self_pay_amount) + wide(s.copay_first_amount)
     bad = s.mutate(_paid=paid).filter(lambda t: t._paid > t.total_amount)
     out.append(issue(bad, ERROR, "self_pay_amount", bad.self_pay_amount,
                      txt("self_pay_amount + copay_first_amount = ", bad._paid, " exceeds total_amount ", bad.total_amount)))
     if "policy_scope_amount" in present:  # else the importer filled it with exactly that
-        scope = s.mutate(_expect=s.total_amount - s.self_pay_amount - s.copay_first_amount)
-        bad = scope.filter((scope.policy_scope_amount - scope._expect).abs() > AMOUNT_TOLERANCE)
+        scope = s.mutate(_expect=wide(s.total_amount) - wide(s.self_pay_amount) - wide(s.copay_first_amount))
+        bad = scope.filter((wide(scope.policy_scope_amount) - scope._expect).abs() > AMOUNT_TOLERANCE)
         out.append(issue(bad, ERROR, "policy_scope_amount", bad.policy_scope_amount,
                          txt("should be total - self_pay - copay_first = ", bad._expect)))
     return out
@@ -277,7 +355,7 @@ def lines_total_checks(wh, claim_stages: list[str], line_stages: list[str]) -> l
     for stage in claim_stages:
         s = wh.table(stage)
         j = s.join(sums, "claim_id")
-        bad = j.filter((j._sum - j.total_amount).abs() > AMOUNT_TOLERANCE)
+        bad = j.filter((wide(j._sum) - wide(j.total_amount)).abs() > AMOUNT_TOLERANCE)
         out.append((stage, issue(bad, ERROR, "total_amount", bad.total_amount,
                                  txt("the claim's ", bad._n, " lines add up to ", bad._sum))))
     reported = [wh.table(st).select("claim_id") for st in claim_stages]
@@ -287,7 +365,7 @@ def lines_total_checks(wh, claim_stages: list[str], line_stages: list[str]) -> l
         for r in reported:
             first = first.anti_join(r, "claim_id")
         j = first.join(sums, "claim_id").join(claims.select("claim_id", "total_amount"), "claim_id")
-        bad = j.filter((j._sum - j.total_amount).abs() > AMOUNT_TOLERANCE)
+        bad = j.filter((wide(j._sum) - wide(j.total_amount)).abs() > AMOUNT_TOLERANCE)
         out.append((stage, issue(bad, ERROR, "amount", bad._sum,
                                  txt("lines of claim ", bad.claim_id, " add up to ", bad._sum,
                                      ", not its total_amount ", bad.total_amount))))

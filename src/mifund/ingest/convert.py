@@ -1,8 +1,9 @@
 """Text columns to the contract's types, vectorised with pyarrow, with a reason for every bad cell.
 
 Amounts are parsed exactly: the text is split into sign, integer and fraction digits, the decimal point is
-moved by the unit (万元 = 4 places, 亿元 = 8) as text, and only then cast to a decimal and rounded half away
-from zero (四舍五入) to the fen. No amount passes through a float.
+moved by the unit (万元 = 4 places, 亿元 = 8) as text, and only then cast to a decimal. An amount finer than
+the fen (more than 2 decimals in yuan, 6 in 万元, 10 in 亿元) is refused, not rounded in silence. No amount
+passes through a float.
 """
 
 from __future__ import annotations
@@ -86,14 +87,36 @@ def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
 def parse_code6(t: pa.Array, col: C.Column, unit_exp: int):
     # a drop-down label "110000 北京市" (the ledger template's) carries the code before the first space
     s = _numeric_text(pc.replace_substring_regex(t, r"^(\d{6})\s+\S.*$", r"\1"))
-    ok = pc.match_substring_regex(s, r"^\d{1,6}(?:\.0+)?$")
+    s = pc.replace_substring_regex(s, r"\.0+$", "")  # 360100.0: a code Excel or a float column wrote
+    # six digits, nothing else: 3601 is not 003601 (no GB/T 2260 code starts with 00 but the country's,
+    # 000000, which a number cell shows as 0 and is the one short form taken)
+    s = pc.replace_substring_regex(s, r"^0+$", "000000")
+    ok = pc.match_substring_regex(s, r"^\d{6}$")
     bad = _bad(t, ok)
-    v = pc.utf8_lpad(pc.replace_substring_regex(s, r"\.0+$", ""), width=6, padding="0")
-    return _null_where(v, bad), [Problem(bad, "not a 6-digit administrative division code")]
+    return _null_where(s, bad), [Problem(bad, "not a 6-digit administrative division code (GB/T 2260)")]
 
 
 def parse_str(t: pa.Array, col: C.Column, unit_exp: int):
-    return t, []
+    if col.pattern is None:
+        return t, []
+    if col.name == "age_band":
+        t = _age_band_text(t)
+    bad = _bad(t, pc.match_substring_regex(t, col.pattern))
+    if col.name == "age_band":  # 10-4 is no band
+        parts = pc.extract_regex(_null_where(t, bad), r"^(?P<lo>\d+)-(?P<hi>\d+)$")
+        lo, hi = (pc.cast(pc.struct_field(parts, k), pa.int64()) for k in ("lo", "hi"))
+        bad |= _np(pc.greater(lo, hi))
+    return _null_where(t, bad), [Problem(bad, f"not {col.pattern_hint or 'in the expected form'}")]
+
+
+def _age_band_text(t: pa.Array) -> pa.Array:
+    """The spellings of a band that mean the same band, as the contract writes it: 5-9岁, 5～9, 05-09 and
+    5 - 9 are 5-9; 85岁及以上 and 85以上 are 85+."""
+    t = pc.replace_substring_regex(pc.utf8_normalize(t, form="NFKC"), r"\s+", "")
+    t = pc.replace_substring_regex(t, r"岁?(?:及以上|以上)$", "+")
+    t = pc.replace_substring_regex(t, r"[~—–至]", "-")
+    t = pc.replace_substring_regex(t, r"岁", "")
+    return pc.replace_substring_regex(t, r"(^|-)0+(\d)", r"\1\2")
 
 
 def parse_int(t: pa.Array, col: C.Column, unit_exp: int):
@@ -126,6 +149,10 @@ def parse_amount(t: pa.Array, col: C.Column, unit_exp: int):
         r"^(?P<sign>[+-]?)0*(?P<int>\d*)(?:\.(?P<frac>\d*))?$",
     )
     sign, whole, frac = (pc.struct_field(parts, k) for k in ("sign", "int", "frac"))
+    # the contract keeps amounts to the fen: 2 decimals in yuan (6 in 万元, 10 in 亿元); more digits are
+    # refused, never rounded away in silence (trailing zeros are no digits: 12.500 is 12.50)
+    places = 2 + unit_exp
+    fine = _np(pc.greater(pc.utf8_length(pc.replace_substring_regex(frac, r"0+$", "")), places))
     # an amount has at most 16 integer digits in yuan (DECIMAL(18,2)); more cannot be stored
     too_long = _np(pc.greater(pc.add(pc.utf8_length(whole), unit_exp), 16))
     width = unit_exp + _WORK
@@ -136,9 +163,13 @@ def parse_amount(t: pa.Array, col: C.Column, unit_exp: int):
     v = pc.round(pc.cast(text, _WORK_TYPE), ndigits=2, round_mode="half_towards_infinity")
     over = too_long & ~bad & ~expo
     over |= _np(pc.greater_equal(pc.abs(v), pa.scalar(Decimal("1e16"), _WORK_TYPE)))
-    v = pc.cast(_null_where(v, over), AMOUNT_TYPE)
+    fine &= ~over
+    v = pc.cast(_null_where(v, over | fine), AMOUNT_TYPE)
+    unit = {0: "yuan", 4: "万元", 8: "亿元"}.get(unit_exp, f"units of 10^{unit_exp} yuan")
     return v, [
         Problem(bad, "not an amount"),
+        Problem(fine, f"more than {places} decimals: amounts are kept to the fen (0.01 yuan), at most "
+                      f"{places} decimals in {unit}; round the figure in the file"),
         Problem(
             expo,
             "amount in exponent notation (Excel writes long numbers so and drops digits); "
@@ -369,6 +400,8 @@ def _fill_policy_scope(out: dict[str, pa.Array]) -> None:
     if any(p is None for p in parts):
         return
     derived = pc.subtract(pc.subtract(parts[0], parts[1]), parts[2])
-    derived = pc.if_else(pc.less(derived, 0), pa.scalar(None, derived.type), derived).cast(AMOUNT_TYPE)
+    # negative (or, from negative parts, too large to store: those parts are errors already): no figure
+    unfit = pc.or_(pc.less(derived, 0), pc.greater_equal(derived, pa.scalar(Decimal("1e16"), derived.type)))
+    derived = pc.if_else(unfit, pa.scalar(None, derived.type), derived).cast(AMOUNT_TYPE)
     given = out.get("policy_scope_amount")
     out["policy_scope_amount"] = derived if given is None else pc.coalesce(given, derived)

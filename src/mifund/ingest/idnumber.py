@@ -118,3 +118,65 @@ def load_or_create_id_key(settings) -> bytes:
         os.close(fd)
     os.chmod(path, 0o600)
     return key
+
+
+# -- the key's fingerprint in the warehouse --------------------------------------------------------
+# person_id values are comparable only when made with one key: a warehouse copied without its key file,
+# or opened with another MIFUND_ID_KEY, would store the same person under a second person_id without a
+# word. So the first import that hashes IDs records a fingerprint of the key (an HMAC of a fixed text:
+# it says nothing of the key or of any ID) in table warehouse_meta (migration 0008), and every later one
+# must bring a key with the same.
+META_TABLE = "warehouse_meta"
+FINGERPRINT_NAME = "id_key_fingerprint"
+_FINGERPRINT_TEXT = b"mifund id-key fingerprint v1"
+
+
+class IdKeyMismatch(ValueError):
+    """The ID-hash key is not the one the warehouse's person_id values were made with."""
+
+
+def key_fingerprint(key: bytes) -> str:
+    return hmac.digest(key, _FINGERPRINT_TEXT, hashlib.sha256).hex()
+
+
+def _meta_table(wh):
+    """The warehouse's name/value settings table (migration 0008), or None in a warehouse opened read-only
+    before that migration ran."""
+    return wh.table(META_TABLE) if META_TABLE in wh.con.list_tables() else None
+
+
+def recorded_fingerprint(wh) -> tuple[str, str | None, str | None] | None:
+    """(fingerprint, when, by whom) recorded in the warehouse, or None."""
+    t = _meta_table(wh)
+    if t is None:
+        return None
+    df = wh.to_pandas(t.filter(t.name == FINGERPRINT_NAME).order_by(t.set_at.desc()).limit(1))
+    if df.empty:
+        return None
+    r = df.iloc[0]
+    return str(r.value), None if r.set_at is None else str(r.set_at)[:19], r.set_by
+
+
+def check_id_key(wh, key: bytes, *, actor: str | None = None, record: bool = True) -> None:
+    """Raise IdKeyMismatch when the warehouse records another key's fingerprint; record this key's when
+    it records none (``record``; the caller's transaction makes that part of the import)."""
+    mine = key_fingerprint(key)
+    found = recorded_fingerprint(wh)
+    if found is None:
+        if record:
+            import datetime as _dt
+
+            import pandas as pd
+
+            wh.append(META_TABLE, pd.DataFrame([{"name": FINGERPRINT_NAME, "value": mine,
+                                                 "set_at": _dt.datetime.now(), "set_by": actor}]))
+        return
+    value, when, who = found
+    if hmac.compare_digest(value, mine):
+        return
+    since = f" (recorded {when}" + (f" by {who}" if who else "") + ")" if when else ""
+    raise IdKeyMismatch(
+        "the ID-hash key is not the key this warehouse's person_id values were made with" + since + ": "
+        "hashed with it, every person already here would be stored again under a new person_id. Use the "
+        "warehouse's own key: its key file (<database>.idkey, kept beside the original database; copy it "
+        "along with a copied warehouse) or the MIFUND_ID_KEY it was imported with")

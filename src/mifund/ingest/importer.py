@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -21,7 +21,7 @@ from pathlib import Path
 import ibis
 
 from mifund import contract as C
-from mifund.ingest import checks, readers
+from mifund.ingest import checks, idnumber, readers
 from mifund.ingest.convert import convert_chunk, unit_exponent
 from mifund.ingest.headers import ID_NUMBER, map_headers
 from mifund.ingest.report import (
@@ -174,6 +174,11 @@ def _import_file(ctx: _Context, item: _Planned, stages: list[str]) -> tuple[File
                             f"required column missing (header {name} or {col.zh}{alt}){title_hint}"))
     if log.count(ERROR):
         raise log.failure()
+    if "person_id" not in hm.positions and ID_NUMBER in hm.positions:  # IDs to hash: with this warehouse's key
+        try:
+            idnumber.check_id_key(wh, ctx.id_key, actor=ctx.actor)
+        except idnumber.IdKeyMismatch as e:
+            raise ImportFailed([ImportIssue(label, source.header_row, ID_NUMBER, str(e))]) from None
 
     stage = _stage_for(wh, table)
     stages.append(stage)
@@ -268,9 +273,15 @@ def import_paths(
                     wh.drop_stage(stage)
                     stages.remove(stage)
             _check_claim_lines(ctx, kept)
-        finally:
+        except BaseException:
+            # the rollback drops the stages (made in this transaction); a failed statement has aborted
+            # the transaction, where dropping them here would only raise a second error over the first
             for s in stages:
-                wh.drop_stage(s)
+                with suppress(Exception):
+                    wh.drop_stage(s)
+            raise
+        for s in stages:
+            wh.drop_stage(s)
     return ImportReport(reports, warnings, ctx.batch_id)
 
 

@@ -12,6 +12,7 @@ import codecs
 import csv
 import datetime as dt
 import itertools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -183,8 +184,7 @@ def cell_text(v) -> str:
     if isinstance(v, float):
         if v.is_integer() and abs(v) < 1e17:
             return str(int(v))
-        r = repr(v)
-        return format(Decimal(r), "f") if "e" in r else r
+        return float_text(v)
     if isinstance(v, dt.datetime):
         return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
     if isinstance(v, dt.date):
@@ -286,31 +286,73 @@ def arrow_text(a: pa.Array) -> pa.Array:
         raise ReadError(f"a column of type {t} cannot be read as text") from None
 
 
+# A float read from a file is binary: 1234.56 typed in Excel may come back as 1234.5600000000002 after a
+# sum, 12345678901234.56 is stored as 12345678901234.560546875. Such a value is read as the decimal with
+# the fewest places k (at most FLOAT_PLACES) that is the float itself (it reads back as the same float),
+# or that lies within FLOAT_ULPS units in the last place of it where that is float noise: far below the
+# k-th decimal (FLOAT_ULPS ulps at most 1/100 of 10^-k). That is the number the writer meant, so that an
+# amount's decimals are its own and not the float's: 0.004 of a yuan written in a float is still 0.004
+# (and refused as finer than the fen). Other floats keep their full text.
+FLOAT_PLACES = 10
+FLOAT_ULPS = 4
+
+
+def float_text(v: float) -> str:
+    """One float as the decimal text the writer meant (see FLOAT_ULPS)."""
+    if not math.isfinite(v):
+        return repr(v)
+    tol = FLOAT_ULPS * math.ulp(v)
+    for k in range(FLOAT_PLACES + 1):
+        n = round(v * 10**k)
+        if abs(n) >= 2**53:
+            break
+        r = n / 10**k
+        if r == v or (abs(v - r) <= tol and tol <= 10.0**-k / 100):
+            return _decimal_text(n, k)
+    r = repr(v)
+    return format(Decimal(r), "f") if "e" in r else r
+
+
+def _decimal_text(n: int, k: int) -> str:
+    digits = str(abs(n)).rjust(k + 1, "0")
+    body = digits if k == 0 else f"{digits[:-k]}.{digits[-k:]}"
+    return ("-" if n < 0 else "") + body
+
+
 def _float_text(a: pa.Array) -> pa.Array:
-    """Floats as plain decimal text. Whole numbers print as integers (a code6 column written as float
-    keeps its digits); others go through decimal128, whose text is exact to 10 decimals, except that
-    Arrow writes |x| < 1e-6 with an exponent: those few values are formatted one by one."""
+    """Floats as plain decimal text, vectorised: whole numbers print as integers (a code6 column written as
+    float keeps its digits), others as ``float_text`` writes them."""
     a = pc.if_else(pc.is_nan(a), pa.scalar(None, a.type), a).cast(pa.float64())
     finite = pc.drop_null(a)
     if len(finite) == 0:
         return pa.nulls(len(a), pa.string())
     if pc.all(pc.equal(pc.floor(finite), finite)).as_py() and pc.max(pc.abs(finite)).as_py() < 9e18:
         return a.cast(pa.int64()).cast(pa.string())
-    try:
-        text = a.cast(pa.decimal128(38, 10)).cast(pa.string())
-    except pa.ArrowInvalid:  # beyond 1e28: no amount or count is, let the converter reject it
-        return a.cast(pa.string())
-    text = pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1")
-    text = pc.replace_substring_regex(text, r"\.$", "")
-    text = pc.if_else(pc.equal(a, 0), "0", text)  # Arrow writes a zero decimal as 0E-10
-    tiny = pc.fill_null(pc.and_(pc.less(pc.abs(a), 1e-6), pc.not_equal(a, 0)), False)
-    if pc.any(tiny).as_py():
-        out = text.to_numpy(zero_copy_only=False).astype(object)
-        idx = np.flatnonzero(tiny.to_numpy(zero_copy_only=False))
-        values = a.to_numpy(zero_copy_only=False)
-        out[idx] = [format(Decimal(repr(float(values[i]))), "f") for i in idx]
-        text = pa.array(out, type=pa.string())
-    return text
+    v = a.to_numpy(zero_copy_only=False).astype(np.float64)  # nulls are NaN
+    places = np.full(len(v), -1, dtype=np.int64)
+    ints = np.zeros(len(v), dtype=np.int64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        tol = FLOAT_ULPS * np.spacing(np.abs(v))
+        for k in range(FLOAT_PLACES + 1):
+            n = np.rint(v * 10.0**k)
+            r = n / 10.0**k
+            near = (r == v) | ((np.abs(v - r) <= tol) & (tol <= 10.0**-k / 100))
+            hit = (places < 0) & (np.abs(n) < 2.0**53) & near
+            places[hit] = k
+            ints[hit] = n[hit].astype(np.int64)
+    out = np.full(len(v), None, dtype=object)
+    for k in np.unique(places[places >= 0]):
+        idx = np.flatnonzero(places == k)
+        n = ints[idx]
+        digits = pc.utf8_lpad(pa.array(np.abs(n)).cast(pa.string()), width=int(k) + 1, padding="0")
+        if k:
+            digits = pc.binary_join_element_wise(pc.utf8_slice_codeunits(digits, 0, -int(k)),
+                                                 pc.utf8_slice_codeunits(digits, -int(k)), ".")
+        sign = pc.if_else(pa.array(n < 0), "-", "")
+        out[idx] = pc.binary_join_element_wise(sign, digits, "").to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero((places < 0) & np.isfinite(v))
+    out[rest] = [float_text(float(v[i])) for i in rest]
+    return pa.array(out, type=pa.string())
 
 
 class ParquetSource(Source):

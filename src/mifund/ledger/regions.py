@@ -57,6 +57,17 @@ def strict_closure(source, *, max_depth: int = MAX_DEPTH) -> ir.Table:
     return c.filter(c.depth > 0)
 
 
+def leaf_units(source, *, closure_table: ir.Table | None = None) -> ir.Table:
+    """``region_code, unit``: the leaf regions (regions nobody names as parent) at or below each region
+    (a leaf is its own unit). A total stands for the whole of a region when it covers all its units.
+    ``closure_table``: the closure already at hand (``closure(source)``, depth 0 included)."""
+    r = _regions_table(source)
+    parents = r.filter(r.parent_code.notnull()).select(k_parent=r.parent_code.strip()).distinct()
+    leaves = r.anti_join(parents, r.region_code == parents.k_parent).select(unit=r.region_code)
+    c = closure(source) if closure_table is None else closure_table
+    return c.join(leaves, c.descendant == leaves.unit).select(region_code=c.ancestor, unit=leaves.unit)
+
+
 def descendants(wh, codes: Iterable[str], *, include_self: bool = True) -> list[str]:
     """Codes of every region below any of ``codes`` (and the codes themselves), sorted.
 

@@ -26,6 +26,7 @@ Output: one row per warning, with the most severe level that fired, sorted by se
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -306,20 +307,35 @@ def _tpct(v: float) -> str:
     return f"{v * 100:g}%"
 
 
-def _amt_en(v: float) -> str:
-    if v is None or not math.isfinite(v):
-        return "n/a"
-    return f"{v / 1e6:,.1f} million yuan" if abs(v) >= 1e6 else f"{v:,.2f} yuan"
+# The unit of money in the messages, as in the report (万元 by default): both languages give the same
+# figure, to 2 decimals rounded half up (四舍五入), in the same unit; persons as whole numbers.
+UNITS: dict[str, tuple[int, str, str]] = {"yuan": (0, "元", "yuan"), "wan": (4, "万元", "10k yuan"),
+                                          "yi": (8, "亿元", "100m yuan")}
+DEFAULT_UNIT = "wan"
 
 
-def _amt_zh(v: float) -> str:
+def _amount(v: float, unit: str) -> str | None:
     if v is None or not math.isfinite(v):
-        return "不详"
-    if abs(v) >= 1e8:
-        return f"{v / 1e8:,.2f} 亿元"
-    if abs(v) >= 1e4:
-        return f"{v / 1e4:,.2f} 万元"
-    return f"{v:,.2f} 元"
+        return None
+    exp = UNITS[unit][0]
+    d = (Decimal(repr(float(v))).scaleb(-exp)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{d + 0:,.2f}"  # + 0: -0.00 reads 0.00
+
+
+def _amt_en(v: float, unit: str = DEFAULT_UNIT) -> str:
+    a = _amount(v, unit)
+    return "n/a" if a is None else f"{a} {UNITS[unit][2]}"
+
+
+def _amt_zh(v: float, unit: str = DEFAULT_UNIT) -> str:
+    a = _amount(v, unit)
+    return "不详" if a is None else f"{a} {UNITS[unit][1]}"
+
+
+def _persons(v: float, zh: bool) -> str:
+    if v is None or not math.isfinite(v):
+        return "不详" if zh else "n/a"
+    return f"{v:,.0f} 人" if zh else f"{v:,.0f} persons"
 
 
 def _span(first: int, year: int, zh: bool = False) -> str:
@@ -336,8 +352,15 @@ def _note(t: Threshold, zh: bool) -> str:
 
 
 def _messages(rid: str, f: dict, value: float, thr: float, t: Threshold, year: int,
-              month: float) -> tuple[str, str]:
+              month: float, unit: str = DEFAULT_UNIT) -> tuple[str, str]:
     en_note, zh_note = _note(t, False), _note(t, True)
+
+    def amt_en(v: float) -> str:
+        return _amt_en(v, unit)
+
+    def amt_zh(v: float) -> str:
+        return _amt_zh(v, unit)
+
     if rid == "payable_months_low":
         en = f"Months of payment capacity {value:.1f} < {thr:g} (safety line, {en_note})"
         zh = f"可支付月数 {value:.1f} 个月，低于安全线 {thr:g} 个月（{zh_note}）"
@@ -345,16 +368,16 @@ def _messages(rid: str, f: dict, value: float, thr: float, t: Threshold, year: i
         en = f"Months of payment capacity {value:.1f} > {thr:g} (idle balance, {en_note})"
         zh = f"可支付月数 {value:.1f} 个月，高于 {thr:g} 个月（{zh_note}）"
     elif rid == "current_deficit":
-        en = (f"Current-year deficit: surplus {_amt_en(f['surplus'])}, surplus rate {_pct(value)}"
+        en = (f"Current-year deficit: surplus {amt_en(f['surplus'])}, surplus rate {_pct(value)}"
               f" < {_tpct(thr)} ({en_note})")
-        zh = (f"当期收不抵支：当期结余 {_amt_zh(f['surplus'])}，结余率 {_pct(value)}，"
+        zh = (f"当期收不抵支：当期结余 {amt_zh(f['surplus'])}，结余率 {_pct(value)}，"
               f"低于 {_tpct(thr)}（{zh_note}）")
     elif rid == "consecutive_deficits":
         n, first = int(value), int(f["first_year"])
         en = (f"Deficits in {n} consecutive years ({_span(first, year)}) ≥ {thr:g}; this year's surplus"
-              f" {_amt_en(f['surplus'])} ({en_note})")
+              f" {amt_en(f['surplus'])} ({en_note})")
         zh = (f"连续 {n} 年收不抵支（{_span(first, year, True)}），达到 {thr:g} 年；本年当期结余"
-              f" {_amt_zh(f['surplus'])}（{zh_note}）")
+              f" {amt_zh(f['surplus'])}（{zh_note}）")
     elif rid == "growth_gap":
         n, first = int(value), int(f["first_year"])
         en = (f"Expenditure growth above income growth (收支倒挂) in {n} consecutive years"
@@ -366,20 +389,18 @@ def _messages(rid: str, f: dict, value: float, thr: float, t: Threshold, year: i
     elif rid == "balance_falling":
         n, first = int(value), int(f["first_year"])
         en = (f"Accumulated balance fell in {n} consecutive year(s) ({_span(first, year)}) ≥ {thr:g}:"
-              f" this year {_pct(f['balance_growth'], sign=True)} to {_amt_en(f['balance_end'])} ({en_note})")
+              f" this year {_pct(f['balance_growth'], sign=True)} to {amt_en(f['balance_end'])} ({en_note})")
         zh = (f"累计结存连续 {n} 年下降（{_span(first, year, True)}），达到 {thr:g} 年：本年"
-              f" {_pct(f['balance_growth'], sign=True)}，结存 {_amt_zh(f['balance_end'])}（{zh_note}）")
+              f" {_pct(f['balance_growth'], sign=True)}，结存 {amt_zh(f['balance_end'])}（{zh_note}）")
     elif rid == "insured_falling":
-        ins = f["insured"]
-        ins_en = f"{ins:,.0f}" if ins is not None and math.isfinite(ins) else "n/a"
-        ins_zh = f"{ins / 1e4:,.2f} 万人" if ins is not None and math.isfinite(ins) else "不详"
+        ins_en, ins_zh = _persons(f["insured"], False), _persons(f["insured"], True)
         en = (f"Insured persons fell {_pct(value)} year on year to {ins_en}, more than the"
               f" {_tpct(thr)} tolerance ({en_note})")
         zh = f"参保人数同比下降 {_pct(value)}，降至 {ins_zh}，超过容忍度 {_tpct(thr)}（{zh_note}）"
     else:  # balance_identity
         en = (f"Balance identity broken: balance_end - (previous balance_end + income - expenditure) ="
-              f" {_amt_en(f['balance_gap'])}, {_pct(value)} of the balance > {_tpct(thr)} ({en_note})")
-        zh = (f"累计结存勾稽不平：期末结存 -（上期结存 + 基金收入 - 基金支出）= {_amt_zh(f['balance_gap'])}，"
+              f" {amt_en(f['balance_gap'])}, {_pct(value)} of the balance > {_tpct(thr)} ({en_note})")
+        zh = (f"累计结存勾稽不平：期末结存 -（上期结存 + 基金收入 - 基金支出）= {amt_zh(f['balance_gap'])}，"
               f"占期末结存 {_pct(value)}，超过 {_tpct(thr)}（{zh_note}）")
     if month is not None and not math.isnan(month):
         en = f"{year}-{int(month):02d}: {en}"
@@ -404,7 +425,7 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})
 
 
-def _evaluate_rule(rid: str, rule: Rule, df: pd.DataFrame) -> pd.DataFrame | None:
+def _evaluate_rule(rid: str, rule: Rule, df: pd.DataFrame, unit: str = DEFAULT_UNIT) -> pd.DataFrame | None:
     rows = _rows(rid, rule, df)
     if rows.empty:
         return None
@@ -420,7 +441,7 @@ def _evaluate_rule(rid: str, rule: Rule, df: pd.DataFrame) -> pd.DataFrame | Non
     values, thrs, tixs = np.asarray(measure, dtype=float)[fired], thr[fired], tix[fired]
     years, months = sel["year"].to_numpy(), sel["month"].to_numpy()
     msgs = [
-        _messages(rid, f, float(v), float(t), p.thresholds[int(i)], int(y), float(m))
+        _messages(rid, f, float(v), float(t), p.thresholds[int(i)], int(y), float(m), unit)
         for f, v, t, i, y, m in zip(figures, values, thrs, tixs, years, months, strict=True)
     ]
     return pd.DataFrame({
@@ -442,21 +463,25 @@ def _evaluate_rule(rid: str, rule: Rule, df: pd.DataFrame) -> pd.DataFrame | Non
     })
 
 
-def evaluate(indicators: pd.DataFrame, rules: WarningRules | None = None) -> pd.DataFrame:
+def evaluate(indicators: pd.DataFrame, rules: WarningRules | None = None, *,
+             unit: str = DEFAULT_UNIT) -> pd.DataFrame:
     """Warnings for every indicator row that crosses a rule's threshold.
 
     ``rules`` defaults to :func:`load_rules()` (the shipped defaults). Returns a DataFrame with
     OUTPUT_COLUMNS: the row's keys, ``rule``, ``level`` (red/orange/yellow/blue), ``value`` (the
     measured figure: months, a fraction, or a number of consecutive years), ``threshold`` (the
-    level's value it crossed), ``figures`` (a dict of the figures used), ``message_en``,
+    level's value it crossed), ``figures`` (a dict of the figures used, money in yuan), ``message_en``,
     ``message_zh`` and ``source`` (of the threshold); sorted by severity, then region, year, month,
-    scheme, fund and rule.
+    scheme, fund and rule. The messages give money in ``unit`` (yuan | wan | yi; default 万元, the
+    report's), to 2 decimals in both languages, and persons as whole numbers.
     """
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
     rules = rules if rules is not None else load_rules()
     df = _prepare(indicators, rules)
     parts = [
         part for rid in RULE_IDS if _active(rules.rule(rid))
-        if (part := _evaluate_rule(rid, rules.rule(rid), df)) is not None
+        if (part := _evaluate_rule(rid, rules.rule(rid), df, unit)) is not None
     ]
     if not parts:
         return _empty()

@@ -96,10 +96,7 @@ def report_cmd(
                 write_html(rep, out)
     key = rep.table("key_figures")
     if fmt in ("csv", "json") and key is not None:
-        cols = [c.key for c in key.columns]
-        df = key.data[["scheme", "fund", *[c for c in cols if c != "pair"]]].copy()
-        df.insert(0, "year", rep.year)
-        df.insert(0, "region_code", rep.region_code)
+        df = key_figures_frame(rep)
         if fmt == "csv":
             typer.echo(df.to_csv(index=False), nl=False)
         else:
@@ -118,7 +115,28 @@ def report_cmd(
         err.print(f"Wrote {out} ({', '.join(s.id for s in rep.sections)})")
 
 
+# Key figures for machines: amounts in 万元 carry the unit in their name (income_total_wan), as
+# `mifund indicators --unit wan` writes them; coverage says which regions below a total lacks.
+MACHINE_COVERAGE = ("units_covered", "units_expected", "missing_regions")
+
+
+def key_figures_frame(rep):
+    """The key figures table for csv/json: region_code, year, scheme, fund, the figures (万元 columns
+    named ``<name>_wan``; per-capita 元 columns ``<name>_yuan``) and the coverage columns."""
+    key = rep.table("key_figures")
+    cols = [c for c in key.columns if c.key not in ("pair", "coverage")]
+    names = {c.key: f"{c.key}_{c.kind}" if c.kind in ("wan", "yuan") else c.key for c in cols}
+    df = key.data[["scheme", "fund", *names]].rename(columns=names)
+    df = df.assign(**{c: key.data[c] for c in MACHINE_COVERAGE if c in key.data})
+    df.insert(0, "year", rep.year)
+    df.insert(0, "region_code", rep.region_code)
+    return df.reset_index(drop=True)
+
+
 def _print(rep) -> None:
+    import pandas as pd
+
+    from mifund.reports.units import fmt_cell
     from mifund.views.output import render, table_console
 
     console = table_console()
@@ -128,9 +146,13 @@ def _print(rep) -> None:
         console.print(f"• {p}")
     key = rep.table("key_figures")
     if key is not None:
-        df = key.data[[c.key for c in key.columns]].rename(columns={c.key: c.label for c in key.columns})
-        pct = {c.label for c in key.columns if c.kind == "pct"}
-        render(df, "table", title=key.title, percent_cols=pct, console=console)
+        # every figure as the report prints it (money to 0.01 万元, months to 0.1, rates in per cent), not
+        # as a guess from the size of the number: 163.87, never 163.9 beside 1,026.75
+        df = pd.DataFrame({c.label: [fmt_cell(v, c.kind) for v in key.data[c.key]] for c in key.columns})
+        figures = {c.label for c in key.columns if c.kind != "text"}
+        render(df, "table", title=key.title, console=console, right=figures)
+        if key.note:
+            console.print(key.note, highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

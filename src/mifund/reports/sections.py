@@ -88,6 +88,65 @@ def _joined(ctx: ReportContext, items: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
+# coverage: a total summed from some of the regions below says which ones it lacks, wherever it is shown
+# --------------------------------------------------------------------------------------------------
+def _coverage_lines(ctx: ReportContext, rows: pd.DataFrame, key: str = "note.coverage") -> list[str]:
+    """One sentence per region × year × set of missing regions among ``rows`` (indicator rows), naming
+    the missing regions and the funds concerned; none where every total is whole."""
+    if rows.empty or "missing_regions" not in rows:
+        return []
+    gaps = rows[rows.missing_regions.notna()]
+    if gaps.empty:
+        return []
+    order = {p: i for i, p in enumerate(PAIRS)}
+    shown: dict[tuple, set] = {}
+    for code, year, scheme, fund in zip(rows.region_code, rows.year, rows.scheme, rows.fund, strict=True):
+        shown.setdefault((code, year), set()).add((scheme, fund))
+    said: dict[tuple, list[int]] = {}  # the same gap in several years is one sentence
+    for (code, year, missing), g in gaps.groupby(["region_code", "year", "missing_regions"], sort=True):
+        pairs = sorted(set(zip(g.scheme, g.fund, strict=True)), key=lambda p: order.get(p, len(order)))
+        funds = (ctx.t("meta.all_funds") if set(pairs) == shown.get((code, year)) and len(pairs) > 1
+                 else ctx.t("meta.name_sep").join(_pair_label(ctx, *p) for p in pairs))
+        k = (code, missing, funds, int(g.units_covered.min()), int(g.units_expected.max()))
+        said.setdefault(k, []).append(int(year))
+    out = []
+    for (code, missing, funds, covered, expected), years in said.items():
+        names = [ctx.t("meta.region_with_code", region=ctx.name(c), code=c) for c in str(missing).split(",")]
+        out.append(ctx.t(key, region=ctx.name(code), year=_years(ctx, years), covered=covered, expected=expected,
+                         missing=ctx.t("meta.name_sep").join(names), funds=funds))
+    return out
+
+
+def _years(ctx: ReportContext, years: list[int]) -> str:
+    """2015, 2016, 2017, 2019 -> '2015–2017, 2019' (zh: 2015—2017、2019)."""
+    runs: list[list[int]] = []
+    for y in sorted(set(years)):
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    dash = "—" if ctx.lang == "zh" else "–"
+    return ctx.t("meta.name_sep").join(str(r[0]) if len(r) == 1 else f"{r[0]}{dash}{r[-1]}" for r in runs)
+
+
+def _with_coverage(ctx: ReportContext, data: pd.DataFrame, source: pd.DataFrame,
+                   columns: list[Column]) -> list[Column]:
+    """Where some row of a table is an incomplete total, a column 'regions covered' (1/9) after the fund
+    column, filled on those rows only."""
+    if "missing_regions" not in source or not source.missing_regions.notna().any():
+        return columns
+    data["coverage"] = [f"{c}/{e}" if isinstance(m, str) else "" for c, e, m in
+                        zip(source.units_covered, source.units_expected, source.missing_regions, strict=True)]
+    at = next((i + 1 for i, c in enumerate(columns) if c.key == "pair"), len(columns))
+    return [*columns[:at], Column("coverage", ctx.t("col.coverage")), *columns[at:]]
+
+
+def _note(*parts: str | None) -> str | None:
+    text = " ".join(p for p in parts if p)
+    return text or None
+
+
+# --------------------------------------------------------------------------------------------------
 # 1. summary: key figures and findings
 # --------------------------------------------------------------------------------------------------
 def _findings(ctx: ReportContext, own: pd.DataFrame) -> list[str]:
@@ -190,9 +249,10 @@ def summary(ctx: ReportContext) -> Section | None:
     data = _to_wan(own)
     data["pair"] = [_pair_label(ctx, s, f) for s, f in zip(own.scheme, own.fund, strict=True)]
     data["total_row"] = (own.scheme == "total").to_numpy()
+    cols = _with_coverage(ctx, data, own, [Column("pair", t("col.fund"))] + _indicator_columns(ctx, names))
     key = Table("key_figures", t("table.key_figures", n=ctx.next_table(), year=ctx.year, region=ctx.region_name),
-                [Column("pair", t("col.fund"))] + _indicator_columns(ctx, names),
-                data.reset_index(drop=True), emphasis="total_row")
+                cols, data.reset_index(drop=True), emphasis="total_row",
+                note=_note(*_coverage_lines(ctx, own)))
     charts = []
     y = ind[(ind.year == ctx.year)]
     pairs = _pooled_pairs(y)
@@ -205,7 +265,8 @@ def summary(ctx: ReportContext) -> Section | None:
             series.append(Series(_pair_label(ctx, *p), [_round(v.get(c), 1) for c in cats]))
         charts.append(Chart("payable_months", t("chart.payable_months", year=ctx.year), "column",
                             [ctx.name(c) for c in cats], series, "months", t("chart.axis_months")))
-    return _section(ctx, "summary", paragraphs=_findings(ctx, own), tables=[key], charts=charts)
+    paragraphs = _coverage_lines(ctx, own, "finding.coverage") + _findings(ctx, own)
+    return _section(ctx, "summary", paragraphs=paragraphs, tables=[key], charts=charts)
 
 
 def _round(v, nd: int) -> float | None:
@@ -230,10 +291,10 @@ def indicators(ctx: ReportContext) -> Section | None:
     data["pair"] = [_pair_label(ctx, s, f) for s, f in zip(y.scheme, y.fund, strict=True)]
     data["own"] = (y.region_code == ctx.region_code).to_numpy() & (len(ctx.regions) > 1)
     t = ctx.t
-    tab = Table("indicators", t("table.indicators", n=ctx.next_table(), year=ctx.year),
-                [Column("region_code", t("col.region_code")), Column("region", t("col.region")),
-                 Column("pair", t("col.fund"))] + _indicator_columns(ctx, names),
-                data.reset_index(drop=True), emphasis="own")
+    cols = _with_coverage(ctx, data, y, [Column("region_code", t("col.region_code")), Column("region", t("col.region")),
+                                         Column("pair", t("col.fund"))] + _indicator_columns(ctx, names))
+    tab = Table("indicators", t("table.indicators", n=ctx.next_table(), year=ctx.year), cols,
+                data.reset_index(drop=True), emphasis="own", note=_note(*_coverage_lines(ctx, y)))
     return _section(ctx, "indicators", tables=[tab], note=t("note.indicators"))
 
 
@@ -247,15 +308,20 @@ def trend(ctx: ReportContext) -> Section | None:
         return None  # one year is no trend; the summary has its figures
     t = ctx.t
     pairs = [*_pooled_pairs(own), ("total", "total")]
-    own = _in_pair_order(own, pairs).sort_values(["year", "_pair"])
+    # the table's parts add up to its total: with a split employee fund, its individual account is a row
+    parts = pairs[:-1]
+    if ("employee", "pooled") in parts and ("employee", "account") in set(zip(own.scheme, own.fund, strict=True)):
+        parts.insert(parts.index(("employee", "pooled")) + 1, ("employee", "account"))
+    own = _in_pair_order(own, [*parts, ("total", "total")]).sort_values(["year", "_pair"])
     names = ["income_total", "expenditure_total", "surplus", "balance_end", "payable_months", "income_growth",
              "expenditure_growth"]
     data = _to_wan(own)
     data["pair"] = [_pair_label(ctx, s, f) for s, f in zip(own.scheme, own.fund, strict=True)]
     data["total_row"] = (own.scheme == "total").to_numpy()
-    tab = Table("trend", t("table.trend", n=ctx.next_table(), region=ctx.region_name),
-                [Column("year", t("col.year"), "text"), Column("pair", t("col.fund"))]
-                + _indicator_columns(ctx, names), data.reset_index(drop=True), emphasis="total_row")
+    cols = _with_coverage(ctx, data, own, [Column("year", t("col.year"), "text"), Column("pair", t("col.fund"))]
+                          + _indicator_columns(ctx, names))
+    tab = Table("trend", t("table.trend", n=ctx.next_table(), region=ctx.region_name), cols,
+                data.reset_index(drop=True), emphasis="total_row", note=_note(*_coverage_lines(ctx, own)))
     years = sorted(own.year.unique())
     cats = [str(y) for y in years]
 
@@ -315,11 +381,15 @@ def warnings(ctx: ReportContext) -> Section | None:
     lst["level_label"] = [t.label("level", lv) for lv in lst.level]
     lst["message"] = lst["message_zh" if ctx.lang == "zh" else "message_en"]
     lst["source"] = lst["source_zh" if ctx.lang == "zh" else "source"]  # evaluate() gives both
+    ind = ctx.indicators
+    warned = ind[ind.month.isna()].merge(w[["region_code", "year", "scheme", "fund"]].drop_duplicates(),
+                                         on=["region_code", "year", "scheme", "fund"])
     ltab = Table("warning_list", t("table.warning_list", n=ctx.next_table(), year=ctx.year),
                  [Column("region_code", t("col.region_code")), Column("region", t("col.region")),
                   Column("pair", t("col.fund")), Column("rule_label", t("col.rule")),
                   Column("level_label", t("col.level")), Column("message", t("col.message")),
-                  Column("source", t("col.source"))], lst.reset_index(drop=True))
+                  Column("source", t("col.source"))], lst.reset_index(drop=True),
+                 note=_note(*_coverage_lines(ctx, warned)))
     by_region = w.groupby(["region_code", "level"]).size().unstack(fill_value=0)
     cats = [c for c in ctx.regions.region_code if c in by_region.index]
     series = [Series(t.label("level", lv), [int(by_region.loc[c, lv]) if lv in by_region else 0 for c in cats],
