@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from mifund.ingest import ImportFailed, idnumber, import_paths
+from mifund.ingest import ImportFailed, idnumber
 from mifund.storage import Warehouse
+from test_ingest import KEY, imp, snapshot  # the import tests' helpers
 
-KEY = b"test-key"
 REGIONS = [
     {"region_code": "000000", "name": "全国", "level": "country", "parent_code": ""},
     {"region_code": "110000", "name": "北京市", "level": "province", "parent_code": "000000"},
@@ -34,20 +34,6 @@ def write_csv(path, rows, header=None):
         for r in rows:
             w.writerow([r.get(h, "") for h in header])
     return path
-
-
-def imp(wh, paths, **kw):
-    kw.setdefault("actor", "tester")
-    kw.setdefault("id_key", KEY)
-    return import_paths(wh, paths if isinstance(paths, list) else [paths], **kw)
-
-
-def snapshot(wh) -> dict:
-    out = {}
-    for name in sorted(wh.con.list_tables()):
-        rows = wh.to_arrow(wh.table(name)).to_pylist()
-        out[name] = sorted(tuple(str(v) for v in row.values()) for row in rows)
-    return out
 
 
 def fails(wh, paths, **kw) -> ImportFailed:
