@@ -644,12 +644,23 @@ def reference(regions, ledger, population, *, monthly, aggregate):
     pop = defaultdict(int)
     for p in population:
         pop[(p["region_code"], p["year"])] += p["persons"]
+    def pop_of(code, year):
+        """The region-year's own population rows; else the leaf-most holders' below it, where they cover
+        every leaf region below it; else unknown."""
+        if (code, year) in pop:
+            return pop[(code, year)]
+        holders = [c for (c, y) in pop if y == year and code in above(c)]
+        leafmost = [d for d in holders if not any(d in above(e) for e in holders)]
+        if not leafmost or frozenset().union(*(units(d) for d in leafmost)) != units(code):
+            return None
+        return sum(pop[(d, year)] for d in leafmost)
+
     own = {}
     for r in ledger:
         if (r["month"] is not None) != monthly:
             continue
         key = (r["region_code"], r["year"], r["month"] or 0, r["scheme"], r["fund"])
-        own[key] = dict(source="reported", n_units=1, population=pop.get(key[:2]), missing=frozenset(),
+        own[key] = dict(source="reported", n_units=1, population=pop_of(*key[:2]), missing=frozenset(),
                         **{c: r.get(c) for c in (*PERSONS, *AMOUNTS)})  # fmt: skip
     for g, y, m, s, f in list(own):
         if (

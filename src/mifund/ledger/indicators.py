@@ -5,7 +5,9 @@ region tree and executes it once. The steps, all as joins and group-bys:
 
 1. **own rows**: the ledger rows of the period kind asked for (annual rows have ``month`` NULL;
    internally month 0 so that keys join without NULL trouble), each with the resident population of
-   its region-year (population rows summed over sex and age bands). Where a region-period has
+   its region-year (population rows summed over sex and age bands; a region without population rows of
+   its own, e.g. a city reporting its own ledger row with population given by county, takes the sum of
+   the regions below where they cover all its leaf regions, else NULL). Where a region-period has
    employee ``pooled`` and ``account`` rows and no ``combined`` row, a ``combined`` row is derived:
    flows and balances summed, insured taken once (both rows carry the same persons).
 2. **aggregation** up the region tree: a region with its own row for (year, month, scheme, fund)
@@ -130,7 +132,7 @@ def _own_rows(wh, *, monthly: bool, years: set[int] | None) -> ir.Table:
     if years is not None:
         led = led.filter(led.year.isin(sorted(years)))
         pop = pop.filter(pop.year.isin(sorted(years)))
-    pop = pop.group_by(["region_code", "year"]).aggregate(population=pop.persons.sum())
+    pop = _population(wh, pop.group_by(["region_code", "year"]).aggregate(population=pop.persons.sum()))
     p = _prefixed(pop, "p_")
     led = led.left_join(p, _on(led, p, ("region_code", "year"), "p_"))
     base = _shape(
@@ -153,6 +155,31 @@ def _own_rows(wh, *, monthly: bool, years: set[int] | None) -> ir.Table:
     persons = {c: j[c].coalesce(j["a_" + c]) for c in PERSONS}  # the same persons: never summed
     derived = _shape(j, fund=ibis.literal("combined"), source=ibis.literal(DERIVED), **sums, **persons)
     return ibis.union(base, derived, distinct=False)
+
+
+def _population(wh, pop: ir.Table) -> ir.Table:
+    """``region_code, year, population``: a region-year's own population rows, else the sum of the
+    population of the regions below it, where those cover every leaf region below it (a city reporting
+    its own ledger row with population given by county has the counties' sum; 8 counties of 9 give none).
+    Summed from the leaf-most regions with population (none of whose strict descendants has any)."""
+    c = strict_closure(wh)
+    units = _units(wh)
+    below = pop.join(c, pop.region_code == c.descendant).select(b_anc=c.ancestor, b_year=pop.year).distinct()
+    leaf = pop.anti_join(below, [pop.region_code == below.b_anc, pop.year == below.b_year])
+    up = leaf.join(c, leaf.region_code == c.descendant).select(
+        region_code=c.ancestor, year=leaf.year, population=leaf.population, src=leaf.region_code)
+    u = _prefixed(units, "u_")
+    cov = up.join(u, up.src == u.u_region_code)
+    covered = cov.group_by(["region_code", "year"]).aggregate(n_cov=cov.u_unit.nunique())
+    sums = up.group_by(["region_code", "year"]).aggregate(population=up.population.sum())
+    expected = _prefixed(units.group_by("region_code").aggregate(n=units.count()), "e_")
+    cv = _prefixed(covered, "v_")
+    d = sums.join(cv, [sums.region_code == cv.v_region_code, sums.year == cv.v_year])
+    d = d.join(expected, d.region_code == expected.e_region_code).filter(lambda t: t.v_n_cov == t.e_n)
+    own = _prefixed(pop.select("region_code", "year"), "o_")
+    d = d.anti_join(own, [d.region_code == own.o_region_code, d.year == own.o_year])
+    d = d.select("region_code", "year", population=d.population.cast(pop.population.type()))
+    return ibis.union(pop, d, distinct=False)
 
 
 def _leaf_up(wh, own: ir.Table) -> ir.Table:
