@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from mifund.ingest import ImportFailed, idnumber
+from mifund.ingest import idnumber
 from mifund.storage import Warehouse
-from test_ingest import KEY, imp, snapshot  # the import tests' helpers
+from test_ingest import KEY, fails, imp  # the import tests' helpers
 
 REGIONS = [
     {"region_code": "000000", "name": "全国", "level": "country", "parent_code": ""},
@@ -34,14 +34,6 @@ def write_csv(path, rows, header=None):
         for r in rows:
             w.writerow([r.get(h, "") for h in header])
     return path
-
-
-def fails(wh, paths, **kw) -> ImportFailed:
-    before = snapshot(wh)
-    with pytest.raises(ImportFailed) as exc:
-        imp(wh, paths, **kw)
-    assert snapshot(wh) == before
-    return exc.value
 
 
 @pytest.fixture

@@ -43,16 +43,11 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^\w.\-]", "_", base)[:120] or "upload"
 
 
-def _scope(svc: Services, user: User) -> frozenset[str] | None:
-    """The regions the (administrator) user administers; None: every region."""
-    return svc.scope(user)
-
-
 def _scope_names(svc: Services, user: User) -> list[str] | None:
     """Usernames of the users whose region lies in `user`'s scope (None: every user)."""
     from mifund.users import list_users
 
-    scope = _scope(svc, user)
+    scope = svc.scope(user)  # the regions it administers; None: every region
     if scope is None:
         return None
     with svc.locked() as wh:
@@ -196,7 +191,7 @@ def import_files(svc: Services, user: User, files: list[tuple[str, object]], *, 
         raise WebError(f"unit must be one of {', '.join(UNITS)}", code="validation_error", status=422)
     if not files:
         raise WebError("no file uploaded", code="validation_error", status=422)
-    scope = _scope(svc, user)
+    scope = svc.scope(user)  # the regions it administers; None: every region
     tmp = Path(tempfile.mkdtemp(prefix="mifund-upload-"))
     try:
         paths, labels = [], {}
@@ -278,7 +273,7 @@ def users(svc: Services, user: User) -> pd.DataFrame:
     svc.require(user, "manage_users")
     with svc.locked() as wh:
         df = list_users(wh)
-    scope = _scope(svc, user)
+    scope = svc.scope(user)  # the regions it administers; None: every region
     if scope is not None:
         df = df[df.region_code.isin(scope)].reset_index(drop=True)
     return df
@@ -299,7 +294,7 @@ def add_user(svc: Services, user: User, **kw) -> None:
     from mifund.users import UserError, add_user
 
     svc.require(user, "manage_users")
-    scope = _scope(svc, user)
+    scope = svc.scope(user)  # the regions it administers; None: every region
     region = kw.get("region_code")
     if scope is not None:
         if not region:
@@ -324,7 +319,7 @@ def set_disabled(svc: Services, user: User, username: str, disabled: bool) -> No
     svc.require(user, "manage_users")
     if username == user.username and disabled:
         raise UserInvalid("you cannot disable yourself", key="user_error_disable_self")
-    scope = _scope(svc, user)
+    scope = svc.scope(user)  # the regions it administers; None: every region
     with svc.locked() as wh:
         if scope is not None:
             target = get_user(wh, username)
