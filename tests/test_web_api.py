@@ -533,6 +533,10 @@ def test_browser_import_needs_csrf_and_shows_the_failure(client):
     r = client.post("/imports", files={"files": ("population.csv", bad, "text/csv")},
                     data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 422 and 'id="import-failed"' in r.text and "persons" in r.text
+    # a refusal the importer gives a catalogue key for is said in the page's language (not parsed from English)
+    r = client.post("/imports", files={"files": ("notes.txt", b"x", "text/plain")},
+                    data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 422 and "不支持的文件类型" in r.text and "unsupported file type" not in r.text
 
 
 def test_audit_log_page_and_role_limits(web, client, tokens):

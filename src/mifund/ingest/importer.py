@@ -21,7 +21,7 @@ from pathlib import Path
 import ibis
 
 from mifund import contract as C
-from mifund.ingest import checks, idnumber, readers
+from mifund.ingest import checks, idnumber, readers, scope
 from mifund.ingest.convert import convert_chunk, unit_exponent
 from mifund.ingest.headers import ID_NUMBER, map_headers
 from mifund.ingest.report import (
@@ -95,10 +95,9 @@ def _plan(paths: Iterable, table: str | None, *, sheet: str | None = None,
             if t is None and path.suffix.lower() in readers.DATA_EXTS:
                 t = recognise_by_header(path, sheet=sheet, encoding=encoding)
             if path.suffix.lower() not in readers.DATA_EXTS:
-                issues.append(ImportIssue(str(path), None, None, "unsupported file type (use .csv, .xlsx, .xls or .parquet)"))
+                issues.append(scope.issue(str(path), None, None, "import_reason_file_type"))
             elif t is None:
-                issues.append(ImportIssue(str(path), None, None,
-                                          f"cannot tell the table from the file name or its header; give --table ({', '.join(C.TABLES)})"))
+                issues.append(scope.issue(str(path), None, None, "import_reason_no_table", tables=", ".join(C.TABLES)))
             else:
                 planned.append(_Planned(path, t, str(path)))
         else:
@@ -127,6 +126,8 @@ class _Context:
     encoding: str | None
     progress: Progress | None
     chunk_rows: int
+    allowed_regions: frozenset[str] | None = None
+    scope_label: str = ""
 
 
 def _stage_for(wh, table: C.Table) -> str:
@@ -203,6 +204,8 @@ def _import_file(ctx: _Context, item: _Planned, stages: list[str]) -> tuple[File
         raise log.failure()
     if ctx.strict and log.count(WARNING):
         raise log.failure(strict=True)
+    if ctx.allowed_regions is not None:
+        scope.check_scope(wh, table.name, stage, ctx.allowed_regions, ctx.scope_label, label)
 
     stats = wh.upsert(table.name, stage, table.key, actor=ctx.actor, batch_id=ctx.batch_id, detail=f"import {label}")
     report = FileReport(label, table.name, rows_read, stats.inserted, stats.replaced, stats.unchanged)
@@ -240,12 +243,16 @@ def import_paths(
     encoding: str | None = None,
     progress: Progress | None = None,
     chunk_rows: int | None = None,
+    allowed_regions: frozenset[str] | None = None,
+    scope_label: str = "",
     _labels: dict[Path, str] | None = None,
 ) -> ImportReport:
     """Import files and directories in one transaction; raises ImportFailed (nothing written) on any error.
 
     `unit` scales amount columns only (yuan, wan = 万元, yi = 亿元). `strict` turns warnings into errors.
     `progress(file, rows_done, rows_total)` is called after each chunk (rows_total None when unknown).
+    `allowed_regions` (with `scope_label`, the scope's top region as messages name it): only rows of these
+    regions may be written, and nothing of theirs replaced by another region's (``ingest.scope``); None: any.
     """
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -256,7 +263,8 @@ def import_paths(
     for pl in planned:
         pl.label = (_labels or {}).get(pl.path, pl.label)
     ctx = _Context(wh, actor, uuid.uuid4().hex, unit, unit_exp, id_key, strict, sheet, encoding, progress,
-                   chunk_rows or readers.CHUNK_ROWS)
+                   chunk_rows or readers.CHUNK_ROWS, None if allowed_regions is None else frozenset(allowed_regions),
+                   scope_label)
     reports: list[FileReport] = []
     warnings: list[ImportIssue] = list(issues)
     stages: list[str] = []

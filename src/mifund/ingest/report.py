@@ -18,6 +18,8 @@ class ImportIssue:
     reason: str
     value: str | None = None
     severity: str = ERROR  # "error", "warning", or "info" (a note, e.g. an ignored extra column)
+    key: str | None = None  # where a page says the reason in its own language: the catalogue key …
+    params: dict | None = None  # … and its placeholders (ingest.scope.REASONS)
 
     def __str__(self) -> str:
         where = self.file or "import"

@@ -40,7 +40,7 @@ def imports_post(request: Request, user: require("import_data"), svc: Svc,
         # said in the page's language: the count, and the reasons the catalogue knows (the importer's other
         # reasons name the file's columns and values, as the CLI does)
         t = translator(get_lang(request))
-        issues = [{**i, "reason": admin.reason_text(i.get("reason"), t)} for i in e.details or []]
+        issues = [{**i, "reason": admin.reason_text(i, t)} for i in e.details or []]
         files = sorted({i["file"] for i in issues if i.get("file")})
         return _page(request, user, svc, failure={"n": e.params.get("n", len(issues)), "files": files,
                                                   "issues": issues}, status_code=422)

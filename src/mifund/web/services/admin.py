@@ -8,7 +8,7 @@ role sees only its subtree:
 * imports: every row it imports must lie in its subtree (and so must every row it would replace); one row
   outside refuses the whole import, naming file, row and region. Tables without regions of their own
   (the city's drug catalogue) are the city administrator's; claims and their lines count as the region
-  where the insured person is enrolled;
+  where the insured person is enrolled (the importer applies this itself: ``mifund.ingest.scope``);
 * the audit log and the import batches: only entries made by users of its subtree.
 
 The city administrator (admin without a region) does all of this for every region.
@@ -28,7 +28,6 @@ from mifund.web.errors import ImportRejected, WebError
 from mifund.web.services.core import Services
 
 UNITS = ("yuan", "wan", "yi")
-SHOWN_OUTSIDE = 200  # rows outside the administrator's regions named in a refusal; the rest are counted
 
 
 class UserInvalid(WebError):
@@ -56,114 +55,12 @@ def _scope_names(svc: Services, user: User) -> list[str] | None:
 
 
 # -- imports -----------------------------------------------------------------------------------------
-# Refusals of an import the pages say in their own language: catalogue key -> the English reason (the
-# API's), with {placeholders}; reason_text() finds the key of a reason again.
-REASONS = {
-    "import_reason_outside_region": "region outside your regions ({scope} and below)",
-    "import_reason_outside_provider": "region outside your regions, or the provider is another region's "
-                                      "({scope} and below)",
-    "import_reason_outside_regions": "only regions within your own, or new ones below them, can be imported, "
-                                     "and none moved ({scope} and below)",
-    "import_reason_outside_claim": "the insured person is not enrolled in your regions ({scope} and below)",
-    "import_reason_catalog": "the catalogue is the whole city's: only the city administrator imports it "
-                             "({scope} and below are yours)",
-    "import_reason_no_table": "cannot tell the table from the file name or its header; choose the table "
-                              "({tables})",
-    "import_reason_file_type": "unsupported file type (use .csv, .xlsx, .xls or .parquet)",
-}
-_REASON_RE = {k: re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(v))) for k, v in REASONS.items()}
-
-
-def reason_text(reason: str, t) -> str:
-    """An import issue's reason in a page's language (`t`), where the catalogue has it; else as it is."""
-    for key, rx in _REASON_RE.items():
-        if m := rx.fullmatch(reason or ""):
-            return t(key, reason, **m.groupdict())
-    return reason
-
-
-def _outside_rows(wh, table: str, stage: str, scope: frozenset[str]) -> tuple[pd.DataFrame, str, str]:
-    """Rows of a staged import outside `scope`: (expression of _row, value; column; REASONS key). A row is
-    outside when its region is, and when the row it would replace (same key) is: moving another region's
-    provider into one's own county replaces that region's row."""
-    s = wh.table(stage)
-    codes = sorted(scope)
-    if table in ("population", "fund_ledger", "enrollment"):  # the key holds the region
-        bad = s.filter(~s.region_code.isin(codes))
-        return bad.select("_row", value=bad.region_code), "region_code", "import_reason_outside_region"
-    if table == "providers":
-        t = wh.table("providers")
-        old = t.select(provider_id=t.provider_id, old_region=t.region_code)
-        j = s.left_join(old, s.provider_id == old.provider_id)
-        bad = j.filter(~j.region_code.isin(codes) | (j.old_region.notnull() & ~j.old_region.isin(codes)))
-        value = bad.old_region.notnull().ifelse(bad.old_region.cast("string").concat(" → ", bad.region_code),
-                                                  bad.region_code)
-        return (bad.select("_row", value=value), "region_code", "import_reason_outside_provider")
-    if table == "regions":
-        t = wh.table("regions")
-        old = t.select(old_code=t.region_code, old_parent=t.parent_code)
-        j = s.left_join(old, s.region_code == old.old_code)
-        same_parent = (j.parent_code == j.old_parent) | (j.parent_code.isnull() & j.old_parent.isnull())
-        ok = (j.old_code.notnull() & j.region_code.isin(codes) & same_parent) | (
-            j.old_code.isnull() & j.parent_code.isin(codes))
-        bad = j.filter(~ok)
-        return (bad.select("_row", value=bad.region_code), "region_code", "import_reason_outside_regions")
-    if table in ("claims", "claim_lines"):
-        e = wh.table("enrollment")
-        outside = e.filter(~e.region_code.isin(codes)).select("person_id").distinct()
-        known = e.select("person_id").distinct()
-        c = wh.table("claims")
-        if table == "claims":  # the claim, and the one it replaces
-            old = c.select(old_claim=c.claim_id, old_person=c.person_id)
-            j = s.left_join(old, s.claim_id == old.old_claim)
-            rows = j.select("_row", "claim_id", "person_id", "old_person")
-        else:  # the lines' claims are in the warehouse by now (claims are imported first, in this transaction)
-            cc = c.select(line_claim=c.claim_id, person_id=c.person_id)
-            j = s.left_join(cc, s.claim_id == cc.line_claim)
-            rows = j.select("_row", "claim_id", "person_id", old_person=j.person_id)
-        bad = rows.filter(rows.person_id.isnull()
-                          | rows.person_id.isin(outside.person_id) | ~rows.person_id.isin(known.person_id)
-                          | rows.old_person.isin(outside.person_id))
-        return (bad.select("_row", value=bad.claim_id), "claim_id", "import_reason_outside_claim")
-    return s.select("_row", value=s._row.cast("string")).limit(0), "", "import_reason_outside_region"
-
-
-class _ScopedWarehouse:
-    """The warehouse as an import by a region-scoped administrator uses it: every upsert (one per file, in
-    the import's one transaction) first checks the staged rows against the administrator's regions and
-    fails the import, naming the rows, if any lies outside. Everything else is the warehouse's own."""
-
-    def __init__(self, wh, scope: frozenset[str], root: str):
-        self._wh, self._scope, self._root = wh, scope, root
-
-    def __getattr__(self, name):
-        return getattr(self._wh, name)
-
-    def append(self, name: str, data):
-        # fail closed: rows reach a contract table only through upsert (checked above); an importer that
-        # wrote them some other way would bypass the check
-        from mifund.contract import TABLES
-
-        if name in TABLES:
-            raise RuntimeError(f"an import by a region-scoped administrator writes {name} only through upsert")
-        return self._wh.append(name, data)
-
-    def upsert(self, name: str, source: str, key, *, actor: str, batch_id: str, detail: str | None = None):
-        from mifund.ingest import ImportFailed
-        from mifund.ingest.report import ImportIssue
-
-        label = (detail or "").removeprefix("import ")
-        if name == "catalog":
-            raise ImportFailed([ImportIssue(label, None, None,
-                                            REASONS["import_reason_catalog"].format(scope=self._root))])
-        bad, column, reason = _outside_rows(self._wh, name, source, self._scope)
-        n = int(self._wh.to_pandas(bad.aggregate(n=bad.count()))["n"].iloc[0])
-        if n:
-            rows = self._wh.to_pandas(bad.order_by("_row").limit(SHOWN_OUTSIDE))
-            raise ImportFailed([ImportIssue(label, int(row), column, REASONS[reason].format(scope=self._root),
-                                            value=None if pd.isna(value) else str(value))
-                                for row, value in zip(rows["_row"], rows["value"], strict=True)], more=n - len(rows))
-        return self._wh.upsert(name, source, key, actor=actor, batch_id=batch_id, detail=detail)
+def reason_text(issue: dict, t) -> str:
+    """An import issue's reason in a page's language (`t`), where the issue carries a catalogue key
+    (``ingest.scope.REASONS``); else its reason as it is (the importer's own words, naming columns and values)."""
+    reason = issue.get("reason") or ""
+    key = issue.get("key")
+    return t(key, reason, **(issue.get("params") or {})) if key else reason
 
 
 _CLI_WORDS = ((re.compile(r"give --table \("), "choose the table ("),
@@ -210,10 +107,10 @@ def import_files(svc: Services, user: User, files: list[tuple[str, object]], *, 
         by_text = {str(p): n for p, n in sorted(labels.items(), key=lambda kv: -len(str(kv[0])))}
         key = load_or_create_id_key(svc.settings)
         with svc.locked() as wh:
-            target = wh if scope is None else _ScopedWarehouse(wh, scope, user.region_code)
             try:
-                report = import_paths(target, paths, table=table or None, unit=unit, actor=user.username, id_key=key,
-                                      strict=strict, _labels=labels)
+                report = import_paths(wh, paths, table=table or None, unit=unit, actor=user.username, id_key=key,
+                                      strict=strict, allowed_regions=scope, scope_label=user.region_code or "",
+                                      _labels=labels)
             except ImportFailed as e:
                 raise ImportRejected(
                     _plain(str(e).splitlines()[0], by_text),
