@@ -35,3 +35,22 @@ def test_rows_inside_import_and_unrecognised_files_carry_keys(base, tmp_path):  
     odd.write_text("x")
     e = fails(base, odd)
     assert [i.key for i in e.issues] == ["import_reason_file_type"]
+
+
+def test_cli_import_region_option(env):
+    """`mifund import --region CODE`: the same check from the command line (a county branch's import)."""
+    from typer.testing import CliRunner
+
+    from mifund.cli import app
+    from test_ingest import REGIONS
+
+    runner = CliRunner()
+    regions = write_csv(env / "regions.csv", REGIONS)
+    assert runner.invoke(app, ["import", str(regions)]).exit_code == 0
+    rows = [{**LEDGER[0], "region_code": "110101", "year": "2030"}, {**LEDGER[0], "year": "2031"}]
+    ledger = write_csv(env / "fund_ledger.csv", rows)
+    r = runner.invoke(app, ["import", str(ledger), "--region", "110101"])
+    assert r.exit_code == 1 and "row 3, column region_code: region outside your regions (110101 and below)" in r.output
+    r = runner.invoke(app, ["import", str(ledger), "--region", "999999"])
+    assert r.exit_code == 2 and "no such region" in r.output
+    assert runner.invoke(app, ["import", str(ledger), "--region", "110100"]).exit_code == 0  # the city: both rows

@@ -70,6 +70,7 @@ def import_cmd(
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings (e.g. a broken balance identity) as errors")] = False,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name (default: the first)")] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="CSV encoding, e.g. gb18030 (default: detect UTF-8/BOM/GB18030)")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Only rows of this region and the regions below it (a county branch's import): a row of another region, or one replacing another region's row, refuses the import; the catalogue is refused")] = None,
 ) -> None:
     """Import data-contract tables (regions, population, fund_ledger, enrollment, providers, catalog, claims, claim_lines).
 
@@ -97,13 +98,23 @@ def import_cmd(
                 tasks[file] = bar.add_task(f"import {Path(file).name}", total=total)
             bar.update(tasks[file], completed=done, total=total)
 
+        allowed = None
+        if region is not None:
+            from mifund.ledger.regions import descendants
+
+            if sample:
+                raise typer.BadParameter("--region limits an import of files, not of --sample")
+            if region not in set(wh.to_pandas(wh.table("regions").select("region_code"))["region_code"]):
+                raise typer.BadParameter(f"--region {region}: no such region in the warehouse (import regions first)")
+            allowed = frozenset(descendants(wh, [region]))
         try:
             if sample:
                 report = import_sample(wh, sample, actor=s.user, id_key=key, progress=progress)
             else:
                 report = import_paths(
                     wh, paths, table=table, unit=unit, actor=s.user, id_key=key, strict=strict,
-                    sheet=sheet, encoding=encoding, progress=progress,
+                    sheet=sheet, encoding=encoding, progress=progress, allowed_regions=allowed,
+                    scope_label=region or "",
                 )
         except ImportFailed as e:
             bar.stop()
