@@ -54,3 +54,41 @@ def test_cli_import_region_option(env):
     r = runner.invoke(app, ["import", str(ledger), "--region", "999999"])
     assert r.exit_code == 2 and "no such region" in r.output
     assert runner.invoke(app, ["import", str(ledger), "--region", "110100"]).exit_code == 0  # the city: both rows
+
+
+def _enrol(person: str, region: str, year: str = "2024") -> dict:
+    return {"person_id": person, "year": year, "region_code": region, "scheme": "resident",
+            "category": "resident_adult", "sex": "F", "birth_date": "1990-03-07"}
+
+
+def test_a_scoped_enrolment_cannot_take_another_regions_person(base, tmp_path):  # noqa: F811
+    """A county enrolling a person whom another county enrols that year would make the person, and the year's
+    claims (settled under one of the two enrolments), the county's: refused. The next year's enrolment of a
+    person who moved is the county's own."""
+    imp(base, write_csv(tmp_path / "regions.csv", [{"region_code": "110102", "name": "西城区", "level": "county",
+                                                    "parent_code": "110100"}]))
+    imp(base, write_csv(tmp_path / "enrollment.csv", [_enrol("P1", "110102")]))
+    e = fails(base, write_csv(tmp_path / "e2.csv", [_enrol("P2", "110101"), _enrol("P1", "110101")]),
+              table="enrollment", allowed_regions=COUNTY, scope_label="110101")
+    assert [(i.row, i.key, i.value) for i in e.issues] == [(3, "import_reason_outside_enrolled",
+                                                           "person enrolled in 110102")]
+    report = imp(base, write_csv(tmp_path / "e3.csv", [_enrol("P1", "110101", "2025")]), table="enrollment",
+                 allowed_regions=COUNTY, scope_label="110101")
+    assert report.files[0].inserted == 1 and not report.warnings
+
+
+def test_duplicate_enrolment_is_a_warning_for_every_import(base, tmp_path):  # noqa: F811
+    imp(base, write_csv(tmp_path / "regions.csv", [{"region_code": "110102", "name": "西城区", "level": "county",
+                                                    "parent_code": "110100"}]))
+    imp(base, write_csv(tmp_path / "enrollment.csv", [_enrol("P1", "110102")]))
+    report = imp(base, write_csv(tmp_path / "e2.csv", [_enrol("P1", "110101"), _enrol("P3", "110101")]),
+                 table="enrollment")
+    (w,) = [w for w in report.warnings if w.severity == "warning"]
+    assert w.row == 2 and "duplicate enrolment (重复参保): the person is also enrolled in 110102 (resident) for 2024" \
+        in w.reason
+    # re-importing the same rows is no duplicate of themselves; within one file, two regions are
+    report = imp(base, write_csv(tmp_path / "e2.csv", [_enrol("P3", "110101")]), table="enrollment")
+    assert not [w for w in report.warnings if w.severity == "warning"]
+    e = fails(base, write_csv(tmp_path / "e4.csv", [_enrol("P4", "110101"), _enrol("P4", "110102")]),
+              table="enrollment", strict=True)
+    assert [i.row for i in e.issues] == [2, 3]

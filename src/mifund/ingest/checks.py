@@ -305,7 +305,26 @@ def population_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
 
 def enrollment_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:
     bad = s.filter(s.birth_date.year() > s.year)
-    return [issue(bad, ERROR, "birth_date", bad.birth_date, txt("born after the enrolment year ", bad.year))]
+    return [issue(bad, ERROR, "birth_date", bad.birth_date, txt("born after the enrolment year ", bad.year)),
+            duplicate_enrolment(s, wh)]
+
+
+def duplicate_enrolment(s: ir.Table, wh) -> ir.Table:
+    """A warning per row whose person is enrolled in the same year in another region or scheme too (in this
+    file or already in the warehouse): duplicate enrolment (重复参保), as supervision's screen defines it. Not an
+    error: such records exist, and that screen is where they are worked; but the importer should not let one
+    arrive unsaid (a settlement takes one of the enrolments, and with it the claim's region and policy)."""
+    cols = ["person_id", "year", "scheme", "region_code"]
+    e = wh.table("enrollment").select(*cols)
+    others = e.union(s.select(*cols), distinct=True).rename(o_person="person_id", o_year="year", o_scheme="scheme",
+                                                            o_region="region_code")
+    j = s.join(others, [s.person_id == others.o_person, s.year == others.o_year])
+    j = j.filter((j.o_region != j.region_code) | (j.o_scheme != j.scheme))
+    j = j.mutate(other=txt(j.o_region, " (", j.o_scheme, ")"))
+    bad = j.group_by("_row").aggregate(other=j.other.min(), n=j.other.nunique(), year=j.year.max())
+    return issue(bad, WARNING, "person_id", None,
+                 txt("duplicate enrolment (重复参保): the person is also enrolled in ", bad.other,
+                     ibis.ifelse(bad.n > 1, txt(" and ", bad.n - 1, " more"), ""), " for ", bad.year))
 
 
 def claims_checks(s: ir.Table, wh, present: set[str]) -> list[ir.Table]:

@@ -15,6 +15,7 @@ its own language without parsing the English text.
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -29,6 +30,8 @@ REASONS = {
                                       "({scope} and below)",
     "import_reason_outside_regions": "only regions within your own, or new ones below them, can be imported, "
                                      "and none moved ({scope} and below)",
+    "import_reason_outside_enrolled": "region outside your regions, or the person is enrolled in another region "
+                                      "that year ({scope} and below)",
     "import_reason_outside_claim": "the insured person is not enrolled in your regions ({scope} and below)",
     "import_reason_catalog": "the catalogue is the whole city's: only the city administrator imports it "
                              "({scope} and below are yours)",
@@ -47,9 +50,21 @@ def outside_rows(wh, table: str, stage: str, scope: frozenset[str]) -> tuple[ir.
     """Rows of a staged import outside `scope`: (expression of _row and value; column; REASONS key)."""
     s = wh.table(stage)
     codes = sorted(scope)
-    if table in ("population", "fund_ledger", "enrollment"):  # the key holds the region
+    if table in ("population", "fund_ledger"):  # the key holds the region
         bad = s.filter(~s.region_code.isin(codes))
         return bad.select("_row", value=bad.region_code), "region_code", "import_reason_outside_region"
+    if table == "enrollment":
+        # the row's region, and the person's: an enrolment of a person whom another region enrols in the same
+        # year would make that person (and the year's claims, settled under one of the two) the scope's too
+        e = wh.table("enrollment")
+        theirs = e.filter(~e.region_code.isin(codes)).select(o_person="person_id", o_year="year",
+                                                             o_region="region_code")
+        j = s.left_join(theirs, [s.person_id == theirs.o_person, s.year == theirs.o_year])
+        bad = j.filter(~j.region_code.isin(codes) | j.o_region.notnull())
+        value = ibis.ifelse(bad.region_code.isin(codes), "person enrolled in " + bad.o_region.cast("string"),
+                            bad.region_code)
+        bad = bad.select("_row", value=value).distinct()
+        return bad, "region_code", "import_reason_outside_enrolled"
     if table == "providers":
         t = wh.table("providers")
         old = t.select(provider_id=t.provider_id, old_region=t.region_code)
