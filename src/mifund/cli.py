@@ -77,15 +77,43 @@ def import_cmd(
     Everything named in one call is imported in dependency order as ONE transaction: any error
     (named by file, row and column) leaves the warehouse exactly as it was.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from mifund.ingest import ImportFailed, import_paths, import_sample, load_or_create_id_key
+    from mifund.ingest.importer import sample_names
 
     if unit not in UNITS:
         raise typer.BadParameter("--unit must be yuan, wan or yi")
     if not paths and not sample:
         raise typer.BadParameter("give files or directories to import, or --sample national")
+    if sample and sample not in sample_names():
+        raise typer.BadParameter(f"--sample {sample}: no such sample; samples: {', '.join(sample_names())}")
     s = settings(ctx)
+    # a failed import writes nothing: not even a new empty warehouse, or a new ID key nothing was hashed with
+    made = [p for p in (s.db, s.db.with_name(s.db.name + ".wal")) if not p.exists()]
+    made += [s.key_file()] if not s.id_key and not s.key_file().exists() else []
+    try:
+        report = _import(ctx, s, paths, table, unit, sample, strict, sheet, encoding, region)
+    except BaseException:
+        for p in made:
+            p.unlink(missing_ok=True)
+        raise
+    from rich.table import Table
+
+    t = Table(title=f"Imported into {s.db} (batch {report.batch_id[:8]})")
+    for c in ("file", "table", "rows", "inserted", "replaced", "unchanged"):
+        t.add_column(c, justify="left" if c in ("file", "table") else "right")
+    for f in report.files:
+        t.add_row(Path(f.file).name, f.table, f"{f.rows_read:,}", f"{f.inserted:,}", f"{f.replaced:,}", f"{f.unchanged:,}")
+    console.print(t)
+    for w in report.warnings:  # named as the errors name them: the path given (two folders may each hold a ledger)
+        where = ", ".join(x for x in (w.file or None, f"row {w.row}" if w.row else None, w.column) if x)
+        tag = "[dim]note[/]" if w.severity == "info" else "[yellow]warning[/]"
+        err.print(f"{tag} {where}: {w.reason}")
+
+
+def _import(ctx, s, paths, table, unit, sample, strict, sheet, encoding, region):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mifund.ingest import ImportFailed, import_paths, import_sample, load_or_create_id_key
+
     key = load_or_create_id_key(s)
     with open_warehouse(ctx, read_only=False, create=True) as wh, Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -120,18 +148,7 @@ def import_cmd(
             bar.stop()
             err.print(f"[red bold]{e}[/]")
             raise typer.Exit(1) from None
-    from rich.table import Table
-
-    t = Table(title=f"Imported into {s.db} (batch {report.batch_id[:8]})")
-    for c in ("file", "table", "rows", "inserted", "replaced", "unchanged"):
-        t.add_column(c, justify="left" if c in ("file", "table") else "right")
-    for f in report.files:
-        t.add_row(Path(f.file).name, f.table, f"{f.rows_read:,}", f"{f.inserted:,}", f"{f.replaced:,}", f"{f.unchanged:,}")
-    console.print(t)
-    for w in report.warnings:
-        where = ", ".join(x for x in (Path(w.file).name if w.file else None, f"row {w.row}" if w.row else None, w.column) if x)
-        tag = "[dim]note[/]" if w.severity == "info" else "[yellow]warning[/]"
-        err.print(f"{tag} {where}: {w.reason}")
+    return report
 
 
 # --------------------------------------------------------------------------------------------------

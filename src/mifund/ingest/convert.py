@@ -340,6 +340,8 @@ def convert_chunk(
         problems += range_problems(values, col)
         for p in problems:
             log.add(p.mask, col.name, p.reason, raw)
+        if col.name == "person_id":
+            _refuse_raw_ids(text, log)
         if col.default is not None:
             values = pc.fill_null(values, pa.scalar(col.default, ARROW_TYPES[col.type]))
         out[col.name] = values.cast(ARROW_TYPES[col.type])
@@ -348,6 +350,20 @@ def convert_chunk(
     _check_against_id(out, id_facts, chunk, hm, log)
     out["_row"] = pa.array(chunk.rows, type=pa.int64())
     return Converted(pa.table(out), log.issues, log.found)
+
+
+def _refuse_raw_ids(text: pa.Array, log: _Collector) -> None:
+    """A person_id that is a valid citizen ID number would be stored raw (and the same person hashed to
+    another person_id wherever the ID came under its own header): refused, shown masked, with the way to
+    give it so it is hashed. Only a value passing every test of a real ID (shape, birth date, check
+    character) is taken for one: an internal person number seldom does."""
+    d = pc.dictionary_encode(pc.utf8_upper(pc.utf8_normalize(text, form="NFKC")))  # each distinct value once
+    distinct = np.equal(idnumber.invalid_reasons(d.dictionary.drop_null()), None)
+    if not distinct.any():
+        return
+    looks = _np(pc.fill_null(pc.take(pa.array(distinct), d.indices), False))
+    log.add(looks, "person_id", f"a citizen ID number (公民身份号码) is never stored: give it under the header "
+            f"{ID_NUMBER} (or 公民身份号码) and it is replaced by its keyed hash", text, hide=idnumber.mask)
 
 
 def _hash_ids(raw: pa.Array, log: _Collector, id_key: bytes) -> tuple[pa.Array, dict[str, pa.Array]]:

@@ -305,10 +305,16 @@ def _check_claim_lines(ctx: _Context, kept: dict[str, list[tuple[str, str]]]) ->
             raise log.failure()
 
 
+def sample_names() -> list[str]:
+    """The samples packaged in mifund/samples/."""
+    root = resources.files(SAMPLES_PACKAGE)
+    return sorted(e.name for e in root.iterdir() if e.is_dir() and not e.name.startswith("_"))
+
+
 def import_sample(wh, name: str = "national", *, actor: str, id_key: bytes, progress: Progress | None = None) -> ImportReport:
     """Import a sample packaged in mifund/samples/<name>/ (amounts there are in yuan)."""
     root = resources.files(SAMPLES_PACKAGE)
-    available = sorted(e.name for e in root.iterdir() if e.is_dir() and not e.name.startswith("_"))
+    available = sample_names()
     if name not in available:
         raise ValueError(f"no sample {name!r}; samples: {', '.join(available)}")
     with ExitStack() as stack:
