@@ -325,3 +325,28 @@ def test_cli_cover_on_demo(demo_small, tmp_path):
     assert len(s) == 6 and (s.premiums > 0).all()
     assert ((s.loss_ratio - s.claims_paid / s.premiums).abs() < 1e-3).all()
     assert (tmp_path / "cover_cover_by_group.csv").exists()
+
+
+def test_cover_claims_paid_reach_cash_or_account():
+    """A (40, in service): burden 2,000 inpatient, all paid by the account (out of pocket 0); B: burden
+    1,000, account 400, cash 600. The product covers the policy-scope burden, deductible 0, ratio 0.5:
+    A is paid 1,000, none of it cash (it had none) -> 1,000 stays in the account; B is paid 500, all of
+    it cash (600 -> 100). Claims 1,500 = cash 500 + account 1,000; before the fix A's 1,000 reached no
+    one (out of pocket clipped at 0)."""
+    comp = pd.DataFrame([dict(person_id=p, visit_type="inpatient", claims=1, scope_part=a, copay_part=0.0,
+                              self_part=0.0) for p, a in (("A", 2000.0), ("B", 1000.0))])
+    members = pd.DataFrame([
+        dict(person_id=p, year=2024, regime="new", scheme="employee", category="in_service", age=40,
+             region_code="990101", family_id=None, chronic=False, claims=1, account_holder=True, opening=o,
+             credit=0.0, closing=0.0, out_of_pocket=oop, total=0.0)
+        for p, o, oop in (("A", 2000.0, 0.0), ("B", 400.0, 600.0))])
+    sim = Simulation(members, [2024], "990100", dt.date(2022, 1, 1))
+    product = Product(name="p", premium=0, visit_types=["inpatient"], covers=["policy_scope"], deductible=0,
+                      ratio=0.5)
+    cover = CoverFile.model_validate({"schema": "mifund.cover/1", "name": "t", "products": [product.model_dump()],
+                                      "scenarios": [{"name": "all"}]})
+    summary, groups = evaluate(sim, cover, None, None, components=comp)
+    row = summary.iloc[0]
+    cash = row.buyers_out_of_pocket - row.buyers_out_of_pocket_after
+    assert (row.claims_paid, cash, row.buyers_account_relief) == (1500, 500, 1000)
+    assert groups.claims_paid.sum() == 1500 and groups.account_relief.sum() == 1000

@@ -6,6 +6,7 @@ screen of unchanged data writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from importlib import resources
 
 import pandas as pd
@@ -208,3 +209,89 @@ def test_cli_case_export_and_moves(tmp_path):
     res = r.invoke(app, ["case", "P:H1", "-f", "xlsx", "-o", str(tmp_path / "c.xlsx"), "--db", str(db)])
     assert res.exit_code == 0, res.output
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["case", "hits", "history"]
+
+
+def _tolerant_cap(tmp_path):
+    """price_above_cap with a tolerance of 100%: C5's 120 against the cap of 80 is within 160, no hit."""
+    text = resources.files("mifund.supervision").joinpath("rules", "price_above_cap.yaml").read_text(encoding="utf-8")
+    d = tmp_path / "rules_tolerant"
+    d.mkdir(exist_ok=True)
+    (d / "price_above_cap.yaml").write_text(text.replace("tolerance: 0.0", "tolerance: 1.0"), encoding="utf-8")
+    return d
+
+
+def test_a_rescreen_takes_hits_no_longer_found_out_of_open_cases(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        _fill_more(wh)
+        store_screen(wh, screen(wh, load_rules(only=RULES)), actor="ann")
+        assert get_case(wh, "P:H1")["suspected_amount"] == 240.0     # 200 duplicate + 40 above the cap
+        # the same rules, the cap rule now tolerant: C5's hit is no longer found
+        run = store_screen(wh, screen(wh, load_rules([_tolerant_cap(tmp_path)], only=RULES)), actor="ann")
+        row = get_case(wh, "P:H1")
+        assert (row["hits"], row["suspected_amount"], row["rules"]) == (1, 200.0, '["duplicate_billing"]')
+        assert set(case_hits(wh, "P:H1").rule_id) == {"duplicate_billing"}
+        h = case_history(wh, "P:H1")
+        assert h.action.iloc[-1] == "hits" and h.run_id.iloc[-1] == run
+        assert h.note.iloc[-1] == "1 hit(s) no longer found (taken out of the case)"
+        # the recovered report no longer counts the 40 (region 360102 is H1's)
+        assert "price_above_cap" not in set(_h1_report(wh).index)
+        # the audit trail keeps the hit as it was, in its case
+        audit = wh.to_pandas(wh.table("audit_log"))
+        gone = audit[audit.detail.fillna("").str.contains("no longer found")]
+        assert len(gone) == 1
+        assert json.loads(gone.old_values.iloc[0])["case_id"] == "P:H1"
+        assert json.loads(gone.new_values.iloc[0])["case_id"] is None
+        # found again (the shipped rule): back in the case, as a new hit
+        store_screen(wh, screen(wh, load_rules(only=RULES)), actor="ann")
+        assert get_case(wh, "P:H1")["suspected_amount"] == 240.0
+        assert case_history(wh, "P:H1").note.iloc[-1] == "1 new hit(s)"
+
+
+def test_a_rescreen_leaves_decided_cases_but_notes_evidence_gone(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        _fill_more(wh)
+        store_screen(wh, screen(wh, load_rules(only=RULES)), actor="ann")
+        move_case(wh, "P:H1", "in_review", actor="bob")
+        move_case(wh, "P:H1", "confirmed", actor="bob", amount=240)
+        tolerant = load_rules([_tolerant_cap(tmp_path)], only=RULES)
+        run = store_screen(wh, screen(wh, tolerant), actor="ann")
+        row = get_case(wh, "P:H1")                                   # the record of the decision stands
+        assert (row["status"], row["hits"], row["suspected_amount"], row["confirmed_amount"]) == \
+            ("confirmed", 2, 240.0, 240.0)
+        h = case_history(wh, "P:H1")
+        assert h.action.iloc[-1] == "note" and h.note.iloc[-1].startswith(
+            f"1 hit(s) this case was decided on no longer found by screen {run}")
+        n = len(h)
+        store_screen(wh, screen(wh, tolerant), actor="ann")          # the same again: no second note
+        assert len(case_history(wh, "P:H1")) == n
+
+
+def test_a_recovery_is_corrected_by_a_reversal_with_a_note(tmp_path):
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        _fill(wh)
+        store_screen(wh, screen(wh, load_rules(only=RULES)), actor="ann")
+        move_case(wh, "P:H2", "in_review", actor="bob")
+        move_case(wh, "P:H2", "confirmed", actor="bob", amount=300)
+        with pytest.raises(CaseError, match="no recovery recorded to reverse"):
+            move_case(wh, "P:H2", "recovered", actor="cat", amount=-5, note="x")
+        move_case(wh, "P:H2", "recovered", actor="cat", amount=300)   # mistyped: 30 came in
+        with pytest.raises(CaseError, match="needs a note"):
+            move_case(wh, "P:H2", "recovered", actor="cat", amount=-270)
+        with pytest.raises(CaseError, match="at most that can be reversed"):
+            move_case(wh, "P:H2", "recovered", actor="cat", amount=-300.01, note="typo")
+        move_case(wh, "P:H2", "recovered", actor="cat", amount=-270, note="typed 300, 30 came in")
+        # 300 - 270 = 30 recovered, in the case and the report (H2 is in region 360103, one rule)
+        assert get_case(wh, "P:H2")["recovered_amount"] == 30.0
+        rep = recovered_report(wh).set_index(["region_code", "rule_id"])
+        assert rep.loc[("360103", "duplicate_billing"), "recovered_amount"] == 30.0
+        h = case_history(wh, "P:H2")
+        assert h.amount.tolist()[-2:] == [300.0, -270.0] and h.note.iloc[-1] == "typed 300, 30 came in"
+        audit = wh.to_pandas(wh.table("audit_log"))
+        assert (audit.action == "case_move").sum() == 4
+        # the rest reversed too (the payment bounced): confirmed again, nothing recovered, further recoveries open
+        move_case(wh, "P:H2", "recovered", actor="cat", amount=-30, note="bounced")
+        row = get_case(wh, "P:H2")
+        assert row["status"] == "confirmed" and pd.isna(row["recovered_amount"])
+        assert case_history(wh, "P:H2").to_status.iloc[-1] == "confirmed"
+        move_case(wh, "P:H2", "recovered", actor="cat", amount=300)
+        assert get_case(wh, "P:H2")["recovered_amount"] == 300.0

@@ -176,3 +176,99 @@ def test_demo_planted_abuse_found(demo_small, tmp_path):
     assert m["overall_precision (rule kinds in the labels)"] >= 0.9
     assert m["roc_auc (score)"] > 0.89                  # the published provider-level bar is 0.77-0.89
     assert np.isfinite(m["auprc"])
+
+
+def test_evaluate_names_labels_that_match_nothing(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path) as wh:
+        _fill(wh)
+    r = CliRunner()
+    only = ["--rule", "duplicate_billing", "--rule", "duplicate_enrolment"]
+    lab1 = tmp_path / "lab1.csv"   # two unknown claims (lines 2, 3) and a known one
+    lab1.write_text("claim_id,kind\nNOPE1,duplicate_billing\nNOPE2,split_admission\nC2,duplicate_billing\n",
+                    encoding="utf-8")
+    res = r.invoke(app, ["evaluate", "--db", str(path), "--labels", str(lab1), "-f", "csv", *only])
+    assert res.exit_code == 0
+    assert "2 claim label(s) whose claim_id is not in the warehouse (lab1.csv line 2: NOPE1; lab1.csv line 3: " \
+           "NOPE2)" in res.stderr
+    lab4 = tmp_path / "lab4.csv"   # a misspelled kind
+    lab4.write_text("claim_id,kind\nC2,duplicte_billing\n", encoding="utf-8")
+    res = r.invoke(app, ["evaluate", "--db", str(path), "--labels", str(lab4), "--strict", *only])
+    assert res.exit_code == 1
+    assert "duplicte_billing: no rule of this kind (lab4.csv line 2); known kinds: " in res.stderr
+    assert "duplicate_billing" in res.stderr.split("known kinds: ")[1]
+    lab2 = tmp_path / "lab2.csv"
+    lab2.write_text("provider_id,kind\nNOPEPROV,upcoding_provider\nH1,upcoding_provider\n", encoding="utf-8")
+    res = r.invoke(app, ["evaluate", "--db", str(path), "--labels", str(lab2), "--strict", *only])
+    assert res.exit_code == 1 and "(lab2.csv line 2: NOPEPROV)" in res.stderr
+
+
+def test_evaluate_hash_person_ids_uses_the_warehouse_key_only(tmp_path, monkeypatch):
+    from mifund.ingest.idnumber import check_id_key
+
+    monkeypatch.delenv("MIFUND_ID_KEY", raising=False)
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path) as wh:
+        _fill(wh)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("person_id,year,kind\nP1,2024,duplicate_enrolment\n", encoding="utf-8")
+    args = ["evaluate", "--db", str(path), "--labels", str(labels), "--hash-person-ids",
+            "--rule", "duplicate_enrolment"]
+    r = CliRunner()
+    # no key anywhere: refused, and no key file written beside the warehouse by a read-only evaluation
+    res = r.invoke(app, args)
+    assert res.exit_code == 1 and "no ID-hash key" in res.stderr
+    assert not (tmp_path / "w.duckdb.idkey").exists()
+    # a key, but the warehouse's ids were never hashed: hashed labels would match nobody
+    monkeypatch.setenv("MIFUND_ID_KEY", "aa" * 32)
+    res = r.invoke(app, args)
+    assert res.exit_code == 1 and "records no ID-hash key" in res.stderr
+    # the warehouse was hashed with another key
+    with Warehouse(path) as wh:
+        check_id_key(wh, bytes.fromhex("bb" * 32), actor="ann")
+    res = r.invoke(app, args)
+    assert res.exit_code == 1 and "not the key this warehouse" in res.stderr
+
+
+def test_anomaly_score_is_one_sided():
+    """Of 40 providers at their peers' median (z 0 on every feature), one 4 robust SD below on cost and
+    one 4 SD above: only the one above is unusual. Fit on signed z both would be isolated alike."""
+    from mifund.supervision.profiling import FEATURES, anomaly_score, drivers
+
+    Z = np.zeros((42, len(FEATURES)))
+    Z[40, 0], Z[41, 0] = -4.0, 4.0          # FEATURES[0] is cost_index
+    score = anomaly_score(Z)
+    assert score[41] > score[40]
+    assert score[40] == score[0]            # below the peers scores like the median
+    d = drivers(Z)
+    assert d[41] == "cost_index z=+4.0" and d[40] == ""
+
+
+def test_evaluation_says_what_rests_on_the_hand_set_weights():
+    """Claim A (labelled duplicate billing) hit at severity 1.0 x weight 0.95, 100 at stake; claim B (no
+    label) hit by long_stay at severity 1.0 x weight 0.4, 900 at stake; C and D not hit."""
+    from mifund.supervision.evaluate import evaluate
+
+    labels = pd.DataFrame({"claim_id": ["A", None, None], "provider_id": [None, "H1", "H2"],
+                           "person_id": None, "year": None, "line_no": None, "is_abuse": True,
+                           "kind": ["duplicate_billing", "upcoding_provider", "upcoding_provider"],
+                           "level": ["claim", "provider", "provider"]})
+    hits = pd.DataFrame({"claim_id": ["A", "B"], "kind": ["duplicate_billing", "long_stay"],
+                         "rule_id": ["duplicate_billing", "long_stay"], "score": [0.95, 0.4],
+                         "severity": [1.0, 1.0], "amount_at_stake": [100.0, 900.0], "person_id": ["P1", "P2"],
+                         "line_no": [None, None], "service_date": [D(2024, 1, 1)] * 2})
+    profiles = pd.DataFrame({"provider_id": [f"H{i}" for i in range(1, 11)],
+                             "score": np.linspace(1, 0.1, 10), "max_z_above": np.linspace(9, 0, 10)})
+    rep = evaluate(labels, hits, pd.Series(["A", "B", "C", "D"]), profiles)
+    m = rep.metrics.set_index("metric")
+    assert m.value["precision, all rules"] == 0.5                                 # A of A, B
+    assert m.value["share of amount at stake on abuse-labelled claims"] == 0.1    # 100 of 1000
+    assert m.value["rule weight, lowest of the kinds with planted abuse"] == 0.95
+    assert m.value["rule weight, highest of the kinds without"] == 0.4
+    assert m.value["roc_auc"] == 1.0 and "hand-set rule weight" in m.note["roc_auc"]
+    # by severity alone A and B tie: A beats C and D, ties B -> (1 + 1 + 0.5) / 3
+    assert m.value["roc_auc (severity, no rule weights)"] == pytest.approx(2.5 / 3)
+    # 2 labelled providers ranked first: AUC 1, Wilson interval with n = 2: low = 2 / (2 + 1.96^2)
+    assert m.value["roc_auc (score)"] == 1.0 and m.note["roc_auc (score)"].startswith("2 labelled provider(s) of 10")
+    assert m.value["roc_auc 95% interval low (score)"] == pytest.approx(2 / (2 + 1.96 ** 2))
+    assert m.value["roc_auc 95% interval high (score)"] == 1.0

@@ -8,7 +8,13 @@ holders whose balance pays the premium, or the elderly and chronically ill), wha
 whether the premium comes from the individual account (allowed by the new rules) or from cash.
 
 For each product × scenario: buyers, premiums collected (of which from accounts), claims paid, loss ratio
-(claims ÷ premiums), and the out-of-pocket reduction by group. Buyers are chosen reproducibly: a member
+(claims ÷ premiums), and the out-of-pocket reduction by group. The product pays first on the burden it
+covers (the patient's burden before the individual account) and the accounts pay what is left: its
+payment lowers the member's cash out of pocket, and where it exceeds that cash (the account paid the rest
+of the burden) the account spending it saves stays in the accounts (``account_relief``). So claims paid
+always equal the cash saved plus the account relief; ``oop_reduction_share`` is the cash part alone.
+Which parts of the burden the account paid is not tracked, so the saving is taken as limited by the
+burden left, not by the account's eligible items. Buyers are chosen reproducibly: a member
 buys when a hash of (person_id, scenario seed) falls below the take-up share.
 """
 
@@ -182,7 +188,11 @@ def evaluate(sim: Simulation, cover: CoverFile, source, rules: AccountRules, *, 
             b["covered"] = covered.reindex(b.person_id).fillna(0).to_numpy()
             b["paid"] = product_payment(b.covered, product).to_numpy()
             b["oop_with_premium"] = b.out_of_pocket + b.account_shortfall
+            # the product pays first and the accounts pay what is left: its payment lowers the cash paid,
+            # and beyond that the account spending (a member whose account paid the whole burden keeps that
+            # much in the accounts), so claims paid = cash saved + account spending saved (see _ACCOUNT_NOTE)
             b["oop_after"] = (b.oop_with_premium - b.paid).clip(lower=0)
+            b["account_relief"] = b.paid - (b.oop_with_premium - b.oop_after)
             premiums = b.premium.sum()
             rows.append({
                 "product": product.name, "insurer": product.insurer or "", "scenario": sc.name, "year": year,
@@ -197,11 +207,13 @@ def evaluate(sim: Simulation, cover: CoverFile, source, rules: AccountRules, *, 
                 "paid_per_beneficiary": b.paid[b.paid > 0].mean() if (b.paid > 0).any() else 0.0,
                 "buyers_out_of_pocket": b.out_of_pocket.sum(),
                 "buyers_out_of_pocket_after": b.oop_after.sum(),  # with the shortfall, less the claims paid
+                "buyers_account_relief": b.account_relief.sum(),  # claims paid beyond the cash paid
             })
             g = b.groupby(by, observed=True)
             t = pd.DataFrame({"buyers": g.size(), "premiums": g.premium.sum(), "claims_paid": g.paid.sum(),
                               "out_of_pocket_mean": g.out_of_pocket.mean(),
-                              "out_of_pocket_after_mean": g.oop_after.mean()}).reset_index()
+                              "out_of_pocket_after_mean": g.oop_after.mean(),
+                              "account_relief": g.account_relief.sum()}).reset_index()
             t["loss_ratio"] = t.claims_paid / t.premiums.replace(0, np.nan)
             t["oop_reduction_share"] = 1 - t.out_of_pocket_after_mean / t.out_of_pocket_mean.replace(0, np.nan)
             t.insert(0, "scenario", sc.name)

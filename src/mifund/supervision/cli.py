@@ -161,7 +161,9 @@ def case_cmd(
     to: Annotated[str | None, typer.Argument(help="For move: in_review | confirmed | dismissed | recovered | open")] = None,
     amount: Annotated[float | None, typer.Option("--amount", help="Yuan confirmed (confirmed: required, 0 or more) or "
                                                                   "recovered this time (recovered: at least 0.01; "
-                                                                  "recoveries add up to at most the amount confirmed)")] = None,
+                                                                  "recoveries add up to at most the amount confirmed; "
+                                                                  "a negative amount with --note reverses recoveries "
+                                                                  "recorded by mistake)")] = None,
     note: Annotated[str | None, typer.Option("--note", help="A note for the case history")] = None,
     over_suspected: Annotated[bool, typer.Option("--over-suspected", help="Confirm an amount above the case's "
                                                  "suspected amount (the review found more; needs --note)")] = False,
@@ -172,7 +174,8 @@ def case_cmd(
 ) -> None:
     """Show a case (row, hits, history) or move it: `case ID move in_review --note ...`,
     `case ID move confirmed --amount 2000`, `case ID move recovered --amount 1234.5` (again for each
-    further partial recovery). --format json|csv|xlsx exports the case, its hits and its history."""
+    further partial recovery; `--amount -900 --note "cheque bounced"` reverses 900 of them). --format
+    json|csv|xlsx exports the case, its hits and its history."""
     from mifund.supervision.store import CaseError, case_history, case_hits, get_case, move_case
 
     check_format(fmt, output)
@@ -235,7 +238,8 @@ def providers_cmd(
     fmt: FormatOpt = "table", output: OutputOpt = None,
 ) -> None:
     """Provider profiles: diagnosis-adjusted cost, case mix, LOS, readmissions, class-C share, cases per
-    day; robust z within peer groups (level x type); Isolation Forest score with its drivers."""
+    day; robust z within peer groups (level x type); Isolation Forest score of the deviations above the
+    peers (being cheaper or quieter than peers is not suspicious), with the features above the peers."""
     from mifund.supervision.profiling import provider_profiles
 
     check_format(fmt, output)
@@ -274,25 +278,52 @@ def evaluate_cmd(
     db: DbOpt = None, rules: RulesOpt = None, rule: OnlyOpt = None,
     hash_person_ids: Annotated[bool, typer.Option("--hash-person-ids", help="The labels hold raw citizen IDs: hash them with the installation key")] = False,
     allow_bad_input: Annotated[bool, typer.Option("--allow-bad-input")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse labels that match nothing (ids not in the "
+                                                          "warehouse, kinds of no rule) instead of warning")] = False,
     fmt: FormatOpt = "table", output: OutputOpt = None,
 ) -> None:
     """Recall per kind, precision, precision at k, ROC AUC and AUPRC of a fresh screen (nothing stored)
-    and of the provider profile score."""
+    and of the provider profile score. Labels whose id is not in the warehouse, or whose kind is no rule's,
+    are named (a warning; an error with --strict)."""
     from mifund.supervision.evaluate import evaluate_warehouse
 
     check_format(fmt, output)
     rs = _rules(rules, rule)
     key = None
-    if hash_person_ids:
+    if hash_person_ids:  # the warehouse's own key, never a new one: a read-only evaluation writes no key file
         from mifund.ingest import load_or_create_id_key
 
-        key = load_or_create_id_key(settings(ctx, db))
+        st = settings(ctx, db)
+        if not st.id_key and not Path(st.key_file()).exists():
+            err.print(f"[red bold]--hash-person-ids: no ID-hash key (MIFUND_ID_KEY is not set and there is no key "
+                      f"file {st.key_file()}); labels hashed with a new key would match nobody. Use the key this "
+                      "warehouse was imported with[/]", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        key = load_or_create_id_key(st)
     with open_warehouse(ctx, db) as wh:
+        if key is not None:
+            from mifund.ingest.idnumber import IdKeyMismatch, check_id_key, recorded_fingerprint
+
+            if recorded_fingerprint(wh) is None:
+                err.print("[red bold]--hash-person-ids: this warehouse records no ID-hash key (its person ids "
+                          "were not hashed on import), so hashed labels would match nobody; give the person ids "
+                          "as the warehouse holds them, without --hash-person-ids[/]", highlight=False,
+                          soft_wrap=True)
+                raise typer.Exit(1)
+            try:
+                check_id_key(wh, key, record=False)
+            except IdKeyMismatch as e:
+                err.print(f"[red bold]--hash-person-ids: {e}[/]", highlight=False, soft_wrap=True)
+                raise typer.Exit(1) from None
         try:
             rep = evaluate_warehouse(wh, labels, rs, id_key=key, allow_bad_input=allow_bad_input)
         except (FileNotFoundError, ValueError) as e:
             err.print(f"[red bold]{e}[/]")
             raise typer.Exit(1) from None
+    for p in rep.problems:
+        err.print(f"[{'red bold' if strict else 'yellow'}]labels: {p}[/]", highlight=False, soft_wrap=True)
+    if strict and rep.problems:
+        raise typer.Exit(1)
     if fmt == "table":
         render(rep.kinds, "table", title="Recall and precision per kind", console=console,
                percent_cols={"recall", "precision", "precision_same_kind"})

@@ -1,5 +1,6 @@
 """Provider profiling (医疗机构画像): features per provider, robust z-scores within peer groups, and an
-unsupervised anomaly score (scikit-learn Isolation Forest) with the features that drove it.
+unsupervised anomaly score (scikit-learn Isolation Forest) of how far a provider is above its peers, with
+the features that put it there.
 
 API::
 
@@ -20,9 +21,15 @@ Features (claim-scale aggregation in Ibis; the per-provider table is small and s
 - ``cases_per_day`` — claims per day with at least one claim.
 
 Peer groups are provider level x type; a group smaller than ``min_peers`` is pooled with its type. Each
-feature's robust z-score is (x - peer median) / (1.4826 x peer MAD). The Isolation Forest scores the
-providers on the z-scores (score = -score_samples, higher = more unusual); ``drivers`` names the
-features with the largest |z| (those that set the provider apart from its peers), with their z.
+feature's robust z-score is (x - peer median) / (1.4826 x peer MAD); the ``z_*`` columns keep the sign.
+The anomaly score is one-sided: every feature is one where only being *above* the peers points at abuse
+(higher cost, more severe coding, longer stays, more readmissions, more self-paid items, more cases a
+day), and a cheaper, quieter or shorter-staying provider is no case for an inspector (splitting a stay in
+two shows in the readmissions and in the split-admission rule, not in a short LOS). So the Isolation
+Forest is fit on the z-scores clipped at 0 (score = -score_samples, higher = more unusual above the
+peers), ``max_z_above`` is the largest of them, and ``drivers`` lists the features above the peers by at
+least 1 robust SD, largest first, with their z: the only inputs that can raise the score. They are the
+largest deviations the score sees, not an attribution of the forest's score to features.
 """
 
 from __future__ import annotations
@@ -104,6 +111,28 @@ def readmission_z(df: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(df.stays.to_numpy() > 0, z, np.nan), index=df.index)
 
 
+def above_peers(Z: np.ndarray) -> np.ndarray:
+    """The z-scores the anomaly score sees: above the peers only (see the module docstring), capped."""
+    return np.clip(np.nan_to_num(Z, nan=0.0), 0.0, 50.0)
+
+
+def anomaly_score(Z: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Isolation Forest score (higher = more unusual) of providers' signed z-scores, fit on their parts
+    above the peers: a provider far below its peers scores like one at the median."""
+    A = above_peers(Z)
+    if len(A) < 2:
+        return np.zeros(len(A))
+    forest = IsolationForest(n_estimators=300, random_state=seed).fit(A)
+    return np.round(-forest.score_samples(A), 4)
+
+
+def drivers(Z: np.ndarray, *, top: int = 3) -> list[str]:
+    """Per provider: the features above its peers by at least 1 robust SD, largest first (at most `top`)."""
+    A = above_peers(Z)
+    order = np.argsort(-A, axis=1, kind="stable")[:, :top]
+    return [", ".join(f"{FEATURES[k]} z={A[i, k]:+.1f}" for k in order[i] if A[i, k] >= 1) for i in range(len(A))]
+
+
 UPCODING_CASE_MIX_Z = 5.0  # case-mix index this many robust SDs above the peers' ...
 UPCODING_COST_Z = 1.0      # ... with a cost index above the peers' too: suspected upcoding (高套编码)
 
@@ -127,19 +156,13 @@ def provider_profiles(source, *, min_peers: int = 5, top: int = 3, seed: int = 0
         df[f"z_{feat}"] = z.round(3)
         zcols.append(f"z_{feat}")
     Z = df[zcols].fillna(0.0).clip(-50, 50).to_numpy()
-    if len(df) >= 2:
-        forest = IsolationForest(n_estimators=300, random_state=seed).fit(Z)
-        df["score"] = np.round(-forest.score_samples(Z), 4)
-    else:
-        df["score"] = 0.0
-    df["max_abs_z"] = np.abs(Z).max(axis=1).round(3)
+    df["score"] = anomaly_score(Z, seed=seed)
+    df["max_z_above"] = above_peers(Z).max(axis=1).round(3)
     # the explicit screen for upcoding: diagnoses far more severe than the peers' (case-mix index) and
     # billed above them (cost index); the score above ranks every kind of oddity, this names one
     df["upcoding_suspect"] = ((df.z_case_mix_index >= UPCODING_CASE_MIX_Z)
                               & (df.z_cost_index >= UPCODING_COST_Z)).fillna(False)
-    order = np.argsort(-np.abs(Z), axis=1)[:, :top]
-    df["drivers"] = [", ".join(f"{FEATURES[k]} z={Z[i, k]:+.1f}" for k in order[i] if abs(Z[i, k]) >= 1)
-                     for i in range(len(df))]
-    df = df.sort_values(["score", "max_abs_z"], ascending=False, kind="stable").reset_index(drop=True)
+    df["drivers"] = drivers(Z, top=top)
+    df = df.sort_values(["score", "max_z_above"], ascending=False, kind="stable").reset_index(drop=True)
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     return df

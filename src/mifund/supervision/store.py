@@ -15,7 +15,11 @@ are written; changed ones go to the audit log; ``run_id`` is the screen that fou
 every case touched is recomputed from all its hits (hits, claims, rules, suspected amount, score =
 1 - prod(1 - best score of each rule); the suspected amount counts each claim line or claim once however
 many rules hit it, see :func:`rule_suspected`), new cases open with an ``opened`` event, and existing cases that got
-new hits get a ``hits`` event; their status is never changed by a screen.
+new hits get a ``hits`` event; their status is never changed by a screen. A screen replaces the evidence of
+the rules it ran (without error): a stored hit of such a rule that it no longer finds (the claim was
+corrected or deleted, or the rule's parameters changed) is taken out of its open or in-review case
+(``case_id`` set to NULL, the hit as it was kept in the audit log), the case's figures are recomputed and a
+``hits`` event says how many; so suspected amounts can go down as well as up.
 
 A decided case (confirmed, dismissed, recovered) is history: a screen never adds hits to it nor rewrites
 the hits it was decided on. New hits of its provider or person open a new case (``P:<id>#2``, ``#3`` ...)
@@ -23,13 +27,18 @@ whose ``previous_case_id`` names the earlier one, and the earlier case's history
 confirmed, each rule's share of the confirmed amount is fixed (``supervision_case_rules``, in proportion to
 the rule's part of the suspected amount, by hit count where the case has none; to the fen by largest remainder);
 recoveries are split by the same shares, so the recovered report never re-splits money already confirmed.
+A decided case keeps the hits it was decided on even when a later screen no longer finds them; its history
+gets a note saying how many no longer hold (once per change of that count), for a supervisor to check.
 
 A move is one transaction too: the case row (audited) and an event with user, time, amount and note.
 Amounts (yuan, rounded half up to the fen before they are judged): ``confirmed`` needs the amount confirmed (>= 0; above the suspected amount only
 when the caller says so explicitly, with a note saying why: the review may find more than the rules
 flagged); ``recovered`` needs the amount of this recovery (> 0): recoveries may be partial, each is an event,
 they add up and their sum never exceeds the confirmed amount (the case is ``recovered`` from the first one;
-further ones may follow until the confirmed amount is reached); no other move takes an amount. Moving a
+further ones may follow until the confirmed amount is reached); a recovery recorded by mistake (a
+bounced payment, the wrong case, a mistyped amount) is never edited: a ``recovered`` move with a negative
+amount and a note reverses that much of the recoveries (never below 0 in all), an event and an audit row
+like any other (all of it reversed, the case is ``confirmed`` again); no other move takes an amount. Moving a
 confirmed case back to ``in_review`` clears its confirmed amount (the history keeps it).
 
 Texts are kept in English and Chinese (the bureau's supervisors read Chinese): each hit's ``evidence`` and
@@ -45,6 +54,7 @@ import decimal
 import json
 import math
 import numbers
+import re
 import uuid
 
 import ibis
@@ -148,6 +158,29 @@ def _changed_hits(wh, rows: pa.Table) -> pa.Table:
         wh.drop_stage(stage)
 
 
+def _stale_hits(wh, found_ids: pa.Array, ran: list[str]) -> pd.DataFrame:
+    """The stored hits of a case (with the case's status) whose rule ran in this screen without error but
+    which it no longer found: the claim was corrected or deleted, or the rule's parameters changed."""
+    h = wh.table("supervision_hits")
+    h = h.filter(h.case_id.notnull() & h.rule_id.isin(ran or [""]))
+    h = h.anti_join(ibis.memtable(pa.table({"hit_id": found_ids})), "hit_id")
+    c = wh.table("supervision_cases").select(c_case="case_id", c_status="status")
+    j = h.join(c, h.case_id == c.c_case)
+    return wh.to_pandas(j.select(*h.columns, "c_status"), decimals_as_float=False)
+
+
+def _gone_notes(wh, case_ids: list[str]) -> dict[str, int]:
+    """The count of the latest "no longer found" note of each decided case (so a screen that finds the
+    same evidence gone again writes no second note)."""
+    if not case_ids:
+        return {}
+    e = wh.table("supervision_case_events")
+    e = e.filter(e.case_id.isin(case_ids) & (e.action == "note") & e.note.contains(" no longer found"))
+    df = wh.to_pandas(e.select("case_id", "event_id", "note").order_by("event_id"))
+    return {c: int(re.match(r"\d+", n).group()) for c, n in zip(df.case_id, df.note, strict=True)
+            if re.match(r"\d+", n)}
+
+
 def rule_suspected(h: ibis.Table) -> ibis.Table:
     """Each rule's part of its case's suspected amount (case_id, rule_id, suspected), counting every claim
     line and claim once per case, however many rules hit it: the parts of a case add up to its suspected
@@ -192,6 +225,14 @@ def _case_aggregates(wh, case_ids: pa.Table) -> pd.DataFrame:
     j = agg.join(pr, "case_id").join(sus, "case_id")
     df = wh.to_pandas(j.mutate(score=(1 - j.log_keep.exp()).round(4)).drop("log_keep"))
     df["rules"] = df.rules.map(lambda v: json.dumps(list(v)))
+    # a case none of whose hits is found any more: nothing left to suspect (it stays in the queue, at the
+    # bottom, until someone closes it; its history says why)
+    empty = [c for c in case_ids.column("case_id").to_pylist() if c not in set(df.case_id)]
+    if empty:
+        c = wh.table("supervision_cases")
+        left = wh.to_pandas(c.filter(c.case_id.isin(empty)).select("case_id", "entity_type", "entity_id"))
+        left = left.assign(hits=0, claims=0, rules="[]", suspected_amount=0.0, score=0.0)
+        df = pd.concat([df, left[df.columns]], ignore_index=True) if len(df) else left[list(df.columns)]
     return df
 
 
@@ -237,7 +278,19 @@ def store_screen(wh, result: ScreenResult, *, actor: str) -> str:
         previous = k[k.previous_case_id.notna()].drop_duplicates("case_id").set_index("case_id").previous_case_id
         stats = _upsert(wh, "supervision_hits", rows, ["hit_id"], actor=actor, batch_id=run_id,
                         detail=f"supervision screen {run_id}")
-        touched = pa.table({"case_id": sorted(set(written.case_id))})
+        # hits of the rules that ran which this screen no longer finds: an open case's are taken out of it
+        # (case_id set to NULL; the audit log keeps the hit as it was), a decided case keeps its hits and
+        # its history says that the evidence no longer holds
+        stale = _stale_hits(wh, found.column("hit_id"), sorted({r.rule_id for r in result.runs if not r.error}))
+        active_stale = stale[stale.c_status.isin(ACTIVE)]
+        gone_per_case = active_stale.groupby("case_id").size()
+        gone_decided = stale[~stale.c_status.isin(ACTIVE)].groupby("case_id").size()
+        if len(active_stale):
+            retired = active_stale.drop(columns=["c_status"]).assign(case_id=None)
+            retired = pa.Table.from_pandas(retired, preserve_index=False)
+            _upsert(wh, "supervision_hits", retired, ["hit_id"], actor=actor, batch_id=run_id,
+                    detail=f"supervision screen {run_id}: no longer found, taken out of its case")
+        touched = pa.table({"case_id": sorted(set(written.case_id) | set(gone_per_case.index))})
         cases_df = _case_aggregates(wh, touched) if touched.num_rows else pd.DataFrame()
         opened = 0
         if len(cases_df):
@@ -273,11 +326,28 @@ def store_screen(wh, result: ScreenResult, *, actor: str) -> str:
                                    "note": f"{n_new} new hit(s) after the decision: opened case {c}",
                                    "note_zh": f"办结后新增疑点 {n_new} 条：已立案 {c}",
                                    "run_id": run_id})
-                elif n_new:
+                elif n_new or gone_per_case.get(c, 0):
+                    n_gone = int(gone_per_case.get(c, 0))
+                    en = [f"{n_new} new hit(s)"] if n_new else []
+                    zh = [f"新增疑点 {n_new} 条"] if n_new else []
+                    if n_gone:
+                        en.append(f"{n_gone} hit(s) no longer found (taken out of the case)")
+                        zh.append(f"{n_gone} 条疑点本次筛查不再命中（已移出案件）")
                     ev.append({"case_id": c, "event_at": now, "actor": actor, "action": "hits",
-                               "note": f"{n_new} new hit(s)", "note_zh": f"新增疑点 {n_new} 条", "run_id": run_id})
-            if ev:
-                wh.append("supervision_case_events", pd.DataFrame(ev))
+                               "note": "; ".join(en), "note_zh": "；".join(zh), "run_id": run_id})
+        else:
+            ev = []
+        noted = _gone_notes(wh, list(gone_decided.index))
+        for c, n in gone_decided.items():
+            if noted.get(c) != int(n):
+                ev.append({"case_id": c, "event_at": now, "actor": actor, "action": "note",
+                           "note": f"{n} hit(s) this case was decided on no longer found by screen {run_id}; "
+                                   "the decision and its amounts stand, its evidence should be checked",
+                           "note_zh": f"办结所依据的疑点中有 {n} 条在筛查 {run_id} 中不再命中；"
+                                      "处理结论和金额不变，请复核其依据",
+                           "run_id": run_id})
+        if ev:
+            wh.append("supervision_case_events", pd.DataFrame(ev))
         failures = {r.rule_id: r.error for r in result.failures}
         wh.append("supervision_runs", pa.Table.from_pylist([{
             "run_id": run_id, "started": now, "actor": actor, "rules": json.dumps([r.rule_id for r in result.runs]),
@@ -288,6 +358,9 @@ def store_screen(wh, result: ScreenResult, *, actor: str) -> str:
         wh.audit("supervise", actor=actor, table_name="supervision_runs", record_key={"run_id": run_id},
                  batch_id=run_id, detail=json.dumps({"hits": found.num_rows, "hits_stats": vars(stats),
                                                      "hits_of_decided_cases_kept": int(k.frozen.sum()),
+                                                     "hits_no_longer_found": {"taken_out": len(active_stale),
+                                                                              "of_decided_cases": len(stale)
+                                                                              - len(active_stale)},
                                                      "cases_touched": len(cases_df), "cases_opened": opened,
                                                      "failures": failures}, ensure_ascii=False))
     return run_id
@@ -390,12 +463,24 @@ def _check_amount(case: dict, to: str, amount: float | None, over_suspected: boo
                 raise CaseError("an amount confirmed above the suspected amount needs a note saying why",
                                 "确认金额高于疑点金额时，须在备注中说明理由")
     elif to == "recovered":
+        confirmed, recovered = _cents(case["confirmed_amount"]), _cents(case["recovered_amount"])
+        if amount is not None and amount < 0:  # a reversal of recoveries already recorded
+            if case["status"] != "recovered" or not recovered:
+                raise CaseError(f"case {cid} has no recovery recorded to reverse",
+                                f"案件 {cid} 没有已登记的追回可冲回")
+            if not (note or "").strip():
+                raise CaseError("reversing a recovery needs a note saying why (a bounced payment, a wrong case, "
+                                "a mistyped amount)", "冲回追回金额须在备注中说明理由（退票、登记错案件、金额录错等）")
+            if recovered + round(amount * 100) < 0:
+                raise CaseError(f"case {cid}: only {recovered / 100:,.2f} is recorded as recovered; at most that "
+                                f"can be reversed, not {-amount:,.2f}",
+                                f"案件 {cid}：已登记追回 {recovered / 100:,.2f} 元，最多冲回该金额，不能冲回 {-amount:,.2f} 元")
+            return amount
         if amount is None or amount <= 0:  # to the fen first: 0.001 recovers nothing
             raise CaseError(f"recording a recovery on case {cid} needs the amount recovered (yuan, more than 0: "
-                            "at least 0.01)",
-                            f"登记案件 {cid} 的追回须填写追回金额（元，大于 0，至少 0.01）",
+                            "at least 0.01; a negative amount with a note reverses recoveries already recorded)",
+                            f"登记案件 {cid} 的追回须填写追回金额（元，大于 0，至少 0.01；冲回已登记的追回请填负数并备注理由）",
                             hint="amount" if amount is None else None)
-        confirmed, recovered = _cents(case["confirmed_amount"]), _cents(case["recovered_amount"])
         if recovered + round(amount * 100) > confirmed:
             left = (confirmed - recovered) / 100
             raise CaseError(f"case {cid}: {recovered / 100:,.2f} of the {confirmed / 100:,.2f} confirmed is already "
@@ -435,6 +520,8 @@ def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = N
     elif to == "recovered":
         total = _cents(case["recovered_amount"]) + round(amount * 100)
         new["recovered_amount"] = total / 100
+        if not total:  # every recovery reversed: the case is confirmed and nothing recovered, as before
+            new.update(status="confirmed", recovered_amount=None)
         r = wh.table("supervision_case_rules")
         shares = wh.to_pandas(r.filter(r.case_id == case_id).order_by("rule_id"))
         if not len(shares):  # confirmed before the shares were kept: fix them now
@@ -449,19 +536,20 @@ def move_case(wh, case_id: str, to: str, *, actor: str, amount: float | None = N
     batch = f"case-{uuid.uuid4().hex[:8]}"
     with wh.transaction():
         _upsert(wh, "supervision_cases", pd.DataFrame([new])[CASE_COLUMNS], ["case_id"], actor=actor, batch_id=batch,
-                detail=f"case {case_id}: {frm} -> {to}")
+                detail=f"case {case_id}: {frm} -> {new['status']}")
         if shares is not None:
             shares = shares.assign(case_id=case_id, fixed_at=now)
             _upsert(wh, "supervision_case_rules", shares[["case_id", "rule_id", "share", "confirmed_amount",
                                                           "recovered_amount", "fixed_at"]],
-                    ["case_id", "rule_id"], actor=actor, batch_id=batch, detail=f"case {case_id}: {frm} -> {to}")
+                    ["case_id", "rule_id"], actor=actor, batch_id=batch, detail=f"case {case_id}: {frm} -> {new['status']}")
         wh.append("supervision_case_events", pd.DataFrame([{
-            "case_id": case_id, "event_at": now, "actor": actor, "action": "move", "from_status": frm, "to_status": to,
+            "case_id": case_id, "event_at": now, "actor": actor, "action": "move", "from_status": frm,
+            "to_status": new["status"],
             "amount": amount, "note": note}]))
         wh.audit("case_move", actor=actor, table_name="supervision_cases", record_key={"case_id": case_id},
                  old_values={"status": frm, "confirmed_amount": case["confirmed_amount"],
                              "recovered_amount": case["recovered_amount"]},
-                 new_values={"status": to, "amount": amount, "confirmed_amount": new["confirmed_amount"],
+                 new_values={"status": new["status"], "amount": amount, "confirmed_amount": new["confirmed_amount"],
                              "recovered_amount": new["recovered_amount"]}, batch_id=batch, detail=note)
     return new
 
