@@ -99,3 +99,58 @@ def test_county_error_points_at_county_file(tmp_path):
 def test_a_missing_policy_path_is_named(tmp_path):
     with pytest.raises(PolicyError, match="no such policy file or directory"):
         load_policies(tmp_path / "nope")
+
+
+def _county(tmp_path, body: str):
+    write_policy(tmp_path)
+    (tmp_path / "990102_resident.yaml").write_text(
+        'schema: mifund.policy/1\nregion_code: "990102"\nscheme: resident\nname: county\ninherits: "990100"\n'
+        "metadata: {reference: [{title: county document}]}\n" + body, encoding="utf-8")
+    return load_policies(tmp_path)
+
+
+def test_county_single_dated_value_over_city_levels_keeps_the_city_before_its_date(tmp_path):
+    """A county's one deductible from 2024-07-01 over the city's per-level ones: before that date the city's
+    level deductible applies (it used to replace the node, so the county's admissions before the date got
+    no pooled payment at all, silently)."""
+    from settle_helpers import claim, person, run_engine_and_reference
+
+    ps = _county(tmp_path, "inpatient:\n  deductible: {values: {2024-07-01: 300}}\n")
+    # level 2, 5,000 in March: the city's deductible 400, (5000 − 400) × 80 % = 3,680; out of pocket 1,320.
+    # level 2, 5,000 in August: the county's 300, (5000 − 300) × 80 % = 3,760. Two persons: no repeat admission.
+    got = run_engine_and_reference(ps, [claim("a", "P1", "2024-03-01", 5000, provider="L2"),
+                                        claim("b", "P2", "2024-08-01", 5000, provider="L2")],
+                                   [person("P1"), person("P2")])
+    assert (got["a"]["deductible_applied"], got["a"]["pooled_fund_paid"], got["a"]["out_of_pocket"]) == (400, 3680, 1320)
+    assert (got["b"]["deductible_applied"], got["b"]["pooled_fund_paid"]) == (300, 3760)
+    # the same for a ratio given once over per-level ones: level 3 keeps the city's 70 % before the date
+    ps = _county(tmp_path, "inpatient:\n  ratio:\n    default: {values: {2024-07-01: 0.75}}\n")
+    kw = dict(category="resident_adult", special_group=None, visit_group="inpatient", level=3)
+    county = ps.policy_for("990102", "resident")
+    assert county.resolve(dt.date(2024, 3, 1), **kw)["br0"] == 7000
+    assert county.resolve(dt.date(2024, 8, 1), **kw)["br0"] == 7500
+
+
+def test_county_per_level_values_over_one_city_value(tmp_path):
+    """The other way round: the city's outpatient deductible is one value (200); a county gives level 3 its
+    own from 2024-07-01. Level 3 keeps 200 before that date, the other levels keep 200 throughout."""
+    ps = _county(tmp_path, "outpatient:\n  deductible:\n    level_3: {values: {2024-07-01: 100}}\n")
+    county = ps.policy_for("990102", "resident")
+    kw = dict(category="resident_adult", special_group=None, visit_group="outpatient")
+    assert county.resolve(dt.date(2024, 3, 1), level=3, **kw)["ded"] == 20000
+    assert county.resolve(dt.date(2024, 8, 1), level=3, **kw)["ded"] == 10000
+    assert county.resolve(dt.date(2024, 8, 1), level=1, **kw)["ded"] == 20000
+
+
+def test_a_number_written_as_text_is_named_plainly(tmp_path):
+    """'10,000' for a threshold: the key reads values.2024-01-01 (not datetime.date(2024, 1, 1)) and the
+    message says what to write."""
+    needle = "threshold: {values: {2024-01-01: 10000}}"
+    text = GOLDEN_POLICY.replace(needle, 'threshold: {values: {2024-01-01: "10,000"}}')
+    path = write_policy(tmp_path, text)
+    with pytest.raises(PolicyError) as e:
+        load_policies(path)
+    msg = str(e.value)
+    line = _line_of(text, '"10,000"')
+    assert f"{path}:{line}: catastrophic.threshold.values.2024-01-01: '10,000' is not a number (write 10000)" in msg
+    assert "datetime.date" not in msg

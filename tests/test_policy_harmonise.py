@@ -137,3 +137,23 @@ def test_cli_tables_for_people_and_one_level_for_machines(warehouse):
 
     r = runner.invoke(app, [*warehouse, "--by", "province"])
     assert r.exit_code != 0 and "--by" in r.output
+
+
+def test_employee_change_includes_the_individual_accounts(tmp_path):
+    """Nanchang employee, level 2, a bill of 10,000 (2025), level-2 ratio 90 % → 95 %:
+    before: deductible 500, pooled (10000 − 500) × 90 % = 8,550; burden 1,450, the account half: 725, out of pocket 725;
+    after: pooled 9,500 × 95 % = 9,025; burden 975: account 487.50, out of pocket 487.50.
+    fund +475, account −237.50, out of pocket −237.50: the three changes sum to 0 and each side sums to the bill
+    (the account's change used to appear nowhere)."""
+    from pathlib import Path
+
+    real = (Path(__file__).resolve().parents[1] / "policies" / "360100_employee.yaml").read_text(encoding="utf-8")
+    write_policy(tmp_path / "cur", real, name="360100_employee.yaml")
+    write_policy(tmp_path / "uni", real.replace("level_2: {values: {2025-01-01: 0.90}}",
+                                                "level_2: {values: {2025-01-01: 0.95}}"), name="360100_employee.yaml")
+    src = source([claim("e1", "E", "2025-03-01", 10000, provider="L2")],
+                 [person("E", 2025, region="360102", scheme="employee", category="in_service")])
+    t = harmonise_report(src, load_policies(tmp_path / "cur"), load_policies(tmp_path / "uni")).total.iloc[0]
+    assert (t.fund_change, t.account_change, t.oop_change) == (475.0, -237.5, -237.5)
+    assert t.fund_change + t.account_change + t.oop_change == 0
+    assert t.fund_before + t.account_before + t.oop_before == 10000 == t.fund_after + t.account_after + t.oop_after

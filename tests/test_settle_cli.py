@@ -115,3 +115,28 @@ def test_policy_harmonise(tmp_path):
     df = harmonise(src, load_policies(tmp_path / "a"), load_policies(tmp_path / "b"))
     # deductible 100 → 300: the fund pays (1000 − 300) × 90 % = 630 instead of 810
     assert df["fund_change"].tolist() == [-180.0] and df["oop_change"].tolist() == [180.0]
+
+
+def test_claims_without_a_layer_are_warned_about_and_recorded(tmp_path):
+    """The golden policy has no chronic_outpatient layer: two such claims (500 + 700) settle with 0 from
+    the pooled fund, and the summary says so per policy and visit type (it used to say nothing, exit 0);
+    the stored run's audit entry records them. An inpatient claim, which has its layer, is not named."""
+    import json
+
+    from mifund.storage import Warehouse
+
+    opts = _files(tmp_path, [claim("k1", "A", "2024-03-10", 500, visit="chronic_outpatient"),
+                             claim("k2", "A", "2024-04-10", 700, visit="chronic_outpatient"),
+                             claim("a1", "A", "2024-05-10", 1000)])
+    db = tmp_path / "w.duckdb"
+    r = runner.invoke(app, ["--db", str(db), "settle", str(tmp_path / "claims.csv"), *opts, "--store"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert ("Warning: 2 chronic_outpatient claims (1,200.00 yuan): policy 990100/resident has no chronic_outpatient "
+            "layer in force, pooled fund paid 0") in text
+    assert "inpatient claims" not in text
+    with Warehouse(db, read_only=True) as w:
+        a = w.to_pandas(w.table("audit_log"))
+        detail = json.loads(a[a.action == "settle"].detail.iloc[0])
+    assert detail["no_basic_layer"] == [{"policy_key": "990100/resident", "visit_group": "chronic_outpatient",
+                                         "claims": 2, "total_amount": 1200.0}]

@@ -112,3 +112,77 @@ def test_special_group_crosses_two_catastrophic_bands(tmp_path, lang):
         assert bands == ["   分段 0.00–20,000.00：0.00 → 20,000.00 × 70% = 0.0000 → 14,000.0000",
                          "   分段 20,000.00–∞：0.00 → 25,000.00 × 80% = 0.0000 → 20,000.0000"]
         assert "   大病保险支付 = 34,000.00" in lines
+
+
+def test_an_assumed_value_shows_its_note_not_a_document(tmp_path):
+    """The shipped Nanchang employee file marks the account share (0.5) an assumption: the account line
+    gives that note, not 洪医保发〔2025〕27号, whose figures the basic layer's lines still cite."""
+    from pathlib import Path
+
+    policies = load_policies(Path(__file__).resolve().parents[1] / "policies" / "360100_employee.yaml")
+    src = source([claim("e1", "E", "2025-03-05", 10000, provider="L2")],
+                 [person("E", 2025, region="360100", scheme="employee", category="in_service")])
+    con, prepared, _ = settlement_inputs(src, policies)
+    for lang, start, label in (("en", "50 % of", "assumption, in no document: Modelling assumption"),
+                               ("zh", "1,450.00 的 50%", "模型假设（非文件规定）：Modelling assumption")):
+        lines = explain_claim(con, prepared, policies, "e1", lang=lang)
+        # deductible 500; (10000 − 500) × 90 % = 8,550; burden 1,450 of which the account pays half
+        acct = _line(lines, start)
+        assert "1,450.00" in acct and label in acct and "27号" not in acct, acct
+        assert "27号" in _line(lines, "admission no. 1" if lang == "en" else "本年度第 1 次住院")
+
+
+def test_explain_a_warehouse_claim_under_its_stored_run_and_check_it(tmp_path, monkeypatch):
+    """`settle explain` of a warehouse claim, no --policy: the policies of the run that stored it (not
+    ./policies); only the claim's person-year is settled (another person's bad claim does not stop it); the
+    figures are checked against the stored row, and a policy edited since the run is a warning, exit 1."""
+    import shutil
+    from pathlib import Path
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from mifund.cli import app
+    from mifund.storage import Warehouse
+    from test_settle_store import _tiny_warehouse
+
+    db, pol = tmp_path / "w.duckdb", tmp_path / "pol"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "policies", pol)
+    _tiny_warehouse(db)
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", str(db), "settle", "warehouse", "--policy", str(pol)]).exit_code == 0
+    with Warehouse(db) as w:  # someone else's claim at an unknown provider, added after the run
+        bad = pd.DataFrame([claim("k9", "R1", "2025-06-10", 100, provider="P9")])
+        bad["cross_region"] = False
+        w.append("claims", bad)
+    monkeypatch.chdir(tmp_path)  # no ./policies here
+    r = runner.invoke(app, ["--db", str(db), "settle", "explain", "k1", "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    # in-service, level 3, 20,000: deductible 800, (20000 − 800) × 85 % = 16,320
+    assert "pooled_fund_paid = 16,320.00" in r.output and "the same figures" in r.output
+    assert "Policies of settlement run" in r.output and str(pol) in r.output.replace("\n", "")
+    f = pol / "360100_employee.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("level_3: {values: {2025-01-01: 0.85}}",
+                                                       "level_3: {values: {2025-01-01: 0.90}}"), encoding="utf-8")
+    r = runner.invoke(app, ["--db", str(db), "settle", "explain", "k1", "--lang", "en"])
+    text = " ".join(r.output.split())
+    # 19,200 × 90 % = 17,280 re-settled against the stored 16,320
+    assert r.exit_code == 1 and "WARNING: the stored settlement" in text, r.output
+    assert "pooled_fund_paid stored 16,320.00, re-settled 17,280.00" in text
+
+
+def test_why_assistance_does_not_apply_and_no_cap_said_once(tmp_path):
+    """Three reasons, three messages: no special group; a group the policy's assistance leaves out
+    (the golden policy covers extreme_poverty only); no assistance layer at all (an extreme-poverty person
+    used to read "not a special group covered by the policy"). A cap switched off reads "no annual cap"."""
+    cl = [claim("a1", "A", "2024-03-10", 20000)]
+    lines = _explain(tmp_path, cl, [person("A")], "a1")
+    assert "   not applicable (not in a special group)" in lines
+    lines = _explain(tmp_path, cl, [person("A", special="low_income")], "a1")
+    assert any("does not cover group low_income" in x for x in lines)
+    no_asst = CITED.split("assistance:\n")[0]
+    lines = _explain(tmp_path, cl, [person("A", special="extreme_poverty")], "a1", policy=no_asst)
+    assert "   not applicable (the policy has no medical assistance layer in force)" in lines
+    # extreme poverty: the catastrophic cap is null (switched off) in the golden policy
+    assert _line(lines, "catastrophic: no annual cap").endswith("[source: catastrophic document]")
+    assert not any("cap no cap" in x or "headroom no cap" in x for x in lines)

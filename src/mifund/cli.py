@@ -646,13 +646,76 @@ def _load_policies_or_exit(policy: Path):
         raise typer.Exit(2) from None
 
 
+def _settle_explain(ctx, claim_id: str, policy: Path | None, from_claims: Path | None, enrollment: Path | None,
+                    providers: Path | None, year: int | None, lang: str) -> None:
+    """`settle explain`: the stored settlement of a warehouse claim, explained under the policies of the
+    run that stored it (unless --policy), then checked against the stored row: a difference (a policy
+    edited since, claims changed) is a warning and exit status 1, never an explanation of figures nobody
+    was paid. Only the claim's person-year is settled: other people's claims are not validated."""
+    import ibis
+
+    from mifund.settlement import SettlementError, settlement_inputs
+    from mifund.settlement.explain import compare_stored, explain_with_figures
+    from mifund.storage import Warehouse
+
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter("zh or en", param_hint="--lang")
+    src, _, wh = _settle_sources(ctx, str(from_claims) if from_claims else "warehouse", enrollment, providers)
+    try:
+        stored = run_id = None
+        if wh is not None and from_claims is None:  # the warehouse's claim: its stored row and run
+            s = wh.table("settlement")
+            row = wh.to_pandas(s.filter(s.claim_id == claim_id))
+            if len(row):
+                stored = row.iloc[0].to_dict()
+                run_id = stored["run_id"]
+                r = wh.table("settlement_runs")
+                run = wh.to_pandas(r.filter(r.run_id == run_id).select("policy_source"))
+                if policy is None and len(run) and run.iloc[0]["policy_source"]:
+                    policy = Path(run.iloc[0]["policy_source"])
+                    if not policy.exists():
+                        err.print(f"The policies of settlement run {run_id} ({policy}) are not there; name them "
+                                  "with --policy", style="red bold", highlight=False, markup=False)
+                        raise typer.Exit(2)
+                    err.print(f"Policies of settlement run {run_id}: {policy}", highlight=False, markup=False)
+        policies = _load_policies_or_exit(policy or Path("policies"))
+        t = src.table("claims") if isinstance(src, Warehouse) else src["claims"]
+        t = t if isinstance(t, ibis.expr.types.Table) else ibis.memtable(t)
+        hit = t.filter(t.claim_id == claim_id).select("person_id", "discharge_date").execute()
+        if hit.empty:
+            raise KeyError(f"claim {claim_id} not found")
+        pid, day = hit.iloc[0]["person_id"], hit.iloc[0]["discharge_date"]
+        mine = t.filter(t.person_id == pid) if pid is not None and pid == pid else t.filter(t.claim_id == claim_id)
+        yr = year if day is None or day != day else day.year
+        con, prepared, _ = settlement_inputs(src, policies, year=yr, claims=mine)
+        lines, figures = explain_with_figures(con, prepared, policies, claim_id, lang=lang)
+        for line in lines:
+            console.print(line, highlight=False, markup=False)
+        if wh is not None and from_claims is None:
+            said, differs = compare_stored(figures, stored, run_id, lang)
+            for line in said:
+                (err if differs else console).print(line, style="red bold" if differs else None, highlight=False,
+                                                    markup=False)
+            if differs:
+                raise typer.Exit(1)
+    except (SettlementError, KeyError, ValueError) as e:
+        err.print(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e), style="red bold",
+                  highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        if wh is not None:
+            wh.close()
+
+
 @app.command("settle")
 def settle_cmd(
     ctx: typer.Context,
     claims: Annotated[str, typer.Argument(help="Claims file (parquet, csv, xlsx), or the word `warehouse`; "
                                           "or `explain` followed by a claim id")],
     claim_id: Annotated[str | None, typer.Argument(help="With `explain`: the claim to explain")] = None,
-    policy: PolicyOpt = Path("policies"),
+    policy: Annotated[Path | None, typer.Option("--policy", "-p", help="Directory (or file) of policy YAML files "
+                                                "(default: policies; `explain` of a warehouse claim: the policies "
+                                                "of the settlement run that stored it)")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write settled claims here (.parquet, .csv, .json "
                                              "or .xlsx, by the suffix)")] = None,
     totals: Annotated[Path | None, typer.Option("--totals", help="Write person-year totals here (.parquet, .csv, "
@@ -687,7 +750,7 @@ def settle_cmd(
     run: tables settlement (replaced by claim id, changes audited), settlement_person_year and
     settlement_runs; the run id is printed.
     """
-    from mifund.settlement import SettlementError, person_year_totals, settle
+    from mifund.settlement import SettlementError, person_year_totals, settle_with_gaps
     from mifund.settlement.store import XLSX_MAX_ROWS, output_problem, write_table
 
     # output paths are checked before anything is settled or stored: a bad --out must not fail after the work
@@ -697,26 +760,13 @@ def settle_cmd(
     for p in outputs:
         if problem := output_problem(p):
             raise typer.BadParameter(problem)
-    policies = _load_policies_or_exit(policy)
     if claims == "explain":
         if not claim_id:
             raise typer.BadParameter("settle explain needs a CLAIM_ID")
-        from mifund.settlement import settlement_inputs
-        from mifund.settlement.explain import explain_claim
-
-        src, _, wh = _settle_sources(ctx, str(from_claims) if from_claims else "warehouse", enrollment, providers)
-        try:
-            con, prepared, _ = settlement_inputs(src, policies, year=year)
-            for line in explain_claim(con, prepared, policies, claim_id, lang=lang):
-                console.print(line, highlight=False, markup=False)
-        except (SettlementError, KeyError, ValueError) as e:
-            err.print(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e), style="red bold",
-                      highlight=False, markup=False)
-            raise typer.Exit(1) from None
-        finally:
-            if wh is not None:
-                wh.close()
+        _settle_explain(ctx, claim_id, policy, from_claims, enrollment, providers, year, lang)
         return
+    policy = policy or Path("policies")
+    policies = _load_policies_or_exit(policy)
     if claim_id:
         raise typer.BadParameter("give one CLAIMS source (a second argument is only for `explain`)")
     if store is None:
@@ -724,7 +774,7 @@ def settle_cmd(
     src, _, wh = _settle_sources(ctx, claims, enrollment, providers, writable=store)
     run_id = None
     try:
-        result = settle(src, policies, year=year, detail=True, source_name=Path(claims).name)
+        result, gaps = settle_with_gaps(src, policies, year=year, detail=True, source_name=Path(claims).name)
         if result.num_rows == 0:
             raise SettlementError([_no_claims_message(src, year, claims)])
         tot = person_year_totals(result)
@@ -736,7 +786,8 @@ def settle_cmd(
 
             if wh is None:  # claims, enrolment and providers all from files: store in the warehouse anyway
                 wh = open_warehouse(ctx, read_only=False, create=True)
-            run_id = store_settlement(wh, result, actor=settings(ctx).user, policy_source=str(policy))
+            run_id = store_settlement(wh, result, actor=settings(ctx).user, policy_source=str(policy),
+                                      no_basic_layer=gaps.to_dict("records"))
     except SettlementError as e:
         err.print(f"[red bold]Nothing settled:[/]\n{e}")
         raise typer.Exit(1) from None
@@ -765,6 +816,10 @@ def settle_cmd(
 
     render(summary, "table", title=f"Settled {result.num_rows:,} claims (yuan)" + (f" → {out}" if out else ""),
            console=console)
+    for g in gaps.itertuples():  # a gap of the policy file, not a benefit rule: said, never silently 0
+        err.print(f"Warning: {g.claims:,} {g.visit_group} claims ({g.total_amount:,.2f} yuan): policy {g.policy_key} "
+                  f"has no {g.visit_group} layer in force, pooled fund paid 0", style="yellow", highlight=False,
+                  markup=False)
     if run_id:
         console.print(f"Stored in the warehouse as settlement run {run_id}", highlight=False)
 
@@ -804,6 +859,10 @@ def policy_compare_cmd(
     amounts: Annotated[str, typer.Option("--amounts", help="Inpatient bills (yuan), comma-separated")] = "5000,20000,50000,100000,300000",
     on: Annotated[str, typer.Option("--date", help="Policy date (YYYY-MM-DD)")] = "",
     region: RegionOpt = None,
+    special_group: Annotated[list[str] | None, typer.Option(
+        "--special-group", help="Also settle the profiles for this special group (low_income, extreme_poverty, "
+        "relapse_risk, disabled; `none`: no group; `all`: none and every group); adds a special_group "
+        "column. Repeatable.")] = None,
     fmt: FormatOpt = "table",
     output: OutputOpt = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also draw the curves: a self-contained .html "
@@ -814,10 +873,17 @@ def policy_compare_cmd(
     With --plot FILE.html: out-of-pocket and fund-share curves against the bill, one line per region × level."""
     import datetime as dt
 
-    from mifund.policy.compare import compare_profiles, in_force, parse_amounts
+    from mifund.policy.compare import PROFILE_MONEY, compare_profiles, in_force, parse_amounts, region_subtree
+    from mifund.policy.schema import SPECIAL_GROUPS
     from mifund.views.output import render
 
     check_format(fmt, output)
+    groups = None
+    if special_group:
+        groups = list(dict.fromkeys(g for x in special_group for g in (("none", *SPECIAL_GROUPS) if x == "all" else (x,))))
+        if bad := [g for g in groups if g not in ("none", *SPECIAL_GROUPS)]:
+            raise typer.BadParameter(f"{', '.join(bad)}: not a special group (one of none, "
+                                     f"{', '.join(SPECIAL_GROUPS)}, all)", param_hint="--special-group")
     if plot is not None and plot.suffix.lower() != ".html":  # before anything is written
         raise typer.BadParameter("--plot writes an .html file", param_hint="--plot")
     try:
@@ -829,8 +895,10 @@ def policy_compare_cmd(
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--amounts") from None
     policies = _load_policies_or_exit(policy)
-    found, later = in_force(policies, day, region)
-    missing = sorted(set(region or ()) - {p.region_code for p in policies})
+    # a region's subtree, as --region says: a city brings its counties' own policies
+    regions = region_subtree(region, [p.region_code for p in policies]) if region else None
+    found, later = in_force(policies, day, regions)
+    missing = sorted(r for r in region or () if not region_subtree([r], [p.region_code for p in policies]))
     if missing:
         err.print(f"[red bold]No policy file for region {', '.join(missing)} in {policy}[/] (a county without "
                   "a file takes its city's policy: name the city)", highlight=False)
@@ -841,9 +909,18 @@ def policy_compare_cmd(
     if not found:
         err.print(f"[red bold]No policy in force on {day}[/]", highlight=False)
         raise typer.Exit(1)
-    df = compare_profiles(policies, bills, day=day, regions=region)
+    for p in found:  # its profiles would read as paid by no basic layer, silently
+        if p.model.inpatient is None or not p.resolve(day, category=p.categories[0], special_group=None, level=1,
+                                                      visit_group="inpatient")["vg_on"]:
+            err.print(f"Warning: {p.key} has no inpatient layer in force on {day}: the pooled fund pays "
+                      "nothing on its profiles", style="yellow", highlight=False, markup=False)
+    df = compare_profiles(policies, bills, day=day, regions=regions, special_group=groups)
     render(df, fmt, output=output, title=f"Standard inpatient profiles on {day} (yuan)", console=console,
-           sheet_name="compare")
+           sheet_name="compare", kinds={**dict.fromkeys(PROFILE_MONEY, "money"), "fund_share": "ratio"})
+    if fmt == "table":  # what each policy leaves out (e.g. a large-amount layer above the pooled cap)
+        for p in found:
+            if p.model.metadata is not None and p.model.metadata.note:
+                console.print(f"Note, {p.key}: {p.model.metadata.note}", highlight=False, markup=False)
     if plot is not None:
         from mifund.policy.plot import write_compare_html
 
@@ -893,12 +970,13 @@ def policy_harmonise_cmd(
         return
     # for people: the changes and who gains / loses (the before/after sums are in --format csv|json|xlsx)
     shown = ["claims", "persons", "persons_better_off", "persons_worse_off", "fund_before", "fund_change",
-             "oop_before", "oop_change"]
+             "account_before", "account_change", "oop_before", "oop_change"]
     for key in [by] if by else ["band", "county", "total"]:
         df, what = frames[key]
         cols = [c for c in df.columns if c not in COUNTS + MONEY] + shown
         render(df[cols], "table", console=console, kinds=kinds,
-               title=f"Harmonisation {what} (yuan; change = unified − current; oop = out of pocket)")
+               title=f"Harmonisation {what} (yuan; change = unified − current; fund = pooled + catastrophic + "
+                     "assistance; account = individual accounts; oop = out of pocket)")
 
 
 # -- parts with command modules of their own (each registers one sub-app) ------------------------------

@@ -40,37 +40,60 @@ def in_force(policies: PolicySet, day: dt.date, regions: list[str] | None = None
             [p for p in chosen if p.version_at(day) is None])
 
 
+def region_subtree(regions: list[str], codes) -> list[str]:
+    """The `codes` under any of `regions` (a province XX0000 covers its cities and counties, a city XXYY00
+    its counties, a county itself): what ``--region`` means on the command line."""
+    prefixes = []
+    for r in regions:
+        while len(r) > 2 and r.endswith("00"):
+            r = r[:-2]
+        prefixes.append(r)
+    return sorted({c for c in codes if any(c.startswith(p) for p in prefixes)})
+
+
+# money columns of a comparison (yuan, to the fen: below 1,000 too)
+PROFILE_MONEY = ["bill", "deductible_applied", "pooled_fund_paid", "catastrophic_paid", "assistance_paid",
+                 "account_paid", "out_of_pocket"]
+
+
 def compare_profiles(policies: PolicySet, amounts: list[float], *, day: dt.date,
-                     regions: list[str] | None = None, special_group: str | None = None) -> pd.DataFrame:
+                     regions: list[str] | None = None, special_group: str | list[str] | None = None) -> pd.DataFrame:
     """One inpatient admission of each amount (all within policy scope, the year's first) at each
-    provider level, per region × scheme × insured category: what each layer pays and out of pocket."""
+    provider level, per region × scheme × insured category: what each layer pays and out of pocket.
+
+    `special_group`: one or more of ``schema.SPECIAL_GROUPS`` or 'none' (no special group); given, each
+    profile is settled for each of them and a ``special_group`` column says which (the tilts for the poor:
+    a higher ratio, a lower catastrophic threshold, medical assistance)."""
+    groups = [special_group] if isinstance(special_group, str) else list(special_group or [])
     rows = []
     for pol in policies:
         if regions and pol.region_code not in regions:
             continue
         if pol.version_at(day) is None:
             continue
-        for cat in pol.categories:
-            for level in (1, 2, 3):
-                for amt in amounts:
-                    fen = int(round(amt * 100))
-                    c = {"claim_id": "x", "person_id": "x", "yr": day.year, "discharge_date": day,
-                         "visit_group": "inpatient", "provider_level": level, "cross": False, "T": fen, "SP": 0,
-                         "CF": 0, "P": fen, "category": cat, "special_group": special_group or "none",
-                         "policy_key": pol.key}
-                    r = settle_reference([c], policies)[0]
-                    fund = r["pooled_fund_paid"] + r["catastrophic_paid"] + r["assistance_paid"]
-                    rows.append({"region_code": pol.region_code, "scheme": pol.scheme, "category": cat,
-                                 "provider_level": level, "bill": amt,
-                                 **{k: r[k] / 100 for k in ("deductible_applied", "pooled_fund_paid",
-                                                            "catastrophic_paid", "assistance_paid", "account_paid",
-                                                            "out_of_pocket")},
-                                 "fund_share": fund / fen if fen else float("nan")})
+        for cat, sg, level, amt in ((c, g, lv, a) for c in pol.categories for g in groups or [None]
+                                    for lv in (1, 2, 3) for a in amounts):
+            fen = int(round(amt * 100))
+            c = {"claim_id": "x", "person_id": "x", "yr": day.year, "discharge_date": day,
+                 "visit_group": "inpatient", "provider_level": level, "cross": False, "T": fen, "SP": 0,
+                 "CF": 0, "P": fen, "category": cat, "special_group": sg or "none",
+                 "policy_key": pol.key}
+            r = settle_reference([c], policies)[0]
+            fund = r["pooled_fund_paid"] + r["catastrophic_paid"] + r["assistance_paid"]
+            rows.append({"region_code": pol.region_code, "scheme": pol.scheme, "category": cat,
+                         **({"special_group": sg} if groups else {}), "provider_level": level, "bill": amt,
+                         **{k: r[k] / 100 for k in ("deductible_applied", "pooled_fund_paid",
+                                                    "catastrophic_paid", "assistance_paid", "account_paid",
+                                                    "out_of_pocket")},
+                         "fund_share": fund / fen if fen else float("nan")})
     return pd.DataFrame(rows)
 
 
 # money columns of a harmonisation (yuan, to the fen), and the counts of who gains and who loses
-MONEY = ["fund_before", "fund_after", "fund_change", "oop_before", "oop_after", "oop_change"]
+# ("fund": pooled fund + catastrophic insurance + medical assistance; "account": the employees' individual
+# accounts, also money the bureau manages; fund + account + oop = the bills)
+MONEY = ["fund_before", "fund_after", "fund_change", "account_before", "account_after", "account_change",
+         "oop_before", "oop_after", "oop_change"]
 COUNTS = ["claims", "claims_better_off", "claims_worse_off", "persons", "persons_better_off", "persons_worse_off"]
 ALL = "(all)"
 
@@ -106,7 +129,7 @@ def _per_person(source, before: PolicySet, after: PolicySet, year: int | None, s
     def settled(prep, params, when):
         s = settle_expr(prep, params)
         return s.select("claim_id", **{f"fund_{when}": s.pooled_fund_paid + s.catastrophic_paid + s.assistance_paid,
-                                       f"oop_{when}": s.out_of_pocket})
+                                       f"account_{when}": s.account_paid, f"oop_{when}": s.out_of_pocket})
 
     info = prepared.select("claim_id", "person_id", "region_code", "category", "T")
     j = info.join(settled(prepared, params_b, "before"), "claim_id").join(settled(prepared_a, params_a, "after"),
@@ -118,14 +141,15 @@ def _per_person(source, before: PolicySet, after: PolicySet, year: int | None, s
     keys = ["region_code", "category", "band", "person_id"]
     pp = j.group_by(keys).aggregate(
         claims=j.claim_id.count(), fund_before=j.fund_before.sum(), fund_after=j.fund_after.sum(),
-        oop_before=j.oop_before.sum(), oop_after=j.oop_after.sum(),
+        account_before=j.account_before.sum(), account_after=j.account_after.sum(), oop_before=j.oop_before.sum(), oop_after=j.oop_after.sum(),
         claims_better_off=(j.d < 0).cast("int64").sum(), claims_worse_off=(j.d > 0).cast("int64").sum())
     return con, pp
 
 
 def _level(con, pp, keys: list[str]):
     """Sum the per-person rows to `keys`; a person is better off where their summed out of pocket falls."""
-    sums = ["claims", "fund_before", "fund_after", "oop_before", "oop_after", "claims_better_off", "claims_worse_off"]
+    sums = ["claims", "fund_before", "fund_after", "account_before", "account_after", "oop_before", "oop_after",
+            "claims_better_off", "claims_worse_off"]
     p = pp.group_by([*keys, "person_id"]).aggregate(**{c: pp[c].sum() for c in sums})
     dp = p.oop_after - p.oop_before
     agg = {c: p[c].sum() for c in sums}
@@ -137,7 +161,7 @@ def _level(con, pp, keys: list[str]):
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
     """Fen → yuan (exact to the fen: integer sums divided once, then rounded), changes, column order."""
-    for c in ("fund", "oop"):
+    for c in ("fund", "account", "oop"):
         df[f"{c}_change"] = df[f"{c}_after"] - df[f"{c}_before"]
     for c in MONEY:
         df[c] = (df[c].astype("int64") / 100).round(2)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -78,13 +79,59 @@ def _merge_dated(base: dict, over: dict) -> dict:
     return out
 
 
+def _dated(node: Any) -> bool:
+    return _is_param(node) and isinstance(node["values"], dict) and bool(node["values"])
+
+
+def _keyed(node: Any) -> bool:
+    """A value given per level (``level_1``…) or per category / special group: a mapping of dated values."""
+    kids = [v for k, v in node.items() if k != "metadata"] if isinstance(node, dict) and not _is_param(node) else []
+    return bool(kids) and all(_dated(v) for v in kids)
+
+
+def _merge_shapes(base: dict, over: dict, base_origin: dict, over_origin: dict, here: tuple,
+                  out_origin: dict) -> dict:
+    """A county's value of another shape than the city's: one dated value over per-level (or per-category)
+    ones, or per-level over one. The single value is spread to every key and merged by date key by key, so
+    before the county's date each level keeps the city's value (replacing the node would leave the levels
+    without any value before it, and the layer would silently switch off)."""
+    if _is_param(over):  # one county value over the city's per-key ones
+        out = {k: v for k, v in base.items() if k == "metadata"}
+        for k, v in base.items():
+            if k != "metadata":
+                out[k] = _merge_dated(v, over)
+                _copy_origin(base_origin, here + (k,), out_origin)
+                _move_origin(over_origin, here, here + (k,), out_origin)
+        if "level_1" not in base and "default" not in base:  # per category: the others get the county's too
+            first = min(str(d) for v in base.values() if _dated(v) for d in v["values"])
+            out["default"] = _merge_dated({"values": {dt.date.fromisoformat(first): None}}, over)
+            _move_origin(over_origin, here, here + ("default",), out_origin)
+        return out
+    # per-key county values over one city value: a key the county leaves out keeps the city's
+    keys = ["level_1", "level_2", "level_3"] if "level_1" in over or "level_2" in over or "level_3" in over \
+        else [*(k for k in over if k != "metadata"), *(["default"] if "default" not in over else [])]
+    out = {k: v for k, v in over.items() if k == "metadata"}
+    for k in keys:
+        if k in over:
+            out[k] = _merge_dated(base, over[k])
+            _copy_origin(over_origin, here + (k,), out_origin)
+        else:
+            out[k] = copy.deepcopy(base)
+            _move_origin(base_origin, here, here + (k,), out_origin)
+    return out
+
+
 def _merge(base: Any, over: Any, base_origin: dict, over_origin: dict, here: tuple, out_origin: dict) -> Any:
     """Deep-merge `over` onto `base`; a dated value (a mapping with `values`) is merged by date
-    (``_merge_dated``)."""
-    if (_is_param(base) and _is_param(over) and isinstance(base["values"], dict)
-            and isinstance(over["values"], dict) and over["values"]):
+    (``_merge_dated``), also where one side gives it per level or category and the other once
+    (``_merge_shapes``)."""
+    if _dated(base) and _dated(over):
         _copy_origin(over_origin, here, out_origin)
         return _merge_dated(base, over)
+    if (_dated(over) and _keyed(base)) or (_dated(base) and _keyed(over)):
+        if here in over_origin:
+            out_origin[here] = over_origin[here]
+        return _merge_shapes(base, over, base_origin, over_origin, here, out_origin)
     if isinstance(base, dict) and isinstance(over, dict) and not _is_param(over) and not _is_param(base):
         res = {}
         for k in base:
@@ -105,29 +152,40 @@ def _merge(base: Any, over: Any, base_origin: dict, over_origin: dict, here: tup
 
 
 def _pin_metadata(node: Any, here: tuple, refs: list, unit: str | None, field: str | None, origin: dict,
-                  file: str, problems: list[str]) -> Any:
+                  file: str, problems: list[str], assumed: str | None = None) -> Any:
     """A copy of one file's data in which every dated value carries its own reference and unit.
 
     The reference is the value's own, else the nearest node's above it, else the file's; pinned before
     inheritance, so a value a county inherits keeps citing the city's document, and a value the county
     sets must cite one of the county's. A value with none is a problem. The unit is the one its key
-    implies (``schema.UNITS``); a written unit (on the value or a node above) that disagrees is a problem."""
+    implies (``schema.UNITS``); a written unit (on the value or a node above) that disagrees is a problem.
+
+    Under ``metadata: {assumption: true, note: …}`` the fallback stops: those values are not figures of
+    the file's document, so they carry the note (`assumed`) and no document, and ``settle explain``
+    shows them as assumptions rather than under a government document number."""
     if isinstance(node, list):
-        return [_pin_metadata(v, here + (i,), refs, unit, field, origin, file, problems) for i, v in enumerate(node)]
+        return [_pin_metadata(v, here + (i,), refs, unit, field, origin, file, problems, assumed)
+                for i, v in enumerate(node)]
     if not isinstance(node, dict):
         return node
     md = node.get("metadata")
     md = md if isinstance(md, dict) else None  # not a mapping: the schema reports it
-    if md is not None and md.get("reference"):
-        refs = md["reference"]
+    if md is not None and md.get("assumption") is True:
+        refs, assumed = md.get("reference") or [], md.get("note")
+        if not assumed:
+            problems.append(f"{_where(origin, here + ('metadata', 'assumption'), file)}: an assumption needs a "
+                            "`note` saying what is assumed")
+            assumed = "(no note)"
+    elif md is not None and md.get("reference"):
+        refs, assumed = md["reference"], None
     if md is not None and md.get("unit") is not None:
         unit = md["unit"]
     if not _is_param(node):
         return {k: v if k in ("metadata", "tests") else
-                _pin_metadata(v, here + (k,), refs, unit, k if k in UNITS else field, origin, file, problems)
+                _pin_metadata(v, here + (k,), refs, unit, k if k in UNITS else field, origin, file, problems, assumed)
                 for k, v in node.items()}
     where = f"{_where(origin, here, file)}"
-    if not refs:
+    if not refs and assumed is None:
         problems.append(f"{where}: no reference: give `metadata: {{reference: [{{title: …, href: …}}]}}` on this "
                         f"value, on a key above it or at the top of {Path(file).name}")
     want = UNITS.get(field or "")
@@ -138,6 +196,8 @@ def _pin_metadata(node: Any, here: tuple, refs: list, unit: str | None, field: s
     pinned = dict(md or {})
     if not pinned.get("reference"):
         pinned["reference"] = copy.deepcopy(refs)
+    if assumed is not None:
+        pinned["assumption"], pinned["note"] = True, pinned.get("note") or assumed
     if pinned.get("unit") is None and want is not None:
         pinned["unit"] = want
     return {**node, "metadata": pinned}
@@ -150,31 +210,57 @@ def _copy_origin(src: dict, prefix: tuple, dst: dict) -> None:
             dst[k] = v
 
 
+def _move_origin(src: dict, prefix: tuple, to: tuple, dst: dict) -> None:
+    """The lines of the keys under `prefix`, as if under `to` (a value spread to each level)."""
+    n = len(prefix)
+    for k, v in src.items():
+        if k[:n] == prefix and k[n:n + 1] != ("metadata",):
+            dst.setdefault(to + k[n:], v)
+
+
 def _where(origin: dict, loc: Iterable, fallback: str) -> str:
     """'file:line: dotted.path' for a Pydantic / resolution location."""
     known: tuple = ()
     shown = []
     for part in loc:
-        for cand in (part, _as_date(part)):
+        day = _as_date(part)
+        for cand in (part, day):
             if cand is not None and known + (cand,) in origin:
                 known = known + (cand,)
-                shown.append(str(part))
+                shown.append(str(day or part))  # a date as written in the file, not a Python repr
                 break
         else:
             if isinstance(part, str) and part in ("param", "levels"):
                 continue
-            shown.append(str(part))
+            shown.append(str(day or part))
     file, line = origin.get(known, origin.get((), (fallback, 1)))
     return f"{file}:{line}: {'.'.join(shown) or '(top)'}"
 
 
 def _as_date(part: Any):
+    """A location part that is a date: ISO text, or Pydantic's repr of a date key ('datetime.date(2024, 1, 1)')."""
+    if isinstance(part, dt.date):
+        return part
     if isinstance(part, str):
+        m = re.fullmatch(r"datetime\.date\((\d+), (\d+), (\d+)\)", part)
         try:
-            return dt.date.fromisoformat(part)
+            return dt.date(*map(int, m.groups())) if m else dt.date.fromisoformat(part)
         except ValueError:
             return None
     return None
+
+
+def _message(err: dict) -> str:
+    """Pydantic's message, or for a number written as text ('17,000') what to write instead."""
+    x = err.get("input")
+    if err.get("type") in ("decimal_parsing", "decimal_type", "float_parsing") and isinstance(x, str):
+        plain = re.sub(r"[,，\s]", "", x)
+        try:
+            Decimal(plain)
+        except ArithmeticError:
+            return f"{x!r} is not a number"
+        return f"{x!r} is not a number (write {plain})"
+    return err["msg"]
 
 
 def _fen(x: Decimal, path: tuple) -> int:
@@ -271,7 +357,9 @@ class Policy:
 
         r: dict[str, int] = {}
         rules = getattr(m, visit_group)
-        if rules is not None and not started(level_param(rules.deductible, level)):
+        # a visit group's layer is in force from the first date of its deductible at *any* level: a level
+        # without a value then is an error (``check``), never a layer silently switched off for that level
+        if rules is not None and not any(started(level_param(rules.deductible, k)) for k in LEVELS):
             rules = None
         base = (visit_group,)
         if rules is None:
@@ -562,7 +650,7 @@ def load_policies(paths: str | Path | Iterable[str | Path]) -> PolicySet:
         try:
             model = PolicyFile.model_validate(data)
         except ValidationError as e:
-            found += [f"{_where(origin, err['loc'], str(f))}: {err['msg']}" for err in e.errors()]
+            found += [f"{_where(origin, err['loc'], str(f))}: {_message(err)}" for err in e.errors()]
         if found:
             raise PolicyError(found)
         pol = Policy(region_code=model.region_code, scheme=model.scheme, name=model.name, model=model,

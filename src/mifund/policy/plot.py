@@ -39,8 +39,9 @@ def write_compare_html(df: pd.DataFrame, path: str | Path, *, day: str) -> Path:
     from mifund.reports.html import echarts_source
 
     charts = []
-    for (scheme, cat), g in df.groupby(["scheme", "category"], sort=True):
-        base = f"{scheme} / {cat}"
+    keys = ["scheme", "category"] + (["special_group"] if "special_group" in df.columns else [])
+    for key, g in df.groupby(keys, sort=True):
+        base = " / ".join(map(str, key))  # with --special-group: a chart per group, not its lines mixed in
         charts.append(_chart(f"c{len(charts)}", f"{base}: out of pocket 个人负担", g, "out_of_pocket", "yuan"))
         g = g.assign(fund_pct=g["fund_share"] * 100)
         charts.append(_chart(f"c{len(charts)}", f"{base}: funds' share of the bill 基金支付占比", g, "fund_pct", "%"))

@@ -54,6 +54,9 @@ class Metadata(Strict):
     label: str | None = None
     reference: list[Reference] = []
     note: str | None = None
+    # a modelling assumption, not a figure of any document: the values at and under this node cite no
+    # document (the file's reference is not inherited) and carry the `note`, which says what is assumed
+    assumption: bool = False
 
 
 class Param(Strict):

@@ -45,7 +45,7 @@ from mifund.settlement.prepare import (
 )
 
 __all__ = ["OUTPUT_COLUMNS", "SettlementError", "person_year_totals", "settle", "settle_arrow", "settle_fen",
-           "settlement_inputs"]
+           "settle_with_gaps", "settlement_inputs"]
 
 AMOUNTS = OUTPUT_COLUMNS[1:]
 
@@ -124,6 +124,10 @@ def settle_fen(source, policies, *, year: int | None = None, claims=None, detail
     """Settle; integer fen columns (pandas). See module doc."""
     con, prepared, params = settlement_inputs(source, policies, year=year, claims=claims, source_name=source_name,
                                               con=con)
+    return _settled(con, prepared, params, detail)
+
+
+def _settled(con, prepared, params, detail: bool) -> pd.DataFrame:
     expr = settle_expr(prepared, params)
     cols = OUTPUT_COLUMNS + (["person_id", "yr", "policy_key", "valid_from", "total_amount"] if detail else [])
     return con.to_pandas(expr.select(*cols).order_by("claim_id"))
@@ -141,8 +145,22 @@ def settle_arrow(source, policies, *, year: int | None = None, claims=None, sour
 def settle(source, policies, *, year: int | None = None, claims=None, detail: bool = False,
            source_name: str = "claims") -> pa.Table:
     """Settle every claim (optionally only those discharged in `year`); exact DECIMAL(18,2) yuan."""
-    df = settle_fen(source, policies, year=year, claims=claims, detail=True, source_name=source_name)
-    return _to_arrow(df, detail)
+    return settle_with_gaps(source, policies, year=year, claims=claims, detail=detail, source_name=source_name)[0]
+
+
+def settle_with_gaps(source, policies, *, year: int | None = None, claims=None, detail: bool = False,
+                     source_name: str = "claims") -> tuple[pa.Table, pd.DataFrame]:
+    """`settle`, and the claims a policy has no basic layer for (e.g. outpatient claims under a policy
+    that models only inpatient care): per policy_key × visit_group, claims and total_amount (yuan). Those
+    claims settle with nothing from the pooled fund; that is the policy file's gap, not a benefit rule,
+    so it must be said wherever such a settlement is shown."""
+    con, prepared, params = settlement_inputs(source, policies, year=year, claims=claims, source_name=source_name)
+    df = _settled(con, prepared, params, True)
+    off = prepared.filter(prepared.vg_on == 0)
+    gaps = con.to_pandas(off.group_by(["policy_key", "visit_group"]).aggregate(claims=off.count(), total_amount=off.T.sum())
+                         .order_by(["policy_key", "visit_group"]))
+    gaps["total_amount"] = gaps["total_amount"].astype("int64") / 100
+    return _to_arrow(df, detail), gaps
 
 
 def _to_arrow(df: pd.DataFrame, detail: bool) -> pa.Table:

@@ -52,13 +52,24 @@ MESSAGES = {
         "cat_paid": "   catastrophic_paid = {x}",
         "l3": "3. Medical assistance",
         "asst": "   {rate:g} % of what is left {base} = {raw}; annual cap {cap}: headroom {hb} → {ha}",
-        "asst_na": "   not applicable (not a special group covered by the policy)",
+        "asst_na": "   not applicable (the policy's medical assistance does not cover group {sg} for this visit type)",
+        "asst_no_layer": "   not applicable (the policy has no medical assistance layer in force)",
+        "asst_no_group": "   not applicable (not in a special group)",
+        "no_cap_line": "   {what}: no annual cap", "pooled_fund": "pooled fund", "catastrophic": "catastrophic",
+        "asst_nocap": "   {rate:g} % of what is left {base} = {raw}; no annual cap",
+        "acct_nocap": "   {rate:g} % of {base}; no annual cap",
         "asst_paid": "   assistance_paid = {x}",
         "l4": "4. Individual account",
         "acct": "   {rate:g} % of {base}; annual cap {cap}: headroom {hb}",
         "acct_paid": "   account_paid = {x}",
         "oop": "Out of pocket = {T} − {pooled} − {cat} − {asst} − {acct} = {oop}",
         "src": " [source: {refs}]", "sep": "; ",
+        "assumed": "assumption, in no document: {note}",
+        "stored_ok": "Stored settlement (run {run}): the same figures",
+        "stored_none": "No stored settlement of this claim in the warehouse",
+        "stored_item": "{col} stored {s}, re-settled {n}",
+        "stored_diff": ("WARNING: the stored settlement (run {run}) differs from this explanation: {items}. The "
+                        "policies or the claims changed since that run; the lines above are not what was settled"),
     },
     "zh": {
         "no_cap": "不设上限", "none": "无", "unknown": "未知", "everyone": "所有参保人", "cross": "，异地就医",
@@ -92,13 +103,23 @@ MESSAGES = {
         "cat_paid": "   大病保险支付 = {x}",
         "l3": "三、医疗救助",
         "asst": "   剩余费用 {base} 的 {rate:g}% = {raw}；年度限额 {cap}：剩余额度 {hb} → {ha}",
-        "asst_na": "   不适用（非政策覆盖的特殊人群）",
+        "asst_na": "   不适用（该政策的医疗救助不覆盖此特殊人群 {sg} 的该就诊类型）",
+        "asst_no_layer": "   不适用（该政策未设医疗救助）",
+        "asst_no_group": "   不适用（非特殊人群）",
+        "no_cap_line": "   {what}不设年度最高支付限额", "pooled_fund": "统筹基金", "catastrophic": "大病保险",
+        "asst_nocap": "   剩余费用 {base} 的 {rate:g}% = {raw}；不设年度限额",
+        "acct_nocap": "   {base} 的 {rate:g}%；不设年度限额",
         "asst_paid": "   医疗救助支付 = {x}",
         "l4": "四、个人账户",
         "acct": "   {base} 的 {rate:g}%；年度限额 {cap}：剩余额度 {hb}",
         "acct_paid": "   个人账户支付 = {x}",
         "oop": "个人自付 = {T} − {pooled} − {cat} − {asst} − {acct} = {oop}",
         "src": "［依据：{refs}］", "sep": "；",
+        "assumed": "模型假设（非文件规定）：{note}",
+        "stored_ok": "已存结算结果（批次 {run}）：金额一致",
+        "stored_none": "数据仓库中没有此结算单的已存结算结果",
+        "stored_item": "{col} 已存 {s}，重新结算 {n}",
+        "stored_diff": "警告：已存结算结果（批次 {run}）与本说明不一致：{items}。该批次之后待遇政策或结算数据已变更，以上说明并非实际结算结果",
     },
 }
 VISIT_ZH = {"inpatient": "住院", "outpatient": "普通门诊", "chronic_outpatient": "门诊慢特病"}
@@ -122,13 +143,16 @@ def _node(model, path: tuple) -> Any:
     return node
 
 
-def _titles(node) -> list[str]:
-    """The reference titles of every dated value at or under `node` (a value, or e.g. a whole scale)."""
+def _titles(node, assumed: str = "{note}") -> list[str]:
+    """The reference titles of every dated value at or under `node` (a value, or e.g. a whole scale); a
+    value marked as an assumption gives its note (formatted with `assumed`), never a document it is not in."""
     if isinstance(node, Param):
-        return [r.title for r in (node.metadata.reference if node.metadata else [])]
+        md = node.metadata
+        out = [r.title for r in (md.reference if md else [])]
+        return out + [assumed.format(note=md.note or "")] if md is not None and md.assumption else out
     kids = (node.values() if isinstance(node, dict) else node if isinstance(node, list)
             else [getattr(node, f) for f in type(node).model_fields] if hasattr(node, "__pydantic_fields__") else [])
-    return [t for k in kids if k is not None for t in _titles(k)]
+    return [t for k in kids if k is not None for t in _titles(k, assumed)]
 
 
 def _sources(pol, c: dict) -> dict[str, list[tuple]]:
@@ -170,9 +194,34 @@ def _sources(pol, c: dict) -> dict[str, list[tuple]]:
     return out
 
 
+AMOUNT_COLUMNS = ("deductible_applied", "pooled_fund_paid", "catastrophic_paid", "assistance_paid", "account_paid",
+                  "out_of_pocket")
+
+
 def explain_claim(con, prepared, policies, claim_id: str, lang: str = "en") -> list[str]:
     """Lines explaining `claim_id` (its person-year's earlier claims are settled first, as they must be),
     in `lang` (en | zh)."""
+    return explain_with_figures(con, prepared, policies, claim_id, lang)[0]
+
+
+def compare_stored(figures: dict[str, int], stored: dict | None, run_id: str | None, lang: str = "en",
+                   ) -> tuple[list[str], bool]:
+    """(lines, differs): the re-settled figures (fen) against the warehouse's stored row of the claim
+    (yuan). An explanation is of the stored settlement only where the two agree: a policy edited since the
+    run, or claims changed, would otherwise explain figures nobody was paid, without a word."""
+    m = MESSAGES[lang]
+    if stored is None:
+        return [m["stored_none"]], False
+    diff = [m["stored_item"].format(col=c, s=f"{float(stored[c]):,.2f}", n=f"{figures[c] / 100:,.2f}")
+            for c in AMOUNT_COLUMNS if round(float(stored[c]) * 100) != figures[c]]
+    if diff:
+        return [m["stored_diff"].format(run=run_id, items=m["sep"].join(diff))], True
+    return [m["stored_ok"].format(run=run_id)], False
+
+
+def explain_with_figures(con, prepared, policies, claim_id: str, lang: str = "en") -> tuple[list[str], dict]:
+    """(lines, figures): `explain_claim`'s lines and the claim's re-settled amounts in fen
+    (``AMOUNT_COLUMNS``), to compare with a stored settlement."""
     if lang not in MESSAGES:
         raise ValueError(f"lang must be one of {', '.join(MESSAGES)}")
     m = MESSAGES[lang]
@@ -201,7 +250,7 @@ def explain_claim(con, prepared, policies, claim_id: str, lang: str = "en") -> l
 
     def cite(step: str) -> str:
         """The documents of the values `step` used, in the order met, each once ("" where none)."""
-        titles = [t for p in paths.get(step, []) for t in _titles(_node(pol.model, p))]
+        titles = [t for p in paths.get(step, []) for t in _titles(_node(pol.model, p), m["assumed"])]
         return m["src"].format(refs=m["sep"].join(dict.fromkeys(titles))) if titles else ""
 
     def kept(now: int, applied: int) -> list[str]:
@@ -210,6 +259,9 @@ def explain_claim(con, prepared, policies, claim_id: str, lang: str = "en") -> l
 
     def largest(name: str) -> int:
         return max(r["explain"]["params"][name] for r in upto)
+
+    def uncapped(fen: int) -> bool:  # "no annual cap", once, not "cap no cap: headroom no cap"
+        return fen >= 10**12
     vg = name(c["visit_group"], VISIT_ZH)
     out = [
         m["head"].format(cid=claim_id, pid=pid, date=c["discharge_date"], vg=vg, level=c["provider_level"],
@@ -252,39 +304,51 @@ def explain_claim(con, prepared, policies, claim_id: str, lang: str = "en") -> l
         out.append(m["raw"].format(x=y(ex["basic_raw"])))
         if "type_cap" in ex:
             out.extend(kept(prm["tcap"], ex["type_cap"]))
-            out.append(m["type_cap"].format(vg=vg, cap=y(ex["type_cap"]), head=y(ex["type_headroom_before"]))
+            out.append((m["no_cap_line"].format(what=vg) if uncapped(ex["type_cap"]) else
+                        m["type_cap"].format(vg=vg, cap=y(ex["type_cap"]), head=y(ex["type_headroom_before"])))
                        + cite("type_cap"))
         out.extend(kept(prm["pcap"], ex["pooled_cap"]))
-        out.append(m["pcap"].format(cap=y(ex["pooled_cap"]), before=y(ex["pooled_headroom_before"]),
-                                    after=y(ex["pooled_headroom_after"])) + cite("pcap"))
+        out.append((m["no_cap_line"].format(what=m["pooled_fund"]) if uncapped(ex["pooled_cap"]) else
+                    m["pcap"].format(cap=y(ex["pooled_cap"]), before=y(ex["pooled_headroom_before"]),
+                                     after=y(ex["pooled_headroom_after"]))) + cite("pcap"))
     out.append(m["pooled"].format(x=y(res["pooled_fund_paid"])))
     out.append(m["l2"])
     if prm["cat_el"]:
         out.extend(_catastrophic(m, y, prm, ex, cite))
         out.extend(kept(prm["ccap"], ex["cat_cap"]))
-        out.append(m["cat_cap"].format(cap=y(ex["cat_cap"]), hb=y(ex["cat_headroom_before"]),
-                                       ha=y(ex["cat_headroom_after"])) + cite("cat_cap"))
+        out.append((m["no_cap_line"].format(what=m["catastrophic"]) if uncapped(ex["cat_cap"]) else
+                    m["cat_cap"].format(cap=y(ex["cat_cap"]), hb=y(ex["cat_headroom_before"]),
+                                        ha=y(ex["cat_headroom_after"]))) + cite("cat_cap"))
     else:
         out.append(m["cat_na"])
     out.append(m["cat_paid"].format(x=y(res["catastrophic_paid"])))
     out.append(m["l3"])
     if prm["a_el"]:
         out.extend(kept(prm["a_cap"], largest("a_cap")))
-        out.append(m["asst"].format(rate=prm["a_bp"] / 100, base=y(ex["assist_base"]), raw=y(ex["assist_raw"]),
-                                    cap=y(largest("a_cap")), hb=y(ex["assist_headroom_before"]),
-                                    ha=y(ex["assist_headroom_after"])) + cite("asst"))
+        out.append(m["asst_nocap" if uncapped(largest("a_cap")) else "asst"].format(
+            rate=prm["a_bp"] / 100, base=y(ex["assist_base"]), raw=y(ex["assist_raw"]), cap=y(largest("a_cap")),
+            hb=y(ex["assist_headroom_before"]), ha=y(ex["assist_headroom_after"])) + cite("asst"))
+    elif pol.model.assistance is None or not any(pol.resolve(c["discharge_date"], category=c["category"],
+                                                             special_group=g, level=c["provider_level"],
+                                                             visit_group=vgr)["a_el"]
+                                                 for g in SPECIAL_GROUPS for vgr in ("inpatient", "outpatient",
+                                                                                     "chronic_outpatient")):
+        out.append(m["asst_no_layer"])  # the policy's gap, not the person's: said so
+    elif c["special_group"] not in SPECIAL_GROUPS:
+        out.append(m["asst_no_group"])
     else:
-        out.append(m["asst_na"])
+        out.append(m["asst_na"].format(sg=name(c["special_group"], SPECIAL_ZH)))
     out.append(m["asst_paid"].format(x=y(res["assistance_paid"])))
     out.append(m["l4"])
     if prm["acct_bp"]:
         out.extend(kept(prm["acct_cap"], largest("acct_cap")))
-        out.append(m["acct"].format(rate=prm["acct_bp"] / 100, base=y(ex["account_base"]), cap=y(largest("acct_cap")),
-                                    hb=y(ex["account_headroom_before"])) + cite("acct"))
+        out.append(m["acct_nocap" if uncapped(largest("acct_cap")) else "acct"].format(
+            rate=prm["acct_bp"] / 100, base=y(ex["account_base"]), cap=y(largest("acct_cap")),
+            hb=y(ex["account_headroom_before"])) + cite("acct"))
     out.append(m["acct_paid"].format(x=y(res["account_paid"])))
     out.append(m["oop"].format(T=y(c["T"]), pooled=y(res["pooled_fund_paid"]), cat=y(res["catastrophic_paid"]),
                                asst=y(res["assistance_paid"]), acct=y(res["account_paid"]), oop=y(res["out_of_pocket"])))
-    return out
+    return out, {k: res[k] for k in AMOUNT_COLUMNS}
 
 
 def _catastrophic(m: dict, y, prm: dict, ex: dict, cite) -> list[str]:

@@ -73,8 +73,11 @@ def _upsert_arrow(wh, name: str, data: pa.Table, key: list[str], *, actor: str, 
         wh.drop_stage(stage)
 
 
-def store_settlement(wh, settled: pa.Table, *, actor: str, policy_source: str) -> str:
-    """Store a `settle(..., detail=True)` result as a new run; returns its run id. All or nothing."""
+def store_settlement(wh, settled: pa.Table, *, actor: str, policy_source: str,
+                     no_basic_layer: list[dict] | None = None) -> str:
+    """Store a `settle(..., detail=True)` result as a new run; returns its run id. All or nothing.
+    `no_basic_layer` (``settle_with_gaps``'s rows: claims a policy has no layer for) goes into the run's
+    audit entry, so the run says which claims the pooled fund paid nothing on for want of a layer."""
     missing = [c for c in ["claim_id", *VALUE_COLUMNS] if c not in settled.column_names]
     if missing:
         raise ValueError(f"settlement result lacks columns {missing} (settle with detail=True)")
@@ -99,6 +102,7 @@ def store_settlement(wh, settled: pa.Table, *, actor: str, policy_source: str) -
             "run_id": run_id, "claims": settled.num_rows, "person_years": person_years.num_rows,
             "policy_source": policy_source, "policy_versions": versions,
             "settlement": vars(claims_stats), "settlement_person_year": vars(py_stats),
+            "no_basic_layer": no_basic_layer or [],
         }
         wh.audit("settle", actor=actor, table_name="settlement_runs", record_key={"run_id": run_id},
                  batch_id=run_id, detail=json.dumps(detail, ensure_ascii=False))
