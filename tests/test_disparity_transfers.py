@@ -49,6 +49,20 @@ def test_evaluate_counts_and_none_row():
     assert np.allclose(summary.allocated.iloc[1:], 250)
 
 
+def test_gap_rules_say_when_they_fall_back_to_equal_per_capita():
+    """Balances raised to 400 / 400 / 600 (every region above 3 months = 300): no gap, so fund_gap and
+    min_below_line give what equal_per_capita gives (100 / 300 / 600 of 1000) and say so in `note`."""
+    f = frame().assign(balance_end=[400.0, 400.0, 600.0])
+    _, summary = evaluate(f, 1000, safety_line=3)
+    s = summary.set_index("rule")
+    for rule in ("fund_gap", "min_below_line"):
+        assert "no region below its safety line: allocated equal per capita" in s.loc[rule, "note"]
+    assert "equal per capita" not in s.loc["equal_per_capita", "note"]
+    regions, with_gaps = evaluate(frame(), 250, safety_line=3)      # with gaps: no such note
+    assert not with_gaps.note.str.contains("equal per capita").any()
+    assert regions.loc[regions.rule == "fund_gap", "allocation"].tolist() == pytest.approx([200, 50, 0])
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(0, 1000).map(lambda v: round(v, 2)), min_size=1, max_size=12), st.floats(0, 3000))
 def test_milp_matches_greedy(gap_list, budget):

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from mifund.pooling.engine import PoolingInput, simulate
 from mifund.pooling.params import ModeFile, load_modes
 from mifund.pooling.reference import simulate_reference
-from mifund.pooling.report import conservation, cross_subsidy, incentives, run_modes
+from mifund.pooling.report import (
+    conservation,
+    county_years,
+    cross_subsidy,
+    incentives,
+    mode_summary,
+    run_modes,
+)
 
 MODES = load_modes()
 
@@ -128,6 +135,29 @@ def test_adjustment_fund_safety_line_trigger_by_hand():
     assert col(r, "balance_end") == [90] and r.pool_balance[0, 0] == pytest.approx(10)
     with pytest.raises(ValueError, match="safety line"):
         simulate(one, with_trigger(MODES.modes["adjustment_fund"], "safety_line"), "af")
+
+
+def test_a_county_topped_up_to_the_safety_line_is_not_below_it():
+    """The safety_line trigger tops county A up to exactly 3 months: expenditure 421,736.14 (the demo's
+    360103 in 2015), opening balance 0.2 x that, income = expenditure, contribution 5 % = 21,086.807:
+    after the year 84,347.228 - 21,086.807 = 63,260.421; floor 3 x 421,736.14 / 12 = 105,434.035; it draws
+    42,173.614 (cap 3 x 21,086.807; the pot holds B's 42,173.614 too) and ends at the floor. In floats its
+    months come out 2.9999999999999996; it is at the line, not below (half a fen is the tolerance)."""
+    e = 421736.14
+    inp = PoolingInput(["A", "B"], [2024], np.array([[e], [2 * e]]), np.array([[e], [e]]), np.array([0.2 * e, 1e6]))
+    r = simulate(inp, with_trigger(MODES.modes["adjustment_fund"], "safety_line"), "af", safety_line=3.0)
+    assert r.county["balance_end"][0, 0, 0] == pytest.approx(105434.035, abs=1e-6)
+    assert r.county["fund_months"][0, 0, 0] < 3.0                      # the float artefact is there
+    assert county_years(r, 3.0)["p_below_safety_line"].tolist() == [0.0, 0.0]
+    s = mode_summary(r, 3.0)
+    assert s["p_any_county_fund_below"] == 0 and s["share_years_below_safety_line"] == 0
+    # a fund one fen short of its line is below it: county mode, balance 0.25 x 1,200 - 0.01 = 299.99
+    one = PoolingInput(["A"], [2024], np.array([[1200.0]]), np.array([[1200.0]]), np.array([299.99]))
+    r = simulate(one, MODES.modes["county"], "county")
+    assert county_years(r, 3.0)["p_below_safety_line"].tolist() == [1.0]
+    at = simulate(PoolingInput(["A"], [2024], np.array([[1200.0]]), np.array([[1200.0]]), np.array([300.0])),
+                  MODES.modes["county"], "county")
+    assert county_years(at, 3.0)["p_below_safety_line"].tolist() == [0.0]
 
 
 USER_VARIANT = """

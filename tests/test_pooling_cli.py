@@ -202,3 +202,21 @@ def test_transfers_bad_input_is_clean(demo_small):
     rows = [x for x in json.loads(r.output) if x["rule"] == "min_below_line"]
     lifted_or_short = {x["region_code"] for x in rows if x["months_before"] < 8}
     assert all(x["allocation"] < 1e-6 for x in rows if x["region_code"] not in lifted_or_short)
+
+
+def test_transfers_name_their_disparity_weight_and_match_disparity_measure(demo_small):
+    """The `none` row's Gini of months is weighted by insured persons by default and says so; with
+    `-w population` it is the Gini that `disparity measure -i payable_months` gives (population weight)."""
+    db = str(demo_small.db)
+    r = runner.invoke(transfers_app, ["allocate", "--db", db, "-b", "2000000"], env={"COLUMNS": "250"})
+    assert r.exit_code == 0 and "disparity of months weighted by insured persons" in flat(r), r.output
+    r = runner.invoke(transfers_app, ["allocate", "--db", db, "-b", "2000000", "-w", "population", "-f", "json"])
+    rows = {x["rule"]: x for x in json.loads(r.output)}
+    year = str(2024)
+    m = runner.invoke(disparity_app, ["measure", "--db", db, "-i", "payable_months", "-y", year, "-f", "json"])
+    assert m.exit_code == 0, m.output
+    ginis = [x["gini"] for x in json.loads(m.output) if x.get("scheme", "resident") == "resident"
+             and x.get("fund", "pooled") == "pooled" and "gini" in x]
+    assert any(abs(g - rows["none"]["gini_months"]) < 1e-9 for g in ginis), (ginis, rows["none"])
+    r = runner.invoke(transfers_app, ["allocate", "--db", db, "-b", "1", "-w", "households"])
+    assert r.exit_code != 0 and "one of insured, population, equal" in flat(r)

@@ -60,6 +60,24 @@ def demo_db(demo_small, tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_compare_on_demo_has_the_city_row(demo_db):
+    """`project compare` shows the city above its nine counties (as `project run` does), its balances the
+    sums of the counties' (deterministic run: one path, so path by path = the plain sum)."""
+    out = pd.DataFrame(json.loads(_ok(["compare", str(ROOT / "scenarios/no_delay.yaml"),
+                                       str(ROOT / "scenarios/baseline.yaml"), "--db", str(demo_db),
+                                       "--paths", "0", "-s", "employee", "--format", "json"])))
+    city = out[out.region_code == "360100"]
+    assert len(city) == 1 and city.basis.iloc[0] == "sum of 9 regions, path by path"
+    assert out.region_code.iloc[0] == "360100"                       # the city first
+    counties = out[out.basis == "modelled"]
+    assert len(counties) == 9
+    for col in ("a_balance_y10", "b_balance_y10"):
+        assert city[col].iloc[0] == pytest.approx(counties[col].sum(), rel=1e-9)
+    # the 2025 delay buys the city money by year 10 (retirement counted once: it buys from the first year)
+    assert city.b_balance_y10.iloc[0] > city.a_balance_y10.iloc[0]
+
+
+@pytest.mark.slow
 def test_backtest_on_the_demo_ledgers(demo_db):
     out = _ok(["backtest", "--db", str(demo_db), "--format", "csv"])
     from io import StringIO
@@ -68,7 +86,10 @@ def test_backtest_on_the_demo_ledgers(demo_db):
     assert set(df["method"]) == {"gm11", "ets", "arima", "drift", "cohort"}
     assert (df["units"] == 9).all()  # nine counties per scheme
     assert df["mape"].notna().all()  # a fraction (0.06 = 6 %), named by what it holds
-    assert "MAPE" in _ok(["backtest", "--db", str(demo_db)])
+    table = _ok(["backtest", "--db", str(demo_db)])
+    assert "MAPE" in table
+    # the "cohort" line is the projection's accounting with frozen cohorts: the table must say so
+    assert "cohorts held fixed (no ageing, entrants or retirement)" in " ".join(table.split())
 
 
 @pytest.mark.slow

@@ -162,7 +162,90 @@ def test_retirement_ages_follow_the_2025_decision():
     assert (retirement_ages([2030], reform=False) == [[60, 52.5]]).all()
     f = retirement_fractions(np.array([[60.0, 52.5]]))
     assert f[0, 11, 0] == 0 and f[0, 12, 0] == 1       # men: 55-59 stay, 60-64 retire
-    assert f[0, 10, 1] == pytest.approx(1 / 2.5)         # women: 1/(52.5-50) of in-service 50-54 a year
+    # women: d = 52.5 - 50 = 2.5 -> f = (1 - 2.5/5) / (1 + 0.8 * 2.5) = 0.5 / 3 (see retirement_fractions)
+    assert f[0, 10, 1] == pytest.approx(1 / 6)
+    assert f[0, 11:, 1].tolist() == [1, 1, 1, 1, 1, 1, 1]
+
+
+def test_retirement_fraction_around_fractional_ages_by_hand():
+    """The band containing R keeps (1 - f) of (n - n/5 + F) after the ageing step; a steady band must
+    hold F * d in service (d = R - 60), so f = (1 - d/5) / (1 + 0.8 d). By hand, band 60-64:
+      R = 60.2: d = 0.2 -> 0.96 / 1.16 = 24/29;  R = 60.5: 0.9 / 1.4 = 9/14;  R = 61.0: 0.8 / 1.8 = 4/9
+      R = 63.0: 0.4 / 3.4 = 2/17;  R = 60.0: d = 0, the band retires everyone (f = 1).
+    The old 1/d rule gave 1, 1, 1 for the first three: the first years of the 2025 reform did nothing."""
+    f = retirement_fractions(np.array([[60.2, 50.0], [60.5, 50.0], [61.0, 50.0], [63.0, 50.0], [60.0, 50.0]]))
+    np.testing.assert_allclose(f[:, 12, 0], [24 / 29, 9 / 14, 4 / 9, 2 / 17, 1.0], rtol=1e-12)
+    assert (f[:, 11, 0] == 0).all() and (f[:, 13:, 0] == 1).all()   # 55-59 never retire; 65+ always
+
+
+def _men_employee_base(active_by_band: dict[int, float], retired_65: float = 0.0, contributions: float = 1.0):
+    ins = np.zeros((1, 2, N_BANDS, 2))
+    for band, persons in active_by_band.items():
+        ins[0, 0, band, 0] = persons
+    ins[0, 1, 13, 0] = retired_65
+    return Base(units=pd.DataFrame({"region_code": ["1"], "region_name": "", "scheme": ["employee"],
+                                    "fund": "pooled"}),
+                base_year=2024, insured=ins, expenditure=np.array([100.0]),
+                contributions=np.array([contributions]), balance=np.array([0.0]),
+                curve=np.ones((1, N_BANDS, 2)))
+
+
+def _immortal(monkeypatch):
+    import mifund.projection.engine as eng
+
+    class Immortal:
+        def annual_survival(self):
+            return np.ones((N_BANDS, 2))
+    monkeypatch.setattr(eng, "load_life_table", lambda *a, **k: Immortal())
+
+
+@pytest.mark.parametrize("d", [0.5, 1.0, 2.0, 2.5, 3.0])
+def test_steady_inflow_keeps_f_times_years_to_retirement_in_service(monkeypatch, d):
+    """Men only, survival 1, entrants F = 100 a year at 20-24, retirement age R = 60 + d held constant.
+    With ages spread evenly each band 20..55 holds 5F in service and band 60-64 holds F * d (those aged
+    60..R); entrants F = entry rate x in-service with rate 1/(40 + d). Started there, the cohort model
+    must stay there. (With retirement counted twice, band 60-64 fell to 83.3 for d = 2, not 200.)"""
+    _immortal(monkeypatch)
+    F = 100.0
+    s = load_scenario()
+    s.levers.retirement_reform.value = False
+    s.levers.retirement_age_offset.values = {2024: d}
+    s.assumptions.entry_ages.value = {20: 1.0}
+    s.assumptions.entrant_male_share.value = 1.0
+    s.assumptions.employee_entry_rate.value = 1 / (40 + d)
+    base = _men_employee_base({**{b: 5 * F for b in range(4, 12)}, 12: F * d})
+    n = roll_cohorts(base, s, np.arange(2025, 2065))
+    active = n[:, 0, 0, :, 0]                                       # (T+1, bands) men in service
+    np.testing.assert_allclose(active[-1, 12], F * d, rtol=1e-9)
+    np.testing.assert_allclose(active[-1, 4:12], 5 * F, rtol=1e-9)
+    assert active[-1, 13:].sum() == 0
+    np.testing.assert_allclose(np.diff(n[:, 0, 1].sum(axis=(1, 2))), F, rtol=1e-9)  # F retire a year
+
+
+def test_delayed_retirement_adds_the_hand_computed_contributions(monkeypatch):
+    """One employee unit, men only: 1000 in service at 55-59, survival 1, no entrants, no growth, no
+    interest, retirees pay nothing, a flat cost curve (so expenditure does not depend on who retired).
+    Year 2025: a fifth (200) ages into 60-64. Without the reform (R = 60) all 200 retire: 800 in service.
+    With it (R = 60.2, d = 0.2) f = 24/29, so 200 * 5/29 = 1000/29 stay: 800 + 1000/29 in service.
+    Contributions scale with in-service (29,000 for the base year's 1000), so the 2025 balance with the
+    reform is 29,000 * (1000/29) / 1000 = 1,000 yuan higher. The old rule retired all 200 both ways: 0."""
+    _immortal(monkeypatch)
+    s = _closed_form_scenario()
+    s.assumptions.medical_inflation.mean = 0.0
+    s.assumptions.interest_rate.value = 0.0
+    s.assumptions.birth_rate.value = 0.0
+    s.assumptions.employee_entry_rate.value = 0.0
+    s.levers.retiree_contribution_rate.values = {2024: 0.0}
+    base = _men_employee_base({11: 1000.0}, retired_65=500.0, contributions=29000.0)
+    out = {}
+    for reform in (False, True):
+        s.levers.retirement_reform.value = reform
+        out[reform] = project(base, s, paths=0, years=2)
+    np.testing.assert_allclose(out[False].cohort_active[0, 0], 800.0)
+    np.testing.assert_allclose(out[True].cohort_active[0, 0], 800 + 1000 / 29)
+    np.testing.assert_allclose(out[False].contributions[0, 0, 0], 29000 * 0.8)
+    np.testing.assert_allclose(out[True].expenditure, out[False].expenditure)
+    np.testing.assert_allclose(out[True].balance[0, 0, 0] - out[False].balance[0, 0, 0], 1000.0, rtol=1e-12)
 
 
 def test_build_base_scales_to_ledger_and_uses_population():

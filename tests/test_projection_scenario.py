@@ -57,6 +57,17 @@ def test_child_values_replace_parent_from_their_first_year(tmp_path):
     assert s.levers.resident_individual.series([2020, 2023, 2024, 2030]).tolist() == [320, 320, 450, 450]
 
 
+def test_child_entry_ages_replace_the_parents_bands(tmp_path):
+    """A map-valued assumption is replaced whole: the child's two bands (0.6 + 0.4 = 1), not merged with the
+    default's 20/25/30 (which made 0.6 + 0.4 + 0.2 = 1.2 and was refused, blaming the user's figures)."""
+    s = load_scenario(_write(tmp_path, 'extends: default\nname: x\nassumptions:\n  entry_ages:\n'
+                                       '    value: {"20": 0.6, "25": 0.4}\n    source: test\n'))
+    assert s.assumptions.entry_ages.value == {20: 0.6, 25: 0.4}
+    s = load_scenario(_write(tmp_path, 'extends: default\nname: x\nassumptions:\n  entry_ages:\n'
+                                       '    value: {"20": 1.0}\n    source: test\n'))
+    assert s.assumptions.entry_ages.value == {20: 1.0}
+
+
 def test_life_table_that_does_not_decrease_is_refused(tmp_path):
     good = (Path(__file__).resolve().parents[1] / "src/mifund/projection/data/life_table.yaml").read_text()
     bad = good.replace("M: [100000, 99051, 98877", "M: [100000, 99051, 99277")

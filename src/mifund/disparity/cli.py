@@ -117,6 +117,8 @@ def allocate_cmd(
         "--safety-level", help="Which level of payable_months_low is the safety line: red (3 months in the "
         "shipped rules) | orange (6) | yellow")] = "red",
     detail: Annotated[bool, typer.Option("--detail", help="One row per region and rule")] = False,
+    weight: Annotated[str, typer.Option("--weight", "-w", help="Weight of the disparity measures of months "
+                                        "after the transfer: insured | population | equal")] = "insured",
     fmt: FormatOpt = "table", output: OutputOpt = None,
 ) -> None:
     """Allocate --budget across the counties by each rule (equal per capita, by fund gap, by need, by
@@ -133,6 +135,8 @@ def allocate_cmd(
         raise typer.BadParameter(f"--budget {budget:g}: must be >= 0 (yuan)")
     if safety_line is not None and safety_line < 0:
         raise typer.BadParameter(f"--safety-line {safety_line:g}: months, must be >= 0")
+    if weight not in ("insured", "population", "equal"):
+        raise typer.BadParameter(f"--weight {weight}: one of insured, population, equal")
     try:
         with open_warehouse(ctx, db) as wh:
             frame = transfer_frame(wh, city=city, scheme=scheme, fund=fund, year=year)
@@ -141,7 +145,8 @@ def allocate_cmd(
         else:
             sl = resolve(frame.assign(scheme=scheme, fund=fund), level=safety_level, rules=warning_rules)
             line, words = sl.months, sl.label()
-        regions, summary = evaluate(frame, budget, safety_line=line, rules=load_transfer_rules(rules_file))
+        regions, summary = evaluate(frame, budget, safety_line=line, rules=load_transfer_rules(rules_file),
+                                    weight=weight)
     except (TransferError, PoolingDataError, WarningRulesError, SafetyLineError) as e:
         err.print(f"[red]{e}[/]", highlight=False)
         raise typer.Exit(1) from None
@@ -149,5 +154,8 @@ def allocate_cmd(
         write_sheets(output, {"rules": summary, "regions": regions, "inputs": frame},
                      ("rules", "rule", "regions_below_line"))
         return
-    title = f"Transfers of {budget:,.0f} yuan, {scheme}/{fund} {int(frame.year.max())}; safety line {words}"
+    # the weight is named: `disparity measure` weights by population by default, so unnamed they disagree
+    by = {"insured": "insured persons", "population": "population", "equal": "none (regions equal)"}[weight]
+    title = (f"Transfers of {budget:,.0f} yuan, {scheme}/{fund} {int(frame.year.max())}; safety line {words}; "
+             f"disparity of months weighted by {by}")
     render(regions if detail else summary, fmt, output=output, title=title)

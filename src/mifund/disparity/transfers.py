@@ -193,6 +193,10 @@ def allocate(frame: pd.DataFrame, budget: float, rule: str, *, safety_line: floa
     year = int(frame.year.max())
     if rule == "equal_per_capita":
         return _proportional(budget, insured, np.ones(len(frame)))
+    if rule in ("fund_gap", "min_below_line") and budget > 0 and gaps(frame, safety_line).sum() <= 0 \
+            and notes is not None:
+        # both rules fall back to equal per capita: say so, or they read as three rules that happen to agree
+        notes.append("no region below its safety line: allocated equal per capita")
     if rule == "fund_gap":
         return _proportional(budget, gaps(frame, safety_line), insured)
     if rule == "need":

@@ -152,9 +152,15 @@ def compare_cmd(
     probability of breaching the safety line, the reserve needed, and the check that money is conserved
     (and, on the historical ledger, reconciles with it).
 
+    Who covered it: covered_own_balance + covered_pool + covered_county_treasury + covered_city_treasury
+    = to_cover = deficit + contribution_beyond_surplus (the adjustment-fund contributions a county's
+    surplus could not pay, which its balance or a top-up paid as well; zero in the other modes).
+
     The safety-line figures name the fund they test: any_county_fund (some county's own fund: county
     and adjustment-fund modes), city_fund (the one fund of a unified mode), all_funds (all money in the
-    city's funds, the adjustment pot included, against the city's expenditure: the same in every mode).
+    city's funds, the adjustment pot included, against the city's expenditure: defined the same way in
+    every mode; it differs by the treasury top-ups each mode needs). A fund at the line to within half
+    a fen is not below it.
     p_… = share of paths with a year below; share_years_… = share of years below.
     p_below_safety_line / share_years_below_safety_line (csv, json, xlsx) = the fund paying some county's
     claims (any_county_fund, or city_fund under unified)."""

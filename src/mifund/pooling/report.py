@@ -10,6 +10,16 @@ from mifund.pooling.engine import COUNTY_FIELDS, PoolingInput, PoolingResult, si
 from mifund.pooling.params import ModeFile
 
 MONEY = [f for f in COUNTY_FIELDS if f != "fund_months"]
+HALF_FEN = 0.005   # yuan: money within half a fen of the safety line is at the line, not below it
+
+
+def _short_of(months, monthly_expenditure, line) -> np.ndarray:
+    """months < line by more than half a fen of money. A fund topped up exactly to the line (the
+    adjustment fund's safety_line trigger) gets months = balance / (expenditure / 12), which float
+    rounding can leave at 2.9999999999999996 for 3; that fund is at the line, not below it."""
+    m = np.asarray(monthly_expenditure, dtype=float)
+    tol = HALF_FEN / np.where(m > 0, m, np.inf)
+    return np.asarray(months) < line - tol
 
 
 def county_years(res: PoolingResult, safety_line: float, names: dict[str, str] | None = None) -> pd.DataFrame:
@@ -30,7 +40,8 @@ def county_years(res: PoolingResult, safety_line: float, names: dict[str, str] |
     topup = c["covered_county_treasury"] + c["covered_city_treasury"]
     rows["p_deficit"] = (c["deficit"] > 0.005).mean(axis=0).ravel()
     rows["p_topup"] = (topup > 0.005).mean(axis=0).ravel()
-    rows["p_below_safety_line"] = (c["fund_months"] < _per_county(safety_line)).mean(axis=0).ravel()
+    rows["p_below_safety_line"] = _short_of(c["fund_months"], c["expenditure"] / 12,
+                                            _per_county(safety_line)).mean(axis=0).ravel()
     return pd.DataFrame(rows)
 
 
@@ -81,12 +92,14 @@ def _below(res: PoolingResult, safety_line, city_line: float | None = None) -> d
     with np.errstate(divide="ignore", invalid="ignore"):
         all_months = np.where(exp_m > 0, res.money_by_year() / exp_m, np.nan)
     if res.mode.kind == "unified":
-        county, city = nan, (res.pool_months < city_line).astype(float)
+        county, city = nan, _short_of(res.pool_months, exp_m, city_line).astype(float)
         paying = city
     else:
-        county, city = (c["fund_months"] < _per_county(safety_line)).any(axis=1).astype(float), nan
+        county = _short_of(c["fund_months"], c["expenditure"] / 12, _per_county(safety_line)).any(axis=1)
+        county, city = county.astype(float), nan
         paying = county
-    return {"any_county_fund": county, "city_fund": city, "all_funds": (all_months < city_line).astype(float),
+    return {"any_county_fund": county, "city_fund": city,
+            "all_funds": _short_of(all_months, exp_m, city_line).astype(float),
             "paying_fund": paying, "all_funds_months": all_months}
 
 
@@ -95,7 +108,9 @@ def mode_summary(res: PoolingResult, safety_line, confidence: float = 0.95, city
 
     ``deficit`` is expenditure above income (the same in every mode); the adjustment fund's
     contributions are apart (``contributions_to_pot``, of which ``contribution_beyond_surplus`` had to
-    come from a county's balance or a top-up). The safety-line figures are named for the fund they
+    come from a county's balance or a top-up). ``to_cover`` = deficit + contribution_beyond_surplus is
+    what the ``covered_…`` columns sum to (in every mode; K is zero outside the adjustment fund). The
+    safety-line figures are named for the fund they
     test (see ``_below``): ``p_…`` = share of paths with at least one year below, ``share_years_…`` =
     share of path-years below. ``p_below_safety_line`` / ``share_years_below_safety_line`` are the
     paying-fund figures, kept under their old names for the annual report and the dashboard."""
@@ -115,6 +130,9 @@ def mode_summary(res: PoolingResult, safety_line, confidence: float = 0.95, city
         "contributions_to_pot": c["contribution"].sum(axis=(1, 2)).mean() if adj else np.nan,
         "paid_from_pot": c["received_from_pool"].sum(axis=(1, 2)).mean() if adj else np.nan,
         "contribution_beyond_surplus": tot["contribution_beyond_surplus"].mean() if adj else np.nan,
+        # what the covered_* figures below add up to: the deficit and, under the adjustment fund, the
+        # contributions the surplus could not pay (paid from the balance too, so not "deficit" alone)
+        "to_cover": (tot["deficit"] + tot["contribution_beyond_surplus"]).mean(),
         "covered_own_balance": tot["covered_own_balance"].mean(),
         "covered_pool": tot["covered_pool"].mean(),
         "covered_county_treasury": tot["covered_county_treasury"].mean(),
@@ -249,5 +267,6 @@ def incentives(inp: PoolingInput, modes: ModeFile, only: list[str] | None = None
                          "gain_per_extra_yuan_collected": d_inc,
                          "cost_of_1pt_faster_spending": d_exp,
                          "extra_spending_of_1pt": extra_exp[i],
-                         "share_of_overspending_borne": -d_exp / extra_exp[i] if extra_exp[i] else np.nan})
+                         # + 0.0: a county that bears nothing shows 0.00 %, not -0.00 % (negative zero)
+                         "share_of_overspending_borne": -d_exp / extra_exp[i] + 0.0 if extra_exp[i] else np.nan})
     return pd.DataFrame(rows)

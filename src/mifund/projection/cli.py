@@ -91,9 +91,17 @@ def _line(p, rules: Path | None):
 def _with_totals(ctx, db, sample, central, mc):
     """central and mc with the regions above the modelled units (the city above its counties) added, summed
     path by path (mifund.projection.store.with_region_totals: what ``--store`` keeps)."""
+    add = _totals(ctx, db, sample, central.base.base_year)
+    return add(central), None if mc is None else add(mc)
+
+
+def _totals(ctx, db, sample, year):
+    """A function adding the regions above the modelled units to a projection (see ``_with_totals``);
+    ``project compare`` applies it to each scenario's runs, so the city's own row is there too."""
+    from functools import partial
+
     from mifund.projection.store import _ledger_units, ledger_units_of, with_region_totals
 
-    year = central.base.base_year
     if sample:
         from mifund.projection.base import national_sample_frames
 
@@ -103,8 +111,7 @@ def _with_totals(ctx, db, sample, central, mc):
         with open_warehouse(ctx, db, hint=SAMPLE_HINT) as wh:
             regions = wh.to_pandas(wh.table("regions")) if "regions" in wh.con.list_tables() else None
             have = _ledger_units(wh, year)
-    return (with_region_totals(central, regions, have),
-            None if mc is None else with_region_totals(mc, regions, have))
+    return partial(with_region_totals, regions=regions, ledger_units=have)
 
 
 def _mark_totals(df, units):
@@ -281,7 +288,10 @@ def compare_cmd(
               if any(getattr(sa.tables, k) != getattr(sb.tables, k) for k in own) else None)
     d = pd.DataFrame(diff(sa, sb, (na, nb)))
     with _scenario_errors():
-        res = compare(base, sa, sb, horizon=min(10, sa.years), base_b=base_b, names=(na, nb))
+        res = compare(base, sa, sb, horizon=min(10, sa.years), base_b=base_b, names=(na, nb),
+                      totals=_totals(ctx, db, sample, base.base_year))
+    if "basis" in res:  # the city above its counties first, as in `project run`
+        res = _mark_totals(res.drop(columns="basis"), res)
     if fmt == "table":
         res = for_people(res, base.base_year + max(sa.years, sb.years))
     if fmt == "xlsx":
@@ -332,3 +342,8 @@ def backtest_cmd(
     render(errors if detail else summary, fmt,
            output=output, title=f"Backtest: fit to T-{k}, MAPE of 1..{k}-year-ahead forecasts",
            percent_cols={"mape", "max_ape", "ape"}, console=table_console())
+    if fmt == "table":
+        # what "cohort" scores (forecast._cohort_forecast): say so where the figure is read
+        table_console().print("cohort = the projection's accounting from the fit window's last year, its "
+                              "cohorts held fixed (no ageing, entrants or retirement) and the window's trends "
+                              "per insured: a trend model in the projection's units, not the full cohort model.")

@@ -358,6 +358,10 @@ def _merge(base: dict, child: dict) -> dict:
             # a dated lever: the child's values hold from its first year on; the parent's earlier ones stay
             first = min(v)
             out[k] = {y: x for y, x in out[k].items() if y < first} | copy.deepcopy(v)
+        elif k == "value" and isinstance(v, dict):
+            # a map-valued assumption (entry_ages shares): the child's map replaces the parent's whole;
+            # merged, a child narrowing the bands would keep the parent's others and fail to sum to 1
+            out[k] = copy.deepcopy(v)
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _merge(out[k], v)
         else:

@@ -11,6 +11,7 @@ transfers use, so one fund gets one line everywhere; its level (the scenario's `
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -281,7 +282,8 @@ def tornado(base: Base, s: Scenario, *, horizon: int = 10) -> pd.DataFrame:
 
 
 def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, years: int | None = None,
-            horizon: int = 10, base_b: Base | None = None, names: tuple[str, str] | None = None) -> pd.DataFrame:
+            horizon: int = 10, base_b: Base | None = None, names: tuple[str, str] | None = None,
+            totals: Callable[[Projection], Projection] | None = None) -> pd.DataFrame:
     """Per unit: depletion year (deterministic), year-``horizon`` balance and, with paths, the probability of
     depletion within the horizon, under scenario a and b, and the years b buys over a.
 
@@ -289,6 +291,8 @@ def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, y
     it must hold the same units in the same order. ``names``: what the ``a_scenario`` / ``b_scenario``
     columns say (default ``scenario.labels``: the names, told apart where a and b share one); the results
     are held by position, never by name, so two scenarios of the same name keep their own figures.
+    ``totals``: applied to every run (the CLI adds the city above its counties, summed path by path,
+    so the figure a bureau asks for, the city's years gained, is a row too).
 
     ``years_gained`` (B's depletion year less A's) is exact where both deplete within the horizon; where
     only one does, the other's year is only known to be after the horizon, so it is a bound:
@@ -302,11 +306,15 @@ def compare(base: Base, a: Scenario, b: Scenario, *, paths: int | None = None, y
         T = years or max(a.years, b.years)
         det = project(bs, s, paths=0, years=T)
         mc = project(bs, s, paths=paths, years=T) if (paths if paths is not None else s.paths) > 0 else None
+        if totals is not None:
+            det, mc = totals(det), None if mc is None else totals(mc)
         res.append((det, mc))
     out = []
     end = res[0][0].years[-1]
-    for u in range(len(base.units)):
-        row = base.units.iloc[u][["region_code", "region_name", "scheme", "fund"]].to_dict()
+    units = res[0][0].base.units
+    cols = ["region_code", "region_name", "scheme", "fund", *(["basis"] if "basis" in units else [])]
+    for u in range(len(units)):
+        row = units.iloc[u][cols].to_dict()
         deps = {}
         for i, tag in enumerate(("a", "b")):
             det, mc = res[i]

@@ -226,12 +226,17 @@ def retirement_ages(years, *, reform: bool = True, female_worker_share: float = 
 def retirement_fractions(ages: np.ndarray) -> np.ndarray:
     """(years, bands, sexes): share of a band's in-service insured who retire in the year.
 
-    With ages spread evenly within a band and retirement age R: a band entirely at or above R
-    retires everyone still in service; the band containing R retires the 1/(R - lo) of its in-service
-    members who reach R this year (all of them when R - lo < 1); bands below R retire nobody.
+    Applied after the year's ageing step, which has already moved 1/5 of every band (in service or
+    not) up one band. Bands entirely below the retirement age R retire nobody; a band at or above R
+    retires everyone still in service (including those just aged into it). The band containing R
+    (d = R - lo in (0, 5)) must hold, with ages spread evenly and a steady inflow F a year, F * d
+    persons in service: it keeps (1 - f) of (n - n/5 + F), so n = F * d needs
+    f = (1 - d/5) / (1 + (1 - 1/5) * d). Using 1/d here would retire that band's members twice (once
+    when a fifth ages out into a band that retires everyone, once more by 1/d), so a delay of the
+    retirement age would buy about half what it should, and nothing while d <= 1.
     """
     lo = np.asarray(AGES, dtype=float)[None, :, None]
     r = ages[:, None, :]
-    span = r - lo
-    frac = np.where(span <= 1, 1.0, 1.0 / np.where(span > 0, span, 1.0))
-    return np.where(lo + WIDTH <= r, 0.0, frac)
+    d = r - lo
+    f = (1 - d / WIDTH) / (1 + (1 - 1 / WIDTH) * np.clip(d, 0, None))
+    return np.where(lo + WIDTH <= r, 0.0, np.where(d <= 0, 1.0, f))

@@ -37,5 +37,19 @@ def page(request: Request, user: CurrentUser, svc: Svc, city: Annotated[str, Que
                 error = e.text(t)
                 detail = None if e.key else e.message
             status = e.status
+    line_months, line_level = _safety_line()
     return render(request, "pooling.html", {"cities": cities, "city": city, "scheme": scheme, "rows": rows,
-                                            "error": error, "error_detail": detail}, user=user, status_code=status)
+                                            "error": error, "error_detail": detail, "line_months": line_months,
+                                            "line_level": line_level}, user=user, status_code=status)
+
+
+def _safety_line() -> tuple[float | None, str]:
+    """The line the comparison's "years below" uses (the mode file's level of payable_months_low), shown on
+    the page: the region pages' safety line is another level of the same rule."""
+    from mifund.pooling.params import SafetyLine, load_modes, safety_line_months
+
+    try:
+        mf = load_modes()
+        return safety_line_months(mf), (mf.safety_line or SafetyLine()).level
+    except Exception:  # noqa: BLE001 - the note is an aid; the table still shows without it
+        return None, "red"
