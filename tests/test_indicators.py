@@ -625,6 +625,16 @@ def _minus1(x):
     return None if x is None else x - 1
 
 
+def _support(r):
+    """in service / retired, blank where the parts miss insured by more than the import check's tolerance."""
+    from mifund.ingest.checks import INSURED_SPLIT_TOLERANCE
+
+    srv, ret, ins = r["insured_in_service"], r["insured_retired"], r["insured"]
+    if None not in (srv, ret, ins) and abs(srv + ret - ins) > ins * INSURED_SPLIT_TOLERANCE:
+        return None
+    return _div(srv, ret)
+
+
 def reference(regions, ledger, population, *, monthly, aggregate):
     """Every rule of compute_indicators in plain Python, one row at a time."""
     parent = {code: p for code, p in regions}
@@ -730,7 +740,7 @@ def reference(regions, ledger, population, *, monthly, aggregate):
             balance_gap=None if start is None or surplus is None or r["balance_end"] is None
             else r["balance_end"] - (start + surplus),
             insured_rate=_div(r["insured"], r["population"]),
-            support_ratio=_div(r["insured_in_service"], r["insured_retired"]),
+            support_ratio=_support(r),
             payable_months=_div(r["balance_end"], per_month),
             income_growth=ig, expenditure_growth=eg,
             insured_growth=_minus1(_div(r["insured"], yoy.get("insured"))),

@@ -65,7 +65,8 @@ def test_defaults_have_every_rule_with_sourced_thresholds(defaults):
         assert rule.enabled and rule.levels
         for t in rule.levels.values():
             assert len(t.source) > 10
-        assert ("resident", "pooled") in rule.applies()
+        # the persons identity checks the employee split (residents have none)
+        assert ("resident", "pooled") in rule.applies() or rid == "persons_identity"
         assert all(s != "total" and f != "total" for s, f in rule.applies())
     assert defaults.rules.payable_months_low.levels["red"].value == 3
     assert defaults.rules.payable_months_low.levels["orange"].value == 6

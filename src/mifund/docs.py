@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 OPS = {"payable_months_low": "<", "payable_months_high": ">", "current_deficit": "surplus rate <",
-       "insured_falling": "fall >", "balance_identity": "abs(gap) / abs(balance) >"}
+       "insured_falling": "fall >", "balance_identity": "abs(gap) / abs(balance) >",
+       "persons_identity": "abs(in service + retired - insured) / insured >"}
 
 
 def warnings_markdown() -> str:

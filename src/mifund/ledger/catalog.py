@@ -59,7 +59,8 @@ INDICATORS: list[Indicator] = [
                     "overall coverage (national 2024: 94.20 %). " + _RECOMPUTED),
     Indicator("support_ratio", "在职退休比", "in-service to retired ratio (support ratio)", "ratio",
               "insured_in_service ÷ insured_retired", "在职参保人数 ÷ 退休参保人数",
-              notes="Employee scheme (published: 2.76 in 2022). " + _RECOMPUTED),
+              notes="Employee scheme (published: 2.76 in 2022). Blank where in service + retired miss "
+                    "insured by more than 0.05% (warning persons_identity). " + _RECOMPUTED),
     Indicator("income_total", "基金收入", "fund income", "yuan", "reported", notes=_SUMMED),
     Indicator("income_individual", "个人缴费收入", "individual contribution income", "yuan",
               "reported (part of income_total)",

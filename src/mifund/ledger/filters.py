@@ -51,14 +51,24 @@ def levels(values: list[str] | None, known: tuple[str, ...]) -> list[str] | None
 
 
 def regions(wh, values: list[str] | None) -> list[str] | None:
-    """The codes, each checked against the warehouse's regions table."""
+    """The codes of regions given by code or by name (Chinese or English, any case), each checked against
+    the warehouse's regions table, as `mifund report --region` takes them; a name several regions share
+    is an error naming their codes."""
     if not values:
         return None
-    codes = [v.strip() for v in values]
-    t = wh.table("regions")
-    found = set(wh.to_pandas(t.filter(t.region_code.isin(codes)).select("region_code"))["region_code"])
-    bad = [c for c in codes if c not in found]
+    t = wh.to_pandas(wh.table("regions").select("region_code", "name", "name_en"))
+    out, bad = [], []
+    for v in (v.strip() for v in values):
+        hit = []
+        for col in ("region_code", "name", "name_en"):
+            hit = sorted(set(t.loc[t[col].fillna("").astype(str).str.strip().str.casefold() == v.casefold(),
+                                   "region_code"]))
+            if hit:
+                break
+        if len(hit) > 1:
+            raise FilterError(f"--region {v!r} names several regions: {', '.join(hit)}; give the code")
+        (out if hit else bad).append(hit[0] if hit else v)
     if bad:
-        hint = "" if wh.count("regions") else " (the warehouse holds no regions: import them first)"
-        raise FilterError(f"--region {', '.join(bad)}: not in the regions table{hint}")
-    return list(dict.fromkeys(codes))
+        hint = "" if len(t) else " (the warehouse holds no regions: import them first)"
+        raise FilterError(f"--region {', '.join(bad)}: not in the regions table (as a code or a name){hint}")
+    return list(dict.fromkeys(out))

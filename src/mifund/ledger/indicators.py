@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from mifund.contract import EXPENDITURE_PARTS, INCOME_PARTS
+from mifund.ingest.checks import INSURED_SPLIT_TOLERANCE
 from mifund.ledger.regions import closure, leaf_units, strict_closure
 
 KEY = ("region_code", "year", "month", "scheme", "fund")
@@ -324,7 +325,12 @@ def _with_indicators(rows: ir.Table, *, monthly: bool) -> ir.Table:
     out = t.mutate(
         month=ibis.ifelse(t.month == 0, ibis.null("int64"), t.month),
         insured_rate=_div(t.insured, t.population),
-        support_ratio=_div(t.insured_in_service, t.insured_retired),
+        # blank where the parts miss insured beyond the import check's tolerance: 99,999 in service
+        # beside 627 insured is a keying error, not a support ratio of 628.9 (warning persons_identity)
+        support_ratio=ibis.ifelse(
+            (t.insured_in_service + t.insured_retired - t.insured).abs().cast("float64")
+            > t.insured.cast("float64") * INSURED_SPLIT_TOLERANCE,
+            ibis.null("float64"), _div(t.insured_in_service, t.insured_retired)),
         surplus=surplus,
         surplus_rate=_div(surplus, t.income_total),
         balance_gap=t.balance_end - (t.balance_start + t.income_total - t.expenditure_total),
@@ -513,3 +519,28 @@ def coverage_lines(gaps: pd.DataFrame, lang: str = "en") -> list[str]:
                        f"{g.units_expected} regions below, missing {g.missing_names} ({g.funds}); not compared "
                        "with other periods (no growth, balance_start or balance identity)")
     return out
+
+
+def has_monthly_rows(wh, regions: list[str] | None = None) -> bool:
+    """Whether the ledger holds any monthly row (of ``regions``, codes as stored, when given)."""
+    led = wh.table("fund_ledger")
+    led = led.filter(led.month.notnull())
+    if regions is not None:
+        led = led.filter(led.region_code.isin(list(regions)))
+    return len(wh.to_pandas(led.select("month").limit(1))) > 0
+
+
+def warning_indicators(wh, **kw) -> pd.DataFrame:
+    """Annual rows plus, where the ledger holds monthly rows, the monthly ones: what
+    ``mifund.ledger.warnings.evaluate`` needs to judge the ``monthly`` part of the payable_months
+    rules (the latest month of a year in progress). Annual rows alone would let a county kept by month
+    run its fund to 0 with no warning. ``kw``: compute_indicators' filters (not ``monthly``)."""
+    annual = compute_indicators(wh, **kw)
+    if not has_monthly_rows(wh):
+        return annual
+    months = compute_indicators(wh, monthly=True, **kw)
+    if months.empty:
+        return annual
+    if annual.empty:
+        return months
+    return pd.concat([annual, months], ignore_index=True)

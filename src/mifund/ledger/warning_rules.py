@@ -39,6 +39,7 @@ growth_gap             expenditure_growth - income_growth > min_gap in >= value 
 balance_falling        balance_growth < -min_fall in >= value consecutive years  years
 insured_falling        insured fell by more than value (-insured_growth > value) fraction
 balance_identity       abs(balance_gap) / abs(balance_end) > value               fraction
+persons_identity       abs(in_service + retired - insured) / insured > value     fraction
 =====================  ========================================================  ==================
 """
 
@@ -69,6 +70,7 @@ RULE_IDS: tuple[str, ...] = (
     "balance_falling",
     "insured_falling",
     "balance_identity",
+    "persons_identity",
 )
 
 # How each rule compares its measure with a level's value, and what values make sense.
@@ -84,6 +86,7 @@ RULE_KINDS: dict[str, str] = {
     "balance_falling": "run",
     "insured_falling": "above",
     "balance_identity": "above",
+    "persons_identity": "above",
 }
 # allowed range of a level's value per rule (inclusive)
 _VALUE_RANGE: dict[str, tuple[float, float]] = {
@@ -95,6 +98,7 @@ _VALUE_RANGE: dict[str, tuple[float, float]] = {
     "balance_falling": (1, 100),
     "insured_falling": (0, 1),
     "balance_identity": (0, 1e6),
+    "persons_identity": (0, 1e6),
 }
 
 DEFAULT_RULES_FILE = "rules/warnings.yaml"
@@ -289,6 +293,7 @@ class RuleSet(_Strict):
     balance_falling: FallRule
     insured_falling: Rule
     balance_identity: Rule
+    persons_identity: Rule
 
     @field_validator("*")
     @classmethod

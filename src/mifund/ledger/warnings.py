@@ -1,5 +1,5 @@
 """Early warning (风险预警) on fund indicators: safety line, idle balance, deficits, 收支倒挂, falling
-balance or enrolment, and the balance identity as a data-quality check.
+balance or enrolment, and the balance and persons identities as data-quality checks.
 
 Rules and thresholds (each with its source) come from ``rules/warnings.yaml``, optionally overridden
 by the user's file; see :mod:`mifund.ledger.warning_rules` for the schema.
@@ -61,6 +61,7 @@ RULE_TITLES: dict[str, tuple[str, str]] = {
     "balance_falling": ("Falling balance", "累计结存下降"),
     "insured_falling": ("Falling enrolment", "参保人数下降"),
     "balance_identity": ("Balance identity broken (data quality)", "结存勾稽不平（数据质量）"),
+    "persons_identity": ("In-service + retired ≠ insured (data quality)", "在职退休人数与参保人数不符（数据质量）"),
 }
 
 _KEY = ["region_code", "scheme", "fund"]
@@ -74,7 +75,11 @@ _RULE_COLUMNS: dict[str, tuple[str, ...]] = {
     "balance_falling": ("balance_growth", "balance_end"),
     "insured_falling": ("insured_growth", "insured"),
     "balance_identity": ("balance_gap", "balance_end"),
+    "persons_identity": ("insured", "insured_in_service", "insured_retired"),
 }
+# columns the ledger may leave out (the employee split of the insured): a frame without them gives the
+# persons identity nothing to judge, not an error
+_OPTIONAL = {"insured_in_service", "insured_retired"}
 # rule-specific extra thresholds (besides the levels)
 _EXTRAS: dict[str, tuple[str, ...]] = {"growth_gap": ("min_gap",), "balance_falling": ("min_fall",)}
 
@@ -92,10 +97,12 @@ def _prepare(indicators: pd.DataFrame, rules: WarningRules) -> pd.DataFrame:
     for rid in RULE_IDS:
         if _active(rules.rule(rid)):
             need.update(_RULE_COLUMNS[rid])
-    missing += sorted(c for c in need if c not in indicators.columns)
+    missing += sorted(c for c in need - _OPTIONAL if c not in indicators.columns)
     if missing:
         raise ValueError(f"indicators lack the column(s) the warning rules need: {', '.join(missing)}")
     df = indicators.reset_index(drop=True).copy()
+    for c in sorted(need & _OPTIONAL - set(df.columns)):  # optional in the ledger: nothing to judge
+        df[c] = np.nan
     if "month" not in df.columns:
         df["month"] = np.nan
     if "region_name" not in df.columns:
@@ -291,6 +298,17 @@ def _measure(rid: str, rows: pd.DataFrame, p: _Params) -> tuple[np.ndarray, dict
             ratio = np.where(bal != 0, np.abs(gap) / np.abs(bal), np.where(gap != 0, np.inf, 0.0))
             ratio = np.where(np.isnan(gap), np.nan, ratio)
             return ratio, {"balance_gap": gap, "balance_end": bal, "gap_ratio": ratio}
+        if rid == "persons_identity":
+            # the employee split of the insured: a row whose parts miss the total feeds a false
+            # support ratio (in service / retired), which the indicators leave blank beyond the
+            # import check's tolerance (see mifund.ledger.indicators)
+            ins, srv, ret = c("insured"), c("insured_in_service"), c("insured_retired")
+            gap = srv + ret - ins
+            ratio = np.where(ins != 0, np.abs(gap) / np.abs(ins), np.where(gap != 0, np.inf, 0.0))
+            ratio = np.where(np.isnan(gap), np.nan, ratio)
+            sr = c("support_ratio") if "support_ratio" in rows.columns else np.full(len(rows), np.nan)
+            return ratio, {"insured": ins, "insured_in_service": srv, "insured_retired": ret,
+                           "persons_gap": gap, "gap_ratio": ratio, "support_ratio": sr}
     raise KeyError(rid)  # pragma: no cover
 
 
@@ -344,6 +362,20 @@ def _span(first: int, year: int, zh: bool = False) -> str:
     return f"{first}—{year}年" if zh else f"{first}–{year}"
 
 
+def months_text(value: float, thr: float, below: bool) -> str:
+    """Months to 1 decimal, or as many more (up to 4) as it takes to show the figure on its side of the
+    line: 5.9926 < 6 reads "5.99", never "6.0 < 6"; past 4 decimals it is cut toward the line's safe
+    side (5.99999 -> "5.9999")."""
+    if value is None or not math.isfinite(value):
+        return f"{value}"
+    for nd in range(1, 5):  # rounded half up, as the report's tables round
+        d = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-nd), rounding=ROUND_HALF_UP)
+        if (d < Decimal(repr(float(thr)))) if below else (d > Decimal(repr(float(thr)))):
+            return f"{d:f}"
+    cut = math.floor(value * 1e4) if below else math.ceil(value * 1e4)
+    return f"{cut / 1e4:.4f}"
+
+
 def _note(t: Threshold, zh: bool) -> str:
     """'label; citation' for the message (the label only where the threshold has one)."""
     if zh:
@@ -362,11 +394,13 @@ def _messages(rid: str, f: dict, value: float, thr: float, t: Threshold, year: i
         return _amt_zh(v, unit)
 
     if rid == "payable_months_low":
-        en = f"Months of payment capacity {value:.1f} < {thr:g} (safety line, {en_note})"
-        zh = f"可支付月数 {value:.1f} 个月，低于安全线 {thr:g} 个月（{zh_note}）"
+        m = months_text(value, thr, below=True)
+        en = f"Months of payment capacity {m} < {thr:g} (safety line, {en_note})"
+        zh = f"可支付月数 {m} 个月，低于安全线 {thr:g} 个月（{zh_note}）"
     elif rid == "payable_months_high":
-        en = f"Months of payment capacity {value:.1f} > {thr:g} (idle balance, {en_note})"
-        zh = f"可支付月数 {value:.1f} 个月，高于 {thr:g} 个月（{zh_note}）"
+        m = months_text(value, thr, below=False)
+        en = f"Months of payment capacity {m} > {thr:g} (idle balance, {en_note})"
+        zh = f"可支付月数 {m} 个月，高于 {thr:g} 个月（{zh_note}）"
     elif rid == "current_deficit":
         en = (f"Current-year deficit: surplus {amt_en(f['surplus'])}, surplus rate {_pct(value)}"
               f" < {_tpct(thr)} ({en_note})")
@@ -397,6 +431,18 @@ def _messages(rid: str, f: dict, value: float, thr: float, t: Threshold, year: i
         en = (f"Insured persons fell {_pct(value)} year on year to {ins_en}, more than the"
               f" {_tpct(thr)} tolerance ({en_note})")
         zh = f"参保人数同比下降 {_pct(value)}，降至 {ins_zh}，超过容忍度 {_tpct(thr)}（{zh_note}）"
+    elif rid == "persons_identity":
+        n_en = {k: _persons(f[k], False) for k in ("insured_in_service", "insured_retired", "insured")}
+        n_zh = {k: _persons(f[k], True) for k in ("insured_in_service", "insured_retired", "insured")}
+        parts = f["insured_in_service"] + f["insured_retired"]
+        blank = f.get("support_ratio") is None  # the indicators leave the ratio blank: say so
+        en = (f"In service {n_en['insured_in_service']} + retired {n_en['insured_retired']} ="
+              f" {_persons(parts, False)}, not the insured {n_en['insured']} (difference"
+              f" {_persons(f['persons_gap'], False)}, {_pct(value)} of insured) > {_tpct(thr)}"
+              + ("; support ratio not computed" if blank else "") + f" ({en_note})")
+        zh = (f"在职 {n_zh['insured_in_service']} + 退休 {n_zh['insured_retired']} = {_persons(parts, True)}，"
+              f"与参保人数 {n_zh['insured']} 不符（相差 {_persons(f['persons_gap'], True)}，占 {_pct(value)}），"
+              f"超过 {_tpct(thr)}" + ("；在职退休比不予计算" if blank else "") + f"（{zh_note}）")
     else:  # balance_identity
         en = (f"Balance identity broken: balance_end - (previous balance_end + income - expenditure) ="
               f" {amt_en(f['balance_gap'])}, {_pct(value)} of the balance > {_tpct(thr)} ({en_note})")

@@ -33,8 +33,21 @@ def _require_ledger_year(wh, tree, code: str, year: int) -> None:
     name = str(tree.loc[tree.region_code == code, "name"].iloc[0])
     have = (f"the ledger covers {int(years.year.min())}–{int(years.year.max())}" if len(years)
             else "the ledger has no annual rows for the region")
+    m = led.filter(led.region_code.isin(list(tree.region_code)), led.year == int(year), led.month.notnull())
+    months = wh.to_pandas(m.select("month").distinct())
+    if len(months):  # monthly rows are not "no data": say where they are judged
+        have += (f"; it holds monthly rows of {year} (to month {int(months.month.max())}), judged by "
+                 f"`mifund warnings -r {code} -y {year}`")
     raise ReportError(f"no data for {name} ({code}) in {year}: the fund ledger has no annual rows for that "
                       f"year ({have}); nothing written")
+
+
+def _synthetic(wh, codes: list[str]) -> bool:
+    """Whether the region's ledger rows are the demo's made-up figures (their ``source`` says
+    SYNTHETIC, as ``mifund demo generate`` writes it): such a report must never pass for a real one."""
+    led = wh.table("fund_ledger")
+    e = led.filter(led.region_code.isin(codes), led.source.upper().startswith("SYNTHETIC"))
+    return len(wh.to_pandas(e.select("region_code").limit(1))) > 0
 
 
 def build_report(
@@ -44,6 +57,7 @@ def build_report(
     lang: str = "zh",
     *,
     rules=None,
+    synthetic: bool | None = None,
     sections: Sequence[str] | None = None,
     builders: Sequence[SectionBuilder] | None = None,
     progress: Callable[[str], None] | None = None,
@@ -54,6 +68,8 @@ def build_report(
 
     ``sections`` keeps only the named sections (ids of SECTIONS: summary, indicators, trend, warnings,
     settlement); ``builders`` replaces the list of builders. ``rules``: warning rules (default: shipped).
+    ``synthetic``: mark the title and the header as synthetic demo data (None: when the region's ledger
+    rows say so in their ``source``).
     Raises ReportError when the region is unknown, the ledger has no annual rows for ``year`` in the
     region's subtree, or no section has data. Sections without data are listed in ``Report.omitted`` and
     in a line of the report's header, with the reason.
@@ -106,12 +122,18 @@ def build_report(
              else t("report.scope_leaf", region=ctx.region_name, code=code))
     when = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
     meta = [scope, t("report.generated", date=when, version=_version()), t("report.unit_note"), t("report.sources")]
+    if synthetic is None:
+        synthetic = _synthetic(wh, list(tree.region_code))
+    title = t("report.title", region=ctx.region_name, year=year)
+    if synthetic:  # in the title (HTML <title> and <h1>, the workbook's first cell) and the header's first line
+        title += t("report.synthetic_mark")
+        meta.insert(0, t("report.synthetic"))
     if omitted:  # a section without data is named with the reason, never dropped in silence
         items = [t("omitted.item", section=t.get(f"section.{k}", k), reason=v) for k, v in omitted.items()]
         meta.append(t("report.omitted", items=t("meta.list_sep").join(items)))
     return Report(
         lang=lang,
-        title=t("report.title", region=ctx.region_name, year=year),
+        title=title,
         region_code=code,
         region_name=ctx.region_name,
         year=int(year),

@@ -110,7 +110,11 @@ def report_cmd(
     elif fmt in ("table", "xlsx"):
         _print(rep)
     if rep.omitted:  # on stderr, so that csv/json on stdout stay clean
-        err.print("Not included: " + "; ".join(f"{k}: {v}" for k, v in rep.omitted.items()))
+        from mifund.reports.i18n import Catalog
+
+        t = Catalog(rep.lang)  # in the report's language, as its header says it: no English prefix on zh reasons
+        items = [t("omitted.item", section=t.get(f"section.{k}", k), reason=v) for k, v in rep.omitted.items()]
+        err.print(t("report.omitted", items=t("meta.list_sep").join(items)), highlight=False)
     if out is not None:
         err.print(f"Wrote {out} ({', '.join(s.id for s in rep.sections)})")
 

@@ -62,6 +62,12 @@ def latest_year(wh, codes: list[str]) -> int:
     e = led.filter(led.region_code.isin(codes), led.month.isnull()).year.max()
     v = wh.to_pandas(e.name("y").as_table())["y"].iloc[0]
     if pd.isna(v):
+        m = wh.to_pandas(led.filter(led.region_code.isin(codes), led.month.notnull()).select("year", "month")
+                         .order_by([ibis.desc("year"), ibis.desc("month")]).limit(1))
+        if len(m):  # a ledger kept by month: say so, and where its months are judged
+            raise ReportError(f"no annual fund ledger rows for the region, only monthly ones (latest "
+                              f"{int(m.year.iloc[0])}-{int(m.month.iloc[0]):02d}): an annual report needs the "
+                              "year's annual row; `mifund warnings` judges the latest month")
         raise ReportError("no annual fund ledger rows for the region; give --year")
     return int(v)
 
@@ -153,14 +159,21 @@ class ReportContext:
 
     @cached_property
     def warnings(self) -> pd.DataFrame:
-        """Warnings of the report year (annual rows) in the subtree."""
+        """Warnings of the report year in the subtree: the annual rows, and the monthly rows the rules'
+        ``monthly`` setting judges (a county kept by month, without the year's annual row, is judged
+        on its latest month, as ``mifund warnings`` does; dropping it would report its fund as safe)."""
+        from mifund.ledger.indicators import compute_indicators, has_monthly_rows
         from mifund.ledger.warnings import evaluate, load_rules
 
         ind = self.indicators
         if ind.empty:
             return pd.DataFrame()
+        if has_monthly_rows(self.wh, self.codes):
+            m = compute_indicators(self.wh, regions=[self.region_code], include_descendants=True, monthly=True)
+            m = m[m.year <= self.year]
+            ind = pd.concat([ind, m], ignore_index=True) if len(m) else ind
         w = evaluate(ind, self.rules if self.rules is not None else load_rules())
-        w = w[(w.year == self.year) & w.month.isna() & w.region_code.isin(self.codes)]
+        w = w[(w.year == self.year) & w.region_code.isin(self.codes)]
         return w.reset_index(drop=True)
 
     @cached_property

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mifund.ledger.warning_rules import LEVELS
+from mifund.ledger.warnings import months_text
 from mifund.reports.context import SETTLEMENT_AMOUNTS, ReportContext
 from mifund.reports.model import Chart, Column, Section, Series, Table
 from mifund.reports.units import fmt_int, fmt_number, fmt_pct, round_half_up, wan_series, yuan_to_wan
@@ -194,7 +195,8 @@ def _findings(ctx: ReportContext, own: pd.DataFrame) -> list[str]:
             if len(warn) else pd.DataFrame(columns=["rule"])
         low = sel[sel.rule == "payable_months_low"]
         if len(low):
-            items = [t("finding.below_item", region=ctx.name(r.region_code), months=fmt_number(r.value, 1),
+            # months on their side of the line: 5.9926 reads 5.99, never "6.0, below 6"
+            items = [t("finding.below_item", region=ctx.name(r.region_code), months=months_text(r.value, r.threshold, True),
                        threshold=f"{r.threshold:g}", level=t.label("level", r.level))
                      for r in low.sort_values("value").itertuples(index=False)]
             out.append(t("finding.below_safety", scheme=label, n=len(items), items=_joined(ctx, items)))
@@ -208,7 +210,7 @@ def _findings(ctx: ReportContext, own: pd.DataFrame) -> list[str]:
             out.append(t("finding.deficit", scheme=label, n=len(items), items=_joined(ctx, items)))
         high = sel[sel.rule == "payable_months_high"]
         if len(high):
-            items = [t("finding.idle_item", region=ctx.name(r.region_code), months=fmt_number(r.value, 1))
+            items = [t("finding.idle_item", region=ctx.name(r.region_code), months=months_text(r.value, r.threshold, False))
                      for r in high.sort_values("value", ascending=False).itertuples(index=False)]
             thr = "/".join(f"{v:g}" for v in sorted(high.threshold.unique()))
             out.append(t("finding.idle", scheme=label, n=len(items), threshold=thr, items=_joined(ctx, items)))
@@ -265,8 +267,22 @@ def summary(ctx: ReportContext) -> Section | None:
             series.append(Series(_pair_label(ctx, *p), [_round(v.get(c), 1) for c in cats]))
         charts.append(Chart("payable_months", t("chart.payable_months", year=ctx.year), "column",
                             [ctx.name(c) for c in cats], series, "months", t("chart.axis_months")))
-    paragraphs = _coverage_lines(ctx, own, "finding.coverage") + _findings(ctx, own)
+    paragraphs = _coverage_lines(ctx, own, "finding.coverage") + _missing_schemes(ctx, own) + _findings(ctx, own)
     return _section(ctx, "summary", paragraphs=paragraphs, tables=[key], charts=charts)
+
+
+def _missing_schemes(ctx: ReportContext, own: pd.DataFrame) -> list[str]:
+    """A scheme the region's ledger has in other years but not in the report year: said, not dropped in
+    silence with the two-scheme total (the national sample has no employee row for 2023)."""
+    ind = ctx.indicators
+    mine = ind[(ind.region_code == ctx.region_code) & (ind.scheme != "total")]
+    out = []
+    for scheme in ("employee", "resident"):
+        years = mine.loc[mine.scheme == scheme, "year"]
+        if len(years) and scheme not in set(own.scheme):
+            out.append(ctx.t("finding.scheme_missing", scheme=ctx.t.label("scheme", scheme), year=ctx.year,
+                             region=ctx.region_name, first=int(years.min()), last=int(years.max())))
+    return out
 
 
 def _round(v, nd: int) -> float | None:
@@ -643,7 +659,10 @@ def supervision(ctx: ReportContext) -> Section | None:
 # --------------------------------------------------------------------------------------------------
 # pooling modes (mifund.pooling: the counties' own ledgers replayed under each mode)
 # --------------------------------------------------------------------------------------------------
-_POOLING_COLS = ["deficit", "covered_own_balance", "covered_pool", "covered_county_treasury", "covered_city_treasury"]
+# the covered_* columns sum to to_cover = deficit + contribution_beyond_surplus (the adjustment-fund
+# contributions a county's surplus could not pay, also paid from its balance); all shown so the row adds up
+_POOLING_COLS = ["deficit", "contribution_beyond_surplus", "to_cover", "covered_own_balance", "covered_pool",
+                 "covered_county_treasury", "covered_city_treasury"]
 
 
 def pooling(ctx: ReportContext) -> Section | None:
@@ -651,7 +670,7 @@ def pooling(ctx: ReportContext) -> Section | None:
         return None
     try:
         from mifund.pooling.data import PoolingDataError, ledger_input
-        from mifund.pooling.params import load_modes, safety_line_months
+        from mifund.pooling.params import SafetyLine, load_modes, safety_line_months
         from mifund.pooling.report import compare, run_modes
     except ImportError:  # pragma: no cover - the pooling part is not installed
         return None
@@ -662,15 +681,20 @@ def pooling(ctx: ReportContext) -> Section | None:
         return None
     if len(inp.years) < 2:
         return None
-    df = compare(run_modes(inp, mf), safety_line_months(mf))
+    line = safety_line_months(mf)
+    df = compare(run_modes(inp, mf), line)
     t = ctx.t
     labels = {k: (m.label_en if ctx.t.lang == "en" else m.label_zh) for k, m in mf.modes.items()}
     data = df[["mode", *_POOLING_COLS, "share_years_below_safety_line"]].copy()
+    data["contribution_beyond_surplus"] = data["contribution_beyond_surplus"].fillna(0.0)  # none outside the pot
     data["mode"] = [labels.get(m, m) for m in data["mode"]]
     data = _to_wan(data, _POOLING_COLS)
     scheme = _pair_label(ctx, "resident", "pooled")
     first, last = min(inp.years), max(inp.years)
-    tab = Table("pooling", t("table.pooling", n=ctx.next_table(), scheme=scheme, first=first, last=last),
+    # the pooling line (the mode file's level of payable_months_low), which need not be section 1's
+    level = t.label("level", (mf.safety_line or SafetyLine()).level)
+    tab = Table("pooling", t("table.pooling", n=ctx.next_table(), scheme=scheme, first=first, last=last,
+                             months=f"{line:g}", level=level),
                 [Column("mode", t("col.mode"))] + [Column(c, t(f"col.{c}"), "wan") for c in _POOLING_COLS]
                 + [Column("share_years_below_safety_line", t("col.share_years_below_safety_line"), "pct")], data)
     by = df.set_index("mode")
@@ -680,7 +704,8 @@ def pooling(ctx: ReportContext) -> Section | None:
              county_pooling=_num(ctx, yuan_to_wan(float(topup.get("county", 0.0)))),
              unified=_num(ctx, yuan_to_wan(float(topup.get("unified_tiered", 0.0)))),
              below_county=fmt_pct(by["share_years_below_safety_line"].get("county")),
-             below_unified=fmt_pct(by["share_years_below_safety_line"].get("unified_tiered")))
+             below_unified=fmt_pct(by["share_years_below_safety_line"].get("unified_tiered")),
+             months=f"{line:g}", level=level)
     return _section(ctx, "pooling", paragraphs=[para], tables=[tab], note=t("note.pooling"))
 
 

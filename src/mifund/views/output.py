@@ -26,7 +26,7 @@ FORMATS = ("table", "csv", "json", "xlsx")
 # 0.00236 or a contribution rate of 0.075 must not read 0.00 / 0.07). A caller names kinds it knows
 # (``kinds={"col": "money"}``); otherwise the column's name decides (tokens below); a column that says
 # nothing falls back on the size of its values (< 1,000: 4 significant digits, else money style).
-KINDS = ("money", "ratio", "percent", "count")
+KINDS = ("money", "ratio", "percent", "count", "months")
 _RATIO_TOKENS = {"rate", "ratio", "share", "gini", "theil", "cv", "index", "elasticity", "coef", "months",
                  "factor", "probability", "prob", "weight", "mape", "ape", "growth", "cagr", "removed"}
 _MONEY_TOKENS = {"income", "expenditure", "balance", "deficit", "surplus", "covered", "topup", "topups",
@@ -36,7 +36,7 @@ _MONEY_TOKENS = {"income", "expenditure", "balance", "deficit", "surplus", "cove
 
 
 def column_kind(col: str, kinds: dict[str, str] | None = None, percent_cols: set[str] | None = None) -> str | None:
-    """'money' | 'ratio' | 'percent' | 'count' | None (unknown: decided by the values)."""
+    """'money' | 'ratio' | 'percent' | 'count' | 'months' | None (unknown: decided by the values)."""
     if kinds and col in kinds:
         return kinds[col]
     if percent_cols and col in percent_cols:
@@ -73,6 +73,8 @@ def _cell(v, col: str, percent_cols: set[str], kinds: dict[str, str] | None = No
             return _sig4(float(v))
         if kind == "count":
             return f"{v:,.0f}"
+        if kind == "months":  # beside a safety line: a fixed 2 decimals (5.99, 9.44, 10.00), never 6 for 5.9926
+            return f"{v:,.2f}"
         return f"{v:,.2f}"
     if isinstance(v, int | np.integer) and not _is_calendar(col):
         return f"{int(v):,}"

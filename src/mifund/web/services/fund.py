@@ -28,10 +28,15 @@ def _all_indicators(svc: Services) -> pd.DataFrame:
 
 
 def _all_warnings(svc: Services) -> pd.DataFrame:
-    def load(_wh):
+    def load(wh):
+        from mifund.ledger.indicators import compute_indicators, has_monthly_rows
         from mifund.ledger.warnings import evaluate, load_rules
 
-        return evaluate(_all_indicators(svc), load_rules())
+        # the monthly rows too: the rules' `monthly` part judges the latest month of a year in progress
+        ind = _all_indicators(svc)
+        if has_monthly_rows(wh):
+            ind = pd.concat([ind, compute_indicators(wh, monthly=True)], ignore_index=True)
+        return evaluate(ind, load_rules())
 
     return svc.cached("warnings", load)
 
