@@ -316,6 +316,42 @@ def test_cli_errors(tmp_path):
         assert CliRunner().invoke(app, [cmd, "--help"]).exit_code == 0
 
 
+def test_cli_says_when_idle_years_reach_beyond_the_simulation(tmp_path):
+    """The hand city has one simulated year: --idle-years 3 can only call an account dormant over that one
+    year (dormant_years 1), and the command says so instead of letting '3 years' stand; --idle-years 1
+    fits and says nothing."""
+    db, rules = _hand_warehouse(tmp_path), str(write_rules(tmp_path))
+    args = ["simulate", "--db", str(db), "--rules", rules, "--opening", "zero", "-f", "json"]
+    r = CliRunner().invoke(app, [*args, "--idle-years", "3"])
+    assert r.exit_code == 0, r.output
+    assert "--idle-years 3 is more than the 1 simulated year(s) (2024)" in " ".join(r.stderr.split()), r.stderr
+    import json
+
+    assert {x["dormant_years"] for x in json.loads(r.stdout)["idle_balance"]} == {1}
+    r = CliRunner().invoke(app, [*args, "--idle-years", "1"])
+    assert r.exit_code == 0 and "--idle-years" not in r.stderr, r.stderr
+
+
+def test_output_with_the_table_format_is_refused(tmp_path):
+    """--output with the table format (the default) wrote nothing and said nothing; now every command's
+    shared check refuses it (exit 2), before the warehouse is read, and no file appears."""
+    import typer
+
+    from mifund.cli_options import check_format
+
+    check_format("table", None)
+    check_format("csv", tmp_path / "x.csv")
+    with pytest.raises(typer.BadParameter, match="needs --format csv"):
+        check_format("table", tmp_path / "x.txt")
+    db = _hand_warehouse(tmp_path)
+    for cmd in ("simulate", "compare", "cover", "segments"):
+        out = tmp_path / f"{cmd}.txt"
+        r = CliRunner().invoke(app, [cmd, "--db", str(db), "-o", str(out)])
+        assert r.exit_code == 2, (cmd, r.output)
+        assert "needs --format csv|json|xlsx" in " ".join(r.output.split()), r.output
+        assert not out.exists()
+
+
 @pytest.mark.slow
 def test_cli_cover_on_demo(demo_small, tmp_path):
     out = tmp_path / "cover.csv"

@@ -100,6 +100,30 @@ def test_reconciliation_by_hand(tmp_path):
     assert note.startswith("Largest gap: 2024 closing balance") and "-2,280.00" in note, note
 
 
+def test_note_names_family_sharing_and_its_upper_bound(tmp_path):
+    """The simulator counts family sharing in the accounts' spending; at --family-use 1 (the default) it is
+    the upper bound, and the note says how much of the gap with the ledger it makes. Hand city: spending
+    1,200 (A's own 600 + 600 to B) − ledger 1,000 = +200; sharing 600 = 300 % of it (without any sharing
+    the simulator would be 400 below the ledger). At --family-use 0.5 B gets 300: spending 900, gap −100,
+    so the note names the sharing and its share of the bound but no part of a gap it does not make."""
+    from mifund.accounts.reconcile import family_sharing_note
+    from mifund.storage import Warehouse
+
+    rules = load_account_rules(write_rules(tmp_path))
+    with Warehouse(_warehouse(tmp_path), read_only=True) as wh:
+        full = reconcile(simulate(wh, rules, opening="zero"), wh)
+        half = reconcile(simulate(wh, rules, opening="zero", family_use=0.5), wh)
+    note = " ".join(largest_gap(full, family_use=1.0).split())
+    assert note.startswith("Largest gap: 2024 closing balance"), note
+    assert ("Family sharing: the simulator's 2024 account spending includes 600.00 yuan of family sharing at "
+            "its upper bound (--family-use 1") in note
+    assert "300% of the +200.00 gap with the ledger" in note
+    h = family_sharing_note(half, 0.5)
+    assert "includes 300.00 yuan of family sharing at 0.5 of its upper bound (--family-use 0.5)" in h
+    assert "gap" not in h.split(";")[0]
+    assert "Family sharing" not in largest_gap(full)   # without family_use: the one line, as before
+
+
 def test_ledger_rows_summed_over_the_region_tree():
     """The leaf-most ledger rows are found in the region tree, not read off the codes: county 998801
     belongs to city 990100 (its code says nothing of it), so the city row is their sum and is left out;
@@ -147,6 +171,7 @@ def test_cli_simulate_reconciliation_in_every_format(tmp_path):
     assert rec["account_spending"]["settlement"] is None and rec["account_spending"]["simulated_minus_ledger"] == 200
     assert rec["own_claims"]["settlement_minus_simulated"] == 850
     assert doc["reconciliation_note"][0]["note"].startswith("Largest gap: 2024 closing balance")
+    assert "family sharing at its upper bound" in doc["reconciliation_note"][0]["note"]   # the default, named
     r = CliRunner().invoke(app, args)                # people: two tables and the note as a line
     assert r.exit_code == 0, r.output
     assert "Largest gap: 2024 closing balance" in " ".join(r.output.split())

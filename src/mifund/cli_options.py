@@ -48,13 +48,18 @@ def warehouse_path(ctx: typer.Context | None, db: Path | None = None) -> Path:
 
 
 def check_format(fmt: str, output: Path | None) -> None:
-    """--format is one of table, csv, json, xlsx; xlsx needs --output."""
+    """--format is one of table, csv, json, xlsx; xlsx needs --output; --output needs a format for machines
+    (the table is for people, on the screen: a user who asked for a file and got none would believe it
+    written, so refuse rather than print the table and drop the file)."""
     from mifund.views.output import FORMATS
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     if fmt == "xlsx" and output is None:
         raise typer.BadParameter("--format xlsx needs --output FILE.xlsx")
+    if fmt == "table" and output is not None:
+        raise typer.BadParameter(f"--output {output} needs --format csv|json|xlsx (the table format prints "
+                                 "to the screen and writes no file)")
 
 
 def require_warehouse(path: Path, hint: str = NO_WAREHOUSE_HINT) -> Path:

@@ -25,13 +25,16 @@ app = typer.Typer(help="Employee individual accounts (个人账户): the 2021 re
 RulesOpt = Annotated[Path | None, typer.Option(
     "--rules", help="Account-rule YAML file or directory (default: the shipped mifund/accounts/policies)")]
 RegionOpt = Annotated[str | None, typer.Option(
-    "--region", help="City whose rules apply (default: the warehouse's most common insured region's city)")]
+    "--region", help="Simulate the members enrolled in this region or below it, under the account rules of "
+                     "its city (default: the city of the warehouse's most common insured region, where the "
+                     "region tree holds it, else every member)")]
 OpeningOpt = Annotated[str, typer.Option(
     "--opening", help="Opening balances: ledger (the county's account balance from fund_ledger, shared by "
                       "old-regime credits) | zero")]
 FamilyUseOpt = Annotated[float, typer.Option(
     "--family-use", min=0.0, max=1.0,
-    help="Share of the possible family sharing that families use, 0 to 1 (1 = all: an upper bound)")]
+    help="Share of the possible family sharing that families use, 0 to 1 (default 1 = all: an upper bound, "
+         "which the reconciliation note names with its part of the gap with the ledger)")]
 PolicyCheckOpt = Annotated[Path | None, typer.Option(
     "--policy", help="Benefit policy file or directory whose outpatient mutual-aid figures the account rules "
                      "must agree with (default: the benefit policies mifund uses; skipped where there are none)")]
@@ -65,9 +68,38 @@ def _check_policy(rules, policy_path: Path | None, region: str) -> None:
         raise typer.Exit(2)
 
 
+def _members_region(wh, region: str | None, rules) -> str | None:
+    """Whose members are simulated: the --region given (it and everything below it), else the region of
+    the rules file (the city) where the region tree holds it, else None (every member: a warehouse without
+    a tree cannot say which members a city's rules are for)."""
+    if region is not None:
+        return region
+    r = wh.table("regions")
+    held = wh.to_pandas(r.filter(r.region_code == rules.region_code).select("region_code"))
+    return rules.region_code if len(held) else None
+
+
+def _said(wh, sim) -> str:
+    """One line naming the members simulated and the rules they were simulated under."""
+    from mifund.ledger.regions import region_names
+
+    n = sim.members.person_id.nunique()
+    if sim.region is None:
+        return (f"Simulated every member of the warehouse ({n:,}) under the account rules of "
+                f"{sim.region_code}: the region tree does not hold {sim.region_code}.")
+    name = region_names(wh).get(sim.region, "")
+    return (f"Simulated the {n:,} members enrolled in {sim.region}{f' {name}' if name else ''} or below it, "
+            f"under the account rules of {sim.region_code}.")
+
+
+def _whose(sim) -> str:
+    """Whose figures, for a title: the members of a region and below, or every member."""
+    return "Every member" if sim.region is None else f"Members of {sim.region} and below"
+
+
 def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0, policy: Path | None = None):
     """Open the warehouse read-only, load the rules (checked against the benefit policy), simulate both
-    regimes (with progress)."""
+    regimes (with progress) for the members of `region` and below (``_members_region``), and say whose."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from mifund.accounts.engine import simulate
@@ -76,6 +108,7 @@ def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0, p
     if opening not in ("ledger", "zero"):
         raise typer.BadParameter(f"--opening is ledger or zero, not {opening!r}")
     wh = open_warehouse(ctx, db, hint="Run `mifund import …` or `mifund demo run` first.")
+    explicit = region
     try:
         if region is None:
             e = wh.table("enrollment")
@@ -90,16 +123,19 @@ def _run(ctx, db, rules_path, region, opening, years, family_use: float = 1.0, p
             err.print(f"[red]Account rules:[/]\n{e}")
             raise typer.Exit(2) from None
         _check_policy(rules, policy, region)
+        members_region = _members_region(wh, explicit, rules)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                       transient=True) as prog:
             task = prog.add_task("simulating accounts", total=None)
             try:
                 sim = simulate(wh, rules, years=years or None, opening=opening, family_use=family_use,
+                               region=members_region,
                                progress=lambda s: prog.update(task, description=f"simulated {s}"))
             except ValueError as e:
                 prog.stop()
                 err.print(f"[red]Cannot simulate:[/] {e}")
                 raise typer.Exit(2) from None
+        err.print(_said(wh, sim), highlight=False)
         return wh, rules, sim
     except BaseException:
         wh.close()
@@ -156,6 +192,13 @@ def simulate_cmd(
         # a flow of the year (adds up over years) or a balance at the start / end of the year (a stock)
         long.insert(1, "basis", [COLUMN_NOTES.get(m, ("", ""))[0] for m in long.measure])
         idle = idle_balance(sim, idle_years)
+        if idle_years is not None and idle_years > len(sim.years):  # idle_balance can only look back so far
+            n = len(sim.years)
+            err.print(f"[yellow]--idle-years {idle_years} is more than the {n} simulated year(s) "
+                      f"({', '.join(map(str, sim.years))}): dormant means unused in the {n} simulated year(s) "
+                      f"(dormant_years {n}), not in {idle_years}; the balance beyond {idle_years} years of use "
+                      "still looks that far ahead. Simulate more years (--year) for a longer window.[/]",
+                      highlight=False)
         if members_out is not None:
             if members_out.suffix == ".csv":
                 sim.members.to_csv(members_out, index=False)
@@ -163,7 +206,7 @@ def simulate_cmd(
                 sim.members.to_parquet(members_out, index=False)
             err.print(f"wrote {members_out} ({len(sim.members):,} rows)")
         rec = reconcile(sim, wh)
-        note = largest_gap(rec)
+        note = largest_gap(rec, family_use=sim.family_use)
         tables = {"pooled_fund": long, "idle_balance": idle, "reconciliation": rec}
         if fmt == "table":  # for people: figures and differences as two tables that fit a page
             people = rec.astype({"year": str})  # a label, so the text columns are never squeezed
@@ -174,9 +217,9 @@ def simulate_cmd(
         else:  # machines get the note as a one-row table; people get it as a line below the tables
             tables["reconciliation_note"] = pd.DataFrame({"note": [note]})
         _emit(tables, fmt, output,
-              titles={"pooled_fund": f"Old vs new account rules (transition {rules_.transition_date}), yuan: "
-                                     "flows in each year (the year's gain), and balances at the start and "
-                                     "end of each year",
+              titles={"pooled_fund": f"{_whose(sim)}: old vs new account rules (transition "
+                                     f"{rules_.transition_date}), yuan: flows in each year (the year's gain), "
+                                     "and balances at the start and end of each year",
                       "idle_balance": "Idle balance in individual accounts at the end of the last year",
                       "reconciliation": "Account spending in the year and year-end balance: simulator vs ledger "
                                         "(whole spending, own claims + family sharing) and vs stored "

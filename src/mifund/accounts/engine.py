@@ -1,7 +1,8 @@
 """The account simulator: one vectorised Ibis pass per year and regime (old / new rules).
 
-For every member of the warehouse in a year (``enrollment``) and their claims (``claims`` with the
-stored ``settlement`` and ``providers``):
+For every member of the warehouse in a year (``enrollment``; with a region, only those enrolled in it or
+below it in the region tree) and their claims (``claims`` with the stored ``settlement`` and
+``providers``):
 
 1. **Crediting.** Employees' accounts are credited monthly (from January, one twelfth of the year's
    amount at the start of each month): in-service and flexible members a share of the monthly wage base
@@ -66,6 +67,9 @@ class Inputs:
     settlement: ir.Table
     fund_ledger: ir.Table | None
     regions: ir.Table | None = None  # the region tree (region_code, parent_code): what the ledger rows sum
+    # the region codes whose members are simulated (a region and everything below it, ``region_subtree``);
+    # None: every member of the source
+    region_codes: list[str] | None = None
 
 
 def inputs_of(source) -> Inputs:
@@ -105,11 +109,15 @@ def _rdiv(num: ir.IntegerValue, den: int) -> ir.IntegerValue:
 
 
 def members_expr(inp: Inputs, year: int) -> ir.Table:
-    """One row per person enrolled in `year` (an employee row wins over a resident one)."""
+    """One row per person enrolled in `year` (an employee row wins over a resident one), only those whose
+    row is in ``inp.region_codes`` where it is set: the region is chosen after the row, so that an
+    employee of another county who is also on a resident roll here is not simulated here as a resident."""
     e = inp.enrollment.filter(inp.enrollment.year == year)
     e = e.mutate(_pri=ibis.ifelse(e.scheme == "employee", 0, 1))
     w = ibis.window(group_by="person_id", order_by=["_pri", "category", "region_code"])
     e = e.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
+    if inp.region_codes is not None:
+        e = e.filter(e.region_code.isin(inp.region_codes))
     return e.select(
         "person_id", "scheme", "category", "region_code",
         family_id=e.family_id.cast("string"),
@@ -321,23 +329,50 @@ class Simulation:
     references: list[dict] = field(default_factory=list)
     opening: str = "ledger"
 
+    # the region whose members were simulated (it and everything below it: ``region_codes``); None: every
+    # member of the warehouse
+    region: str | None = None
+    region_codes: list[str] | None = None
+    family_use: float = 1.0  # the share of the possible family sharing used (1: all of it, an upper bound)
+
     def regime(self, name: str) -> pd.DataFrame:
         return self.members[self.members.regime == name]
 
 
+def region_subtree(source, region: str) -> list[str]:
+    """`region` and every region below it in the region tree (``regions``), sorted; a region the tree
+    does not hold (or a source without a tree) is itself alone."""
+    from mifund.ledger.regions import closure
+
+    inp = source if isinstance(source, Inputs) else inputs_of(source)
+    if inp.regions is None:
+        return [region]
+    c = closure(inp.regions)
+    got = inp.con.to_pyarrow(c.filter(c.ancestor == region).select("descendant")).column(0).to_pylist()
+    return sorted({region, *got})
+
+
 def available_years(inp: Inputs) -> list[int]:
-    """The years of the enrolment (a year without claims is still a year of crediting)."""
-    e = inp.con.to_pyarrow(inp.enrollment.select("year").distinct()).column("year").to_pylist()
+    """The years of the enrolment (a year without claims is still a year of crediting), of the simulated
+    regions only where ``inp.region_codes`` is set."""
+    e = inp.enrollment
+    if inp.region_codes is not None:
+        e = e.filter(e.region_code.isin(inp.region_codes))
+    e = inp.con.to_pyarrow(e.select("year").distinct()).column("year").to_pylist()
     return sorted(int(y) for y in e if y is not None)
 
 
 def simulate_fen(source, rules: AccountRules, *, years: list[int] | None = None, opening: str = "ledger",
-                 family_use: float = 1.0, progress=None) -> pd.DataFrame:
-    """The member table in fen (int64), both regimes; balances carry from year to year per regime."""
+                 family_use: float = 1.0, region: str | None = None, progress=None) -> pd.DataFrame:
+    """The member table in fen (int64), both regimes; balances carry from year to year per regime.
+    `region`: only the members enrolled in it or below it (``region_subtree``); None: every member."""
     inp = inputs_of(source)
+    if region is not None:
+        inp.region_codes = region_subtree(inp, region)
     have = available_years(inp)
     if not have:
-        raise ValueError("no enrolment in the warehouse")
+        raise ValueError("no enrolment in the warehouse" if region is None else
+                         f"no member enrolled in region {region} or below it")
     years = sorted(set(years)) if years else have
     missing = [y for y in years if y not in have]
     if missing:
@@ -370,17 +405,20 @@ def simulate_fen(source, rules: AccountRules, *, years: list[int] | None = None,
 
 
 def simulate(source, rules: AccountRules, *, years: list[int] | None = None, opening: str = "ledger",
-             family_use: float = 1.0, progress=None) -> Simulation:
+             family_use: float = 1.0, region: str | None = None, progress=None) -> Simulation:
     """Simulate both regimes (see module doc); amounts in yuan. `opening`: 'ledger' (county account
     balances of the year before the first, from fund_ledger) or 'zero'; `family_use`: the share of the
-    possible family sharing families use (1 = all: an upper bound)."""
-    df = simulate_fen(source, rules, years=years, opening=opening, family_use=family_use, progress=progress)
+    possible family sharing families use (1 = all: an upper bound); `region`: only the members enrolled
+    in that region or below it (the rules are `rules` whatever the region; None: every member)."""
+    df = simulate_fen(source, rules, years=years, opening=opening, family_use=family_use, region=region,
+                      progress=progress)
     df = df.copy()
     for c in FEN_COLUMNS:
         df[c] = df[c].astype("int64") / 100
     yrs = sorted(df.year.unique().tolist())
+    codes = None if region is None else region_subtree(source, region)
     return Simulation(df, [int(y) for y in yrs], rules.region_code, rules.transition_date, rules.references(),
-                      opening)
+                      opening, region=region, region_codes=codes, family_use=family_use)
 
 
 def burden_components(source, rules: AccountRules, year: int, regime: str = "new") -> pd.DataFrame:

@@ -70,12 +70,15 @@ def _leaf_rows(df: pd.DataFrame, below: pd.DataFrame) -> pd.DataFrame:
 
 def ledger_figures(inp: Inputs, years: list[int]) -> pd.DataFrame:
     """Per year: the employee account fund's expenditure and year-end balance in the ledger (yuan), summed
-    over the leaf-most rows of the region tree (``inp.regions``; without it every row counts); empty
-    where the warehouse has no such rows."""
+    over the leaf-most rows of the region tree (``inp.regions``; without it every row counts), of the
+    simulated regions only where ``inp.region_codes`` is set (a county's members are never set against
+    its city's ledger); empty where the warehouse has no such rows."""
     if inp.fund_ledger is None:
         return pd.DataFrame(columns=["year", "expenditure", "balance"])
     f = inp.fund_ledger
     f = f.filter((f.scheme == "employee") & (f.fund == "account") & f.month.isnull() & f.year.isin(years))
+    if inp.region_codes is not None:
+        f = f.filter(f.region_code.isin(inp.region_codes))
     g = f.group_by(["year", "region_code"]).aggregate(expenditure=f.expenditure_total.sum(),
                                                       balance=f.balance_end.sum())
     df = inp.con.to_pandas(g)
@@ -93,7 +96,8 @@ def ledger_figures(inp: Inputs, years: list[int]) -> pd.DataFrame:
 
 def settlement_figures(inp: Inputs, years: list[int]) -> pd.DataFrame:
     """Per year (of discharge, as in the simulator): the stored settlement's account_paid on the claims of
-    members who are employees that year, and how many of the year's claims are settled at all."""
+    members who are employees that year (in the simulated regions where ``inp.region_codes`` is set), and
+    how many of the year's claims are settled at all."""
     s = inp.settlement
     if "account_paid" not in s.columns:
         return pd.DataFrame(columns=["year", "account_paid", "settled"])
@@ -101,6 +105,8 @@ def settlement_figures(inp: Inputs, years: list[int]) -> pd.DataFrame:
     k = k.select("claim_id", "person_id", year=k.discharge_date.cast("date").year().cast("int64"))
     k = k.filter(k.year.isin(years))
     e = inp.enrollment.filter(inp.enrollment.scheme == "employee")
+    if inp.region_codes is not None:
+        e = e.filter(e.region_code.isin(inp.region_codes))
     e = e.select("person_id", e_year=e.year.cast("int64")).distinct()
     k = k.semi_join(e, [k.person_id == e.person_id, k.year == e.e_year])
     j = k.inner_join(s.select("claim_id", "account_paid"), "claim_id")
@@ -119,8 +125,10 @@ def reconcile(sim: Simulation, source) -> pd.DataFrame:
     where a source has no figure for that measure or year), and for each pair of sources (``PAIRS``) the
     difference (first − second) and the first as a share of the second. The settlement's account_paid
     (own claims only) stands on the ``own_claims`` row alone; ``account_spending`` (own claims + family
-    sharing) is compared with the ledger's expenditure only. Yuan."""
+    sharing) is compared with the ledger's expenditure only. The ledger and the settlement are read for
+    the simulation's regions (``sim.region_codes``) alone. Yuan."""
     inp = inputs_of(source)
+    inp.region_codes = sim.region_codes
     years = list(sim.years)
     led = ledger_figures(inp, years).set_index("year")
     st = settlement_figures(inp, years).set_index("year")
@@ -150,8 +158,38 @@ def reconcile(sim: Simulation, source) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def largest_gap(table: pd.DataFrame) -> str:
-    """One line naming the largest absolute difference between two sources in ``reconcile``'s table."""
+def family_sharing_note(table: pd.DataFrame, family_use: float) -> str:
+    """A sentence naming family sharing as a cause of the account-spending gap with the ledger (in the
+    year of the largest such gap), and saying when it is simulated at its upper bound (`family_use` 1):
+    the simulator counts sharing in the accounts' spending, the ledger only what families really drew, so
+    with every family using all the sharing its balances allow the two cannot close. '' where no year has
+    both figures or the simulator shares nothing that year."""
+    sp = table[(table.measure == "account_spending") & table.simulated_minus_ledger.notna()]
+    if sp.empty:
+        return ""
+    r = sp.loc[sp.simulated_minus_ledger.abs().idxmax()]
+    fam = table[(table.year == r.year) & (table.measure == "family_sharing")].simulated_in_force
+    fam = float(fam.iloc[0]) if len(fam) else math.nan
+    if math.isnan(fam) or fam == 0:
+        return ""
+    how = ("at its upper bound (--family-use 1: every family uses all the sharing its balances allow)"
+           if family_use >= 1 else f"at {family_use:g} of its upper bound (--family-use {family_use:g})")
+    gap = r.simulated_minus_ledger
+    part = f", {fam / gap:.0%} of the {gap:+,.2f} gap with the ledger" if gap > 0 else ""
+    return (f"Family sharing: the simulator's {r.year} account spending includes {fam:,.2f} yuan of family "
+            f"sharing {how}{part}; from the same opening balances it lowers that year-end balance by as "
+            "much. A smaller --family-use lowers it.")
+
+
+def largest_gap(table: pd.DataFrame, family_use: float | None = None) -> str:
+    """One line naming the largest absolute difference between two sources in ``reconcile``'s table; with
+    `family_use` (the simulation's), followed by ``family_sharing_note``."""
+    line = _largest_gap(table)
+    extra = family_sharing_note(table, family_use) if family_use is not None else ""
+    return f"{line} {extra}" if extra else line
+
+
+def _largest_gap(table: pd.DataFrame) -> str:
     best = None
     for a, b in PAIRS:
         col = f"{a.removesuffix('_in_force')}_minus_{b.removesuffix('_in_force')}"
