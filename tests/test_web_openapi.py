@@ -128,7 +128,7 @@ def test_real_answers_validate_against_their_declared_schema(api):
     claim = _claim(c)
     case_id = _worked_case(c, tokens)
     requests = [
-        ("admin", "/api/v1/me"), ("admin", "/api/v1/regions"), ("county", "/api/v1/regions?year=2016"),
+        ("admin", "/api/v1/me"), ("admin", "/api/v1/auth/tokens"), ("admin", "/api/v1/regions"), ("county", "/api/v1/regions?year=2016"),
         ("admin", "/api/v1/regions/360102/series"), ("admin", "/api/v1/regions/360100/series?scheme=resident"),
         ("admin", "/api/v1/regions/360100/series?scheme=employee"), ("admin", "/api/v1/indicators?year=2024"),
         ("county", "/api/v1/indicators"), ("admin", "/api/v1/warnings"), ("admin", "/api/v1/projections/runs"),

@@ -5,10 +5,12 @@ Heavy modules are imported inside the commands so that `mifund --help` stays ins
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from mifund.cli_options import (
     DbOpt,
@@ -23,8 +25,27 @@ from mifund.cli_options import (
 from mifund.config import get_settings
 from mifund.views.output import table_console
 
+
+class _RootGroup(TyperGroup):
+    """`mifund` itself. A warehouse held by another process (WarehouseInUse: a running `mifund serve`) is
+    one line and exit status 2 from whichever command meets it, not a traceback: commands that open the
+    warehouse themselves rather than through `open_warehouse` (report, pooling compare ...) need no catch of
+    their own. The storage module is looked up, not imported, so that `mifund --help` stays instant."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RuntimeError as e:
+            storage = sys.modules.get("mifund.storage.warehouse")
+            if storage is None or not isinstance(e, storage.WarehouseInUse):
+                raise
+            err.print(f"[red bold]Warehouse in use:[/] {e}", highlight=False)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
     name="mifund",
+    cls=_RootGroup,
     help="Public basic medical insurance funds (基本医疗保险基金) under municipal pooling: "
     "import, ledger indicators, early warning.",
     no_args_is_help=True,
@@ -43,6 +64,7 @@ UNIT_ZH = {"yuan": "元", "wan": "万元", "yi": "亿元"}
 FEN_PLACES = {"yuan": 2, "wan": 6, "yi": 10}  # decimals of one fen (0.01 yuan) in each unit
 
 RegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Region code; its subtree is included. Repeatable.")]
+LedgerRegionOpt = Annotated[list[str] | None, typer.Option("--region", "-r", help="Region code or name (中文 or English); its subtree is included. Repeatable.")]
 YearOpt = Annotated[list[int] | None, typer.Option("--year", "-y", help="Year. Repeatable.")]
 SchemeOpt = Annotated[list[str] | None, typer.Option("--scheme", "-s", help="employee | resident | total. Repeatable.")]
 FundOpt = Annotated[list[str] | None, typer.Option("--fund", help="pooled | account | combined | total. Repeatable.")]
@@ -192,10 +214,30 @@ TABLE_COLUMNS = [
 ]
 
 
+def _no_year_note(wh, years: list[int], monthly: bool) -> str | None:
+    """Why `indicators -y` came out empty when the ledger holds none of those years (of the kind asked
+    for): the years it covers, and the other kind where that holds them. None when it holds them (the
+    other filters left nothing)."""
+    import pandas as pd
+
+    led = wh.table("fund_ledger")
+    kind = led.filter(led.month.notnull() if monthly else led.month.isnull())
+    if len(wh.to_pandas(kind.filter(kind.year.isin(list(years))).select("year").limit(1))):
+        return None
+    span = wh.to_pandas(kind.aggregate(lo=kind.year.min(), hi=kind.year.max()))
+    what = "monthly" if monthly else "annual"
+    lo, hi = span["lo"].iloc[0], span["hi"].iloc[0]
+    note = f"the ledger's {what} rows cover {int(lo)}–{int(hi)}" if pd.notna(lo) else f"the ledger has no {what} rows"
+    other = led.filter(led.month.isnull() if monthly else led.month.notnull())
+    if len(wh.to_pandas(other.filter(other.year.isin(list(years))).select("year").limit(1))):
+        note += "; it has annual rows for them: drop --monthly" if monthly else "; it has monthly rows for them: add --monthly"
+    return f"No ledger rows for {', '.join(map(str, years))} ({note})."
+
+
 @app.command("indicators")
 def indicators_cmd(
     ctx: typer.Context,
-    region: RegionOpt = None,
+    region: LedgerRegionOpt = None,
     year: YearOpt = None,
     scheme: SchemeOpt = None,
     fund: FundOpt = None,
@@ -231,6 +273,7 @@ def indicators_cmd(
         df = compute_indicators(wh, regions=region, years=None if cagr_span else year, schemes=scheme, funds=fund, monthly=monthly)
         names = region_names(wh)
         empty_ledger = len(df) == 0 and wh.count("fund_ledger") == 0
+        no_year = _no_year_note(wh, year, monthly) if len(df) == 0 and year and not empty_ledger else None
     if cagr_span:
         try:
             start, end = (int(x) for x in cagr_span.split(":"))
@@ -240,10 +283,23 @@ def indicators_cmd(
         out = parts[0]
         for p in parts[1:]:
             out = out.merge(p, how="outer")
-        if fmt == "table":  # years are labels: 2015, not "2,015"
-            out = out.assign(start=out["start"].astype(str), end=out["end"].astype(str))
+        # money in the unit asked for (as the indicators table), persons as persons: the unit column says which
+        u = _display_unit(df, unit, fmt)
+        money = out["measure"] != "insured"
+        for c in ("value_start", "value_end"):
+            out[c] = out[c].astype("float64")
+            out.loc[money, c] = (out.loc[money, c] / UNITS[u]).round(FEN_PLACES[u])
+        out.insert(out.columns.get_loc("value_start"), "unit", ["persons" if not m else u for m in money])
+        if fmt == "table":  # years are labels: 2015, not "2,015"; persons whole, money to the fen
+            out = out.assign(start=out["start"].astype(str), end=out["end"].astype(str),
+                             unit=[("人" if lang == "zh" else "persons") if not m else (UNIT_ZH[u] if lang == "zh" else u)
+                                   for m in money])
+            for c in ("value_start", "value_end"):
+                out[c] = ["—" if v != v else f"{v:,.2f}" if m else f"{v:,.0f}"
+                          for v, m in zip(out[c], money, strict=True)]
         render(out, fmt, output=output, title=f"Compound annual growth {start}–{end} (年均复合增长率)",
-               percent_cols={c for c in out.columns if c.startswith("cagr")}, console=console)
+               percent_cols={c for c in out.columns if c.startswith("cagr")}, console=console,
+               right={"value_start", "value_end"})
         return
     u = _display_unit(df, unit, fmt)
     # fund amounts in the unit asked for; per-capita figures stay in yuan (人均筹资 is read in 元)
@@ -271,22 +327,27 @@ def indicators_cmd(
             cols.insert(cols.index("fund") + 1 if "fund" in cols else len(cols), "coverage")
         if empty_ledger:
             err.print("[yellow]No ledger rows.[/] Import a fund_ledger first (`mifund import …`).")
+        elif no_year:  # a year the ledger does not hold: say so, and which years it holds; no empty table
+            err.print(f"[yellow]{no_year}[/]", highlight=False)
+            return
         elif len(df) == 0:
             err.print("[yellow]No ledger rows match these filters.[/]")
         render(df[cols], "table", title=f"Fund indicators 基金运行指标 (amounts in {UNIT_ZH[u]})",
-               headers=headers, percent_cols=percent, console=console)
+               headers=headers, percent_cols=percent, console=console, kinds={"payable_months": "months"})
         for line in coverage_lines(gaps, lang):
             console.print(f"[yellow]{'覆盖不全' if lang == 'zh' else 'incomplete'}[/] {line}", highlight=False)
     else:
         if u != "yuan":  # the unit travels in the column name: income_total_wan, not a bare income_total
             df = df.rename(columns={c: f"{c}_{u}" for c in amount_cols})
         render(df, fmt, output=output, sheet_name="indicators")
+        if no_year:  # on stderr: the csv/json on stdout stay clean
+            err.print(f"[yellow]{no_year}[/]", highlight=False)
 
 
 @app.command("warnings")
 def warnings_cmd(
     ctx: typer.Context,
-    region: RegionOpt = None,
+    region: LedgerRegionOpt = None,
     year: YearOpt = None,
     scheme: SchemeOpt = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Your warning-rule YAML (overrides the shipped defaults)")] = None,
@@ -297,7 +358,7 @@ def warnings_cmd(
 ) -> None:
     """Early warnings (风险预警): safety line, idle balance, deficits, income/expenditure inversion, falling balance or insured, data quality."""
     from mifund.ledger import filters
-    from mifund.ledger.indicators import compute_indicators, coverage_gaps, coverage_lines
+    from mifund.ledger.indicators import coverage_gaps, coverage_lines, warning_indicators
     from mifund.ledger.regions import region_names
     from mifund.ledger.warning_rules import LEVELS
     from mifund.ledger.warnings import evaluate, load_rules
@@ -321,7 +382,8 @@ def warnings_cmd(
             region = filters.regions(wh, region)
         except filters.FilterError as e:
             raise typer.BadParameter(str(e)) from None
-        ind = compute_indicators(wh, regions=region, schemes=scheme)
+        # annual and monthly rows: the rules' `monthly` part judges the latest month of a year in progress
+        ind = warning_indicators(wh, regions=region, schemes=scheme)
         names = region_names(wh)
     w = evaluate(ind, rule_set)
     # totals short of a region below are not compared with other years (their growth is NULL): say so
@@ -454,16 +516,21 @@ def demo_run(
     `make demo` runs this.
     """
     from mifund.demo import SIZES
-    from mifund.demo.pipeline import DemoOutError, check_out_dir, run_demo
+    from mifund.demo.pipeline import DemoOutError, check_not_in_use, check_out_dir, run_demo
+    from mifund.storage import WarehouseInUse
 
     if size not in SIZES:
         raise typer.BadParameter(f"--size must be one of {', '.join(SIZES)}")
     try:
         if not force:
             check_out_dir(out)
+        check_not_in_use(out / "mifund.duckdb")
     except DemoOutError as e:
         err.print(f"[red]{e}[/]")
         raise typer.Exit(2) from e
+    except WarehouseInUse as e:
+        err.print(f"[red bold]Warehouse in use:[/] {e}", highlight=False)
+        raise typer.Exit(2) from None
     s = settings(ctx)
     with err.status("generating the synthetic municipality …") as status:
         run = run_demo(out, size=size, seed=seed, actor=s.user, force=True,

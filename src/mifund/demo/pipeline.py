@@ -116,6 +116,23 @@ def check_out_dir(out: Path) -> None:
                            "choose another --out (or --force to replace it)")
 
 
+def check_not_in_use(db: Path) -> None:
+    """WarehouseInUse if another process (a running `mifund serve`) has the warehouse `db` open. The demo
+    deletes its earlier warehouse before building a new one; deleting a file a server has open would leave
+    that server writing users, imports, case decisions and audit entries into a file no longer on disk,
+    all lost on its restart. So it opens the file first, as every other command does, and is refused the same way."""
+    from mifund.storage import Warehouse, WarehouseInUse
+
+    if not db.exists():
+        return
+    try:
+        Warehouse(db, read_only=True, migrate=False).close()
+    except WarehouseInUse:
+        raise
+    except Exception:  # noqa: BLE001, S110 - not a readable warehouse (--force over a stray file): nothing holds it
+        pass
+
+
 def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1, actor: str = "demo",
              id_key: bytes | None = None, step: Callable[[str], None] | None = None,
              force: bool = False) -> DemoRun:
@@ -133,6 +150,7 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
     out = Path(out_dir)
     if not force:
         check_out_dir(out)
+    check_not_in_use(out / "mifund.duckdb")
     out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
     db = out / "mifund.duckdb"
@@ -194,7 +212,7 @@ def run_demo(out_dir: str | Path = "demo", *, size: str = "small", seed: int = 1
         from mifund.reports import build_report, write_html, write_xlsx
 
         for lang in ("zh", "en"):
-            rep = build_report(wh, city, None, lang)
+            rep = build_report(wh, city, None, lang, synthetic=True)  # every demo file says it is synthetic
             write_xlsx(rep, out / f"annual_report_{lang}.xlsx")
             write_html(rep, out / f"annual_report_{lang}.html")
             run.annual_reports += [out / f"annual_report_{lang}.xlsx", out / f"annual_report_{lang}.html"]

@@ -17,6 +17,9 @@ from mifund.cli_options import DbOpt, FormatOpt, OutputOpt, check_format, err, r
 app = typer.Typer(help="Users and roles of the web application (用户与角色): add, list, disable, tokens.",
                   no_args_is_help=True)
 console = Console()
+# = mifund.users.store.MAX_TOKEN_DAYS, which the store checks too; not imported here: importing the store
+# hashes a password, and `mifund --help` stays instant (tests/test_users_review.py holds them equal)
+MAX_TOKEN_DAYS = 3660
 
 
 def _open(ctx: typer.Context, db: Path | None, *, read_only: bool = False):
@@ -84,6 +87,10 @@ def list_cmd(ctx: typer.Context, db: DbOpt = None, fmt: FormatOpt = "table", out
         df = list_users(wh)
     finally:
         wh.close()
+    if fmt == "table":  # for people, at 80 columns: dates, not timestamps (csv/json/xlsx keep them whole)
+        df = df.drop(columns=["updated_at"], errors="ignore")
+        if "created_at" in df.columns:
+            df["created_at"] = df["created_at"].astype(str).str[:10]
     render(df, fmt, output=output, title="Users 用户", console=console, sheet_name="users")
 
 
@@ -141,7 +148,8 @@ def token_cmd(
     ctx: typer.Context,
     username: Annotated[str, typer.Argument()],
     name: Annotated[str | None, typer.Option("--name", help="What the token is for")] = None,
-    days: Annotated[float, typer.Option("--days", help="Valid for this many days")] = 90,
+    days: Annotated[float, typer.Option("--days", min=0.001, max=MAX_TOKEN_DAYS,
+                                        help=f"Valid for this many days (at most {MAX_TOKEN_DAYS})")] = 90,
     revoke: Annotated[str | None, typer.Option("--revoke", help="Revoke the token starting with this prefix instead")] = None,
     db: DbOpt = None,
 ) -> None:
@@ -151,7 +159,7 @@ def token_cmd(
     wh, s = _open(ctx, db)
     try:
         if revoke:
-            revoke_token(wh, revoke, actor=s.user)
+            revoke_token(wh, revoke, actor=s.user, username=username)
             console.print(f"Revoked {revoke}")
             return
         tok = create_token(wh, username, name=name, days=days, actor=s.user)

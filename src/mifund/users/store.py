@@ -23,6 +23,7 @@ _HASHER = PasswordHasher()  # Argon2id, argon2-cffi's RFC 9106 "low memory" defa
 _DUMMY_HASH = _HASHER.hash("mifund-timing-equaliser")
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
 MIN_PASSWORD = 10
+MAX_TOKEN_DAYS = 3660  # ten years: beyond it a token is as good as permanent (and 1e9 days overflows a date)
 
 
 class UserError(ValueError):
@@ -85,8 +86,11 @@ def _check_region(wh, region_code: str | None, role: str) -> None:
 
 
 def _check_password(password: str) -> None:
+    """At least MIN_PASSWORD characters, and not only blanks (ten spaces are long enough and guessed first)."""
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password too short: at least {MIN_PASSWORD} characters", "password_short", n=MIN_PASSWORD)
+    if not password.strip():
+        raise UserError("password made only of blanks", "password_blank")
 
 
 # -- users -------------------------------------------------------------------------------------------
@@ -275,7 +279,10 @@ def end_session(wh, sid: str, *, actor: str) -> None:
 
 # -- API tokens --------------------------------------------------------------------------------------
 def create_token(wh, username: str, *, name: str | None = None, days: float = 90, actor: str) -> str:
-    """A new bearer token for `username` (shown once; only its digest is stored)."""
+    """A new bearer token for `username` (shown once; only its digest is stored), valid for `days` (more
+    than 0, at most MAX_TOKEN_DAYS: a token that is born expired, or one that never ends, is refused)."""
+    if not 0 < days <= MAX_TOKEN_DAYS:
+        raise UserError(f"days must be more than 0 and at most {MAX_TOKEN_DAYS}", "bad_days", max=MAX_TOKEN_DAYS)
     if get_user(wh, username) is None:
         raise UserError(f"no user {username!r}", "no_user", username=username)
     token = "mf_" + secrets.token_urlsafe(32)
@@ -315,14 +322,21 @@ def list_tokens(wh, username: str | None = None) -> pd.DataFrame:
     return wh.to_pandas(t.select("token_prefix", "username", "name", "created_at", "expires_at").order_by("created_at"))
 
 
-def revoke_token(wh, prefix: str, *, actor: str) -> int:
+def revoke_token(wh, prefix: str, *, actor: str, username: str | None = None) -> int:
+    """Revoke the live tokens starting with `prefix` (of `username` only, where given: a prefix is 10
+    characters, and another user's token may share it). Returns how many."""
     t = _live_tokens(wh)
-    df = wh.to_pandas(t.filter(t.token_prefix == prefix).select("token_hash", "username"))
+    t = t.filter(t.token_prefix == prefix)
+    if username is not None:
+        t = t.filter(t.username == username)
+    df = wh.to_pandas(t.select("token_hash", "username"))
     if df.empty:
         raise UserError(f"no live token starting {prefix!r}", "no_token", prefix=prefix)
     with wh.transaction():
         wh.append("token_revocations", df[["token_hash"]].assign(revoked_at=_now()))
-        wh.audit("token_revoke", actor=actor, table_name="api_tokens", record_key={"token_prefix": prefix})
+        for user in sorted(set(df.username)):
+            wh.audit("token_revoke", actor=actor, table_name="api_tokens",
+                     record_key={"username": user, "token_prefix": prefix})
     return len(df)
 
 

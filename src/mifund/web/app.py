@@ -23,7 +23,7 @@ log = logging.getLogger("mifund.web")
 
 # Page modules (mifund.web.pages.<name>: `router`, optional `NAV`) and API modules
 # (mifund.web.api.routes.<name>: `router`). A new part of the dashboard adds its name here.
-PAGE_MODULES = ["auth", "apidocs", "overview", "region", "projection", "pooling", "disparity", "claims", "cases", "policies", "imports", "audit", "users"]
+PAGE_MODULES = ["auth", "apidocs", "overview", "region", "projection", "pooling", "disparity", "claims", "cases", "policies", "imports", "audit", "users", "account"]
 API_MODULES = ["auth", "regions", "indicators", "warnings", "projections", "pooling", "disparity", "claims", "cases", "policies", "imports", "audit"]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

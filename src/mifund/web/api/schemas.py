@@ -333,6 +333,17 @@ class ClaimExplanation(Doc):
     policy: str = _f("Policy applied: region code / scheme")
     lines: list[str] = _f("The explanation, one line per step, in the language asked for (amounts in yuan)")
     stored: StoredSettlement | None = _f("The stored settlement; null when the claim has not been settled yet")
+    recomputed: dict[str, float] = _f(f"The claim settled now from its current data and the policies in force "
+                                      f"(the figures of `lines`): deductible_applied, pooled_fund_paid, "
+                                      f"catastrophic_paid, assistance_paid, account_paid, out_of_pocket; unit: {YUAN}")
+    stored_stale: bool = _f("True when the stored settlement differs from `recomputed` (to the fen): the claim, "
+                            "its lines, the person's enrolment or the policies changed after the run that "
+                            "stored it, and figures built on that run are out of date until it is settled again")
+    stored_differs: list[str] = _f("The amounts whose stored value differs from `recomputed` (empty when none)")
+    stored_run_id: str | None = _f("The settlement run that stored the settlement (null when none)")
+    stored_run_started: str | None = _f("When that run started (local time, YYYY-MM-DD HH:MM:SS)")
+    claim_replaced_at: str | None = _f("The latest import after that run that replaced the claim or one of its "
+                                       "lines (local time; null when none)")
 
 
 # -- /disparity ------------------------------------------------------------------------------------------
@@ -401,6 +412,9 @@ class PoolingRow(Doc):
     paid_from_pot: float | None = _f("Paid out of the adjustment fund to counties; adjustment_fund only; " + _MEAN)
     contribution_beyond_surplus: float | None = _f("Part of the contributions above a county's surplus (taken "
                                                    "from its balance or a top-up); adjustment_fund only; " + _MEAN)
+    to_cover: float = _f("What the modes' covered_* columns add up to: the deficit plus contribution_beyond_surplus "
+                         "(covered_own_balance + covered_pool + covered_county_treasury + covered_city_treasury "
+                         "= to_cover); " + _MEAN)
     covered_own_balance: float = _f("Deficits and contributions covered from the counties' own balances; " + _MEAN)
     covered_pool: float = _f("Deficits covered by the adjustment fund or the city fund; " + _MEAN)
     covered_county_treasury: float = _f("Deficits covered by county treasuries (top-ups); " + _MEAN)

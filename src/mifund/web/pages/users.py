@@ -21,6 +21,7 @@ NAV = [NavItem("nav_users", "/users", "manage_users", 90)]
 
 def _page(request, user, svc, error=None, status_code=200):
     return render(request, "users.html", {"users": fund.records(admin.users(svc, user)), "roles": ROLES,
+                                          "tokens": fund.records(admin.tokens(svc, user)),
                                           "regions": fund.records(admin.manageable_regions(svc, user)),
                                           "all_regions": user.all_regions, "error": error},
                   user=user, status_code=status_code)

@@ -229,3 +229,65 @@ def set_disabled(svc: Services, user: User, username: str, disabled: bool) -> No
             raise _user_error(e) from None
     svc.session_cache_drop(username=username)
 
+
+
+# -- API tokens and one's own password (the CLI cannot open the warehouse while the server holds it, so
+# without these a leaked token could only be stopped by disabling its user) ------------------------------
+def tokens(svc: Services, user: User) -> pd.DataFrame:
+    """Live tokens (token_prefix, username, name, created_at, expires_at) the user may revoke: its own, and
+    for an administrator those of the users it administers (all, or those of its regions)."""
+    from mifund.users import list_tokens, list_users
+
+    with svc.locked() as wh:
+        df = list_tokens(wh)
+        if user.can("manage_users"):
+            scope = svc.scope(user)
+            people = list_users(wh)
+            mine = set(people.username) if scope is None else set(people[people.region_code.isin(scope)].username)
+        else:
+            mine = set()
+    keep = df.username.isin(mine | {user.username})
+    return df[keep].sort_values(["username", "created_at"]).reset_index(drop=True)
+
+
+def revoke_token(svc: Services, user: User, prefix: str, username: str | None = None) -> int:
+    """Revoke `username`'s live tokens starting with `prefix` (default: the user's own). Another user's only
+    by an administrator of that user's region; any other answers as an unknown token (no probing of which
+    users or prefixes exist). The token stops working at once (the server's token cache is dropped)."""
+    from mifund.users import UserError, get_user, revoke_token
+
+    username = username or user.username
+    not_yours = UserInvalid(f"no live token starting {prefix!r} among yours", key="user_error_no_token",
+                            params={"prefix": prefix}, status=404, code="token_not_found")
+    with svc.locked() as wh:
+        if username != user.username:
+            scope = svc.scope(user)
+            target = get_user(wh, username) if user.can("manage_users") else None
+            if target is None or (scope is not None and target.region_code not in scope):
+                raise not_yours
+        try:
+            n = revoke_token(wh, prefix, actor=user.username, username=username)
+        except UserError:
+            raise not_yours from None
+    svc.session_cache_drop(username=username)
+    return n
+
+
+def change_password(svc: Services, user: User, current: str, new: str, client: str | None = None) -> None:
+    """The user sets its own password, after giving the current one (so a session left open is not enough
+    to take the account over); a wrong current password counts as a failed login (rate-limited). Audited
+    as password_set. Open sessions and tokens stay (revoke tokens on the same page)."""
+    from mifund.users import LoginFailed, LoginRateLimited, UserError, authenticate, set_password
+    from mifund.web.errors import RateLimited
+
+    with svc.locked() as wh:
+        try:
+            authenticate(wh, user.username, current, client=client, limits=svc.limits)
+        except LoginRateLimited as e:
+            raise RateLimited(str(e), headers={"Retry-After": str(e.retry_after)}) from None
+        except LoginFailed:
+            raise UserInvalid("the current password is wrong", key="user_error_password_wrong") from None
+        try:
+            set_password(wh, user.username, new, actor=user.username)
+        except UserError as e:
+            raise _user_error(e) from None

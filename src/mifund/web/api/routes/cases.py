@@ -21,11 +21,11 @@ Status = CaseStatus
 def list_cases(
     user: require("work_cases"), svc: Svc,
     status: Annotated[list[Status] | None, Query(description="Statuses (repeatable)")] = None,
-    entity_type: Annotated[Literal["provider", "person"] | None, Query()] = None,
-    region: Annotated[str | None, Query(max_length=12)] = None,
-    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 200,
-    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+    entity_type: Annotated[Literal["provider", "person"] | None, Query(description="Only cases of providers, or of insured persons")] = None,
+    region: Annotated[str | None, Query(max_length=12, description="Region code: this region and every region below it (default: all of yours)")] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1, description="Only cases scoring at least this (ratio, 0–1)")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000, description="At most this many cases (count); `total` says how many match")] = 200,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="Answer as json (default), or download csv or xlsx (needs a role that may export)")] = "json",
 ):
     if format != "json":  # a download is an export, as for every other table (the role must allow both)
         svc.require(user, "export")
@@ -35,7 +35,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="One case: its row, hits (evidence) and history")
-def get_case(case_id: Annotated[str, Path(max_length=80)], user: require("work_cases"), svc: Svc):
+def get_case(case_id: Annotated[str, Path(max_length=80, description="Case identifier, e.g. P:<provider id>")], user: require("work_cases"), svc: Svc):
     c = cases.case(svc, user, case_id)
     import pandas as pd
 
@@ -60,7 +60,7 @@ class Move(BaseModel):
 
 
 @router.post("/cases/{case_id}/move", summary="Move a case along the workflow (audited, with an event)")
-def move(case_id: Annotated[str, Path(max_length=80)], body: Move, request: Request, user: require("work_cases"),
+def move(case_id: Annotated[str, Path(max_length=80, description="Case identifier, e.g. P:<provider id>")], body: Move, request: Request, user: require("work_cases"),
          svc: Svc) -> dict:
     import pandas as pd
 

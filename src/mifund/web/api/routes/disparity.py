@@ -19,9 +19,9 @@ Indicator = Literal["financing_per_capita", "fiscal_subsidy_per_capita", "expend
             summary="Regional disparity of an indicator among your counties (weighted)")
 def get_disparity(
     user: CurrentUser, svc: Svc,
-    indicator: Annotated[Indicator, Query()] = "expenditure_per_capita",
-    weight: Annotated[Literal["population", "insured", "equal"], Query()] = "population",
-    scheme: Annotated[Literal["resident", "employee"], Query()] = "resident",
+    indicator: Annotated[Indicator, Query(description="The indicator compared across the counties (one of the listed names)")] = "expenditure_per_capita",
+    weight: Annotated[Literal["population", "insured", "equal"], Query(description="Weight of each county: its population, its insured persons, or equal")] = "population",
+    scheme: Annotated[Literal["resident", "employee"], Query(description="Insurance scheme: resident (城乡居民) or employee (职工)")] = "resident",
     year: Annotated[int | None, Query(ge=1900, le=2200, description="Lorenz curve year (default: latest); a year without figures: 404 year_not_found")] = None,
 ) -> dict:
     return disparity.disparity(svc, user, indicator=indicator, weight=weight, scheme=scheme, year=year)

@@ -31,6 +31,6 @@ def post_import(
 
 @router.get("/imports", response_model=ImportBatchTable, responses=DOWNLOADS, summary="Recent import batches (an administrator with a region: those of its regions' users)")
 def list_imports(user: require("import_data"), svc: Svc,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                 format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):
+                 limit: Annotated[int, Query(ge=1, le=1000, description="The latest this many import batches (count)")] = 50,
+                 format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="Answer as json (default), or download csv or xlsx (needs a role that may export)")] = "json"):
     return tabular(admin.import_batches(svc, user, limit), format, "import_batches")

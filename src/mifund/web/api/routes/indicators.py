@@ -19,10 +19,10 @@ def indicators(
     user: CurrentUser, svc: Svc,
     region: Annotated[str | None, Query(max_length=12, description="Region code; its subtree is included")] = None,
     year: Annotated[list[int] | None, Query(description="Years (repeatable)")] = None,
-    scheme: Annotated[str | None, Query(pattern="^(total|employee|resident)$")] = None,
-    fund_: Annotated[str | None, Query(alias="fund", pattern="^(total|pooled|account|combined)$")] = None,
+    scheme: Annotated[str | None, Query(pattern="^(total|employee|resident)$", description="Scheme: total, employee (职工) or resident (城乡居民); default: every scheme")] = None,
+    fund_: Annotated[str | None, Query(alias="fund", pattern="^(total|pooled|account|combined)$", description="Fund: total, pooled (统筹基金), account (个人账户) or combined; default: every fund")] = None,
     subtree: Annotated[bool, Query(description="Include the regions below `region`")] = True,
-    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="Answer as json (default), or download csv or xlsx (needs a role that may export)")] = "json",
 ):
     if format != "json":
         svc.require(user, "export")

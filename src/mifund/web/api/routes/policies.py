@@ -38,7 +38,7 @@ def compare(
                                   description="1 to 40 inpatient bills in yuan, comma-separated")] = "5000,20000,50000,100000,300000",
     date: Annotated[dt.date | None, Query(description="Policy date (default today)")] = None,
     level: Annotated[int | None, Query(ge=1, le=3, description="Provider level")] = None,
-    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="Answer as json (default), or download csv or xlsx (needs a role that may export)")] = "json",
 ):
     if format != "json":
         svc.require(user, "export")

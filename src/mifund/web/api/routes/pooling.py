@@ -20,7 +20,7 @@ router = APIRouter(tags=["pooling"])
 def get_pooling(
     user: CurrentUser, svc: Svc,
     city: Annotated[str | None, Query(max_length=12, description="City code (default: your first city)")] = None,
-    scheme: Annotated[Literal["resident", "employee"], Query()] = "resident",
+    scheme: Annotated[Literal["resident", "employee"], Query(description="Insurance scheme: resident (城乡居民) or employee (职工)")] = "resident",
 ) -> dict:
     cities = pooling.cities(svc, user)
     if city is None:

@@ -15,7 +15,7 @@ router = APIRouter(tags=["projections"])
 
 
 @router.get("/projections/runs", response_model=ProjectionRunTable, responses=DOWNLOADS, summary="Stored projection runs, newest first")
-def runs(user: CurrentUser, svc: Svc, format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json"):
+def runs(user: CurrentUser, svc: Svc, format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="Answer as json (default), or download csv or xlsx (needs a role that may export)")] = "json"):
     if format != "json":  # a download is an export, as for every other table (the role must allow both)
         svc.require(user, "export")
     return tabular(projection.runs(svc), format, "projection_runs")
@@ -25,10 +25,10 @@ def runs(user: CurrentUser, svc: Svc, format: Annotated[str, Query(pattern="^(js
             summary="Projected income, expenditure, balance and its percentiles by year (your regions only)")
 def results(
     user: CurrentUser, svc: Svc,
-    region: Annotated[str | None, Query(max_length=12)] = None,
-    scheme: Annotated[Literal["employee", "resident"] | None, Query()] = None,
+    region: Annotated[str | None, Query(max_length=12, description="Region code: this region only, not those below (default: all of yours)")] = None,
+    scheme: Annotated[Literal["employee", "resident"] | None, Query(description="Insurance scheme: employee (职工) or resident (城乡居民); default: both")] = None,
     run_id: Annotated[str | None, Query(max_length=64, description="Default: every stored run")] = None,
-    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="Answer as json (default), or download csv or xlsx (needs a role that may export)")] = "json",
 ):
     if format != "json":
         svc.require(user, "export")

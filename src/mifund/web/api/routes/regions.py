@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from mifund.web.api.schemas import RegionSeries, RegionTree
 from mifund.web.deps import CurrentUser, Svc
@@ -21,6 +21,7 @@ def regions(user: CurrentUser, svc: Svc,
 
 
 @router.get("/regions/{region_code}/series", response_model=RegionSeries, summary="Income, expenditure, balance, months of payment capacity by year")
-def series(region_code: str, user: CurrentUser, svc: Svc,
-           scheme: Annotated[str, Query(pattern="^(total|employee|resident)$")] = "total") -> dict:
+def series(region_code: Annotated[str, Path(max_length=12, description="Region code (one of your regions)")],
+           user: CurrentUser, svc: Svc,
+           scheme: Annotated[str, Query(pattern="^(total|employee|resident)$", description="Scheme: total, employee (职工) or resident (城乡居民)")] = "total") -> dict:
     return fund.region_series(svc, user, region_code, scheme)

@@ -17,10 +17,10 @@ router = APIRouter(tags=["warnings"])
 @router.get("/warnings", response_model=WarningTable, responses=DOWNLOADS, summary="Early warnings (your regions only)")
 def warnings(
     user: CurrentUser, svc: Svc,
-    region: Annotated[str | None, Query(max_length=12)] = None,
-    year: Annotated[list[int] | None, Query()] = None,
+    region: Annotated[str | None, Query(max_length=12, description="Region code: this region and every region below it (default: all of yours)")] = None,
+    year: Annotated[list[int] | None, Query(description="Years (repeatable; default: every year)")] = None,
     level: Annotated[list[Literal["red", "orange", "yellow", "blue"]] | None, Query(description="Levels (repeatable)")] = None,
-    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="Answer as json (default), or download csv or xlsx (needs a role that may export)")] = "json",
 ):
     if format != "json":
         svc.require(user, "export")
