@@ -85,3 +85,14 @@ def test_a_warehouse_held_by_another_process_is_a_clear_error(tmp_path):
         assert f"in use by another process (process {holder.pid})" in text and "Traceback" not in text
     finally:
         holder.kill()
+
+
+def test_audit_values_are_valid_json_without_nan(wh):
+    """pandas gives NaN for a missing value; JSON has no NaN (json.dumps would write it, and readers refuse it)."""
+    import json
+
+    wh.audit("case_move", actor="t", old_values={"amount": float("nan"), "rows": [1.5, float("nan")]},
+             new_values={"amount": float("inf")})
+    row = wh.to_pandas(wh.table("audit_log").filter(lambda t: t.action == "case_move"))
+    assert json.loads(row.old_values.iloc[0]) == {"amount": None, "rows": [1.5, None]}
+    assert json.loads(row.new_values.iloc[0]) == {"amount": "inf"}

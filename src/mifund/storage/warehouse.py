@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -245,8 +246,19 @@ class Warehouse:
     ) -> None:
         """One audit-log entry (every write to the warehouse leaves one)."""
 
+        def clean(v):
+            """A float NaN (pandas' missing value) as JSON's null: json.dumps would write NaN, which no JSON
+            reader accepts, and the audit log is read by other tools than this one."""
+            if isinstance(v, float) and not math.isfinite(v):
+                return None if v != v else str(v)  # NaN: missing; an infinity as text ('inf', '-inf')
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [clean(x) for x in v]
+            return v
+
         def j(v):
-            return None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+            return None if v is None else json.dumps(clean(v), ensure_ascii=False, default=str, allow_nan=False)
 
         self._raw.execute(
             "INSERT INTO audit_log (logged_at, actor, action, table_name, record_key, old_values, new_values, batch_id, detail)"
