@@ -281,7 +281,8 @@ def inputs(draw):
     with_targets = draw(st.booleans())
     return PoolingInput([f"R{i}" for i in range(n)], list(range(2020, 2020 + t)), arr((p, n, t)), arr((p, n, t)),
                         arr((p, n)), income_target=arr((p, n, t)) if with_targets else None,
-                        expenditure_budget=arr((p, n, t)) if with_targets else None, weights=np.ones((n, t)))
+                        expenditure_budget=arr((p, n, t)) if with_targets else None, weights=np.ones((n, t)),
+                        interest_rate=draw(st.sampled_from([0.0, 0.025, 0.3])))
 
 
 VARIANTS = {**MODES.modes, "v": variant(USER_VARIANT)}
@@ -296,13 +297,15 @@ def test_engine_matches_reference(inp, mode_name):
     fast = simulate(inp, mode, mode_name, safety_line=2.5)
     slow = simulate_reference(inp, mode, safety_line=2.5)
     for f in ("deficit", "contribution_beyond_surplus", "county_responsibility", "covered_own_balance", "covered_pool", "covered_county_treasury",
-              "covered_city_treasury", "balance_end", "paid_to_pool", "received_from_pool"):
+              "covered_city_treasury", "balance_end", "paid_to_pool", "received_from_pool", "interest"):
         ref = np.array([[[slow[p][i][t][f] for t in range(len(inp.years))] for i in range(len(inp.regions))]
                         for p in range(fast.n_paths)])
         np.testing.assert_allclose(fast.county[f], ref, atol=1e-6, err_msg=f)
     pool = np.array([[slow[p][0][t]["pool_balance"] for t in range(len(inp.years))] for p in range(fast.n_paths)])
     np.testing.assert_allclose(fast.pool_balance, pool, atol=1e-6)
-    # conservation and nothing negative
+    pool_int = np.array([[slow[p][0][t]["pool_interest"] for t in range(len(inp.years))] for p in range(fast.n_paths)])
+    np.testing.assert_allclose(fast.pool_interest, pool_int, atol=1e-6)
+    # conservation (with the interest the mode's own funds earned) and nothing negative
     c = conservation(inp, {mode_name: fast})
     assert c.difference.iloc[0] < 1e-6
     for f in ("covered_own_balance", "covered_pool", "covered_county_treasury", "covered_city_treasury"):

@@ -94,11 +94,38 @@ def test_modes_on_projection_paths(demo_small):
     opening = led[led.year == led.year.max()].set_index("region_code").balance_end.reindex(inp.regions)
     np.testing.assert_allclose(inp.opening_balance, opening.to_numpy(float), rtol=1e-9)
     res = run_modes(inp, mf)
-    assert (conservation(inp, res).difference < 0.01).all()
+    cons = conservation(inp, res).set_index("mode")
+    assert (cons.difference < 0.01).all()
+    # Income is the projected contributions; each mode earns the scenario's rate on its own balances. The
+    # county mode holds the stand-alone balances, so where a county's projected balance never goes below 0
+    # (no top-up) it reproduces the projection's balance, interest and all. Unified earns on the city fund
+    # instead: a different interest, the same money before interest and top-ups (conservation).
+    from mifund.projection.base import base_from_warehouse
+    from mifund.projection.engine import project
+    from mifund.projection.scenario import load_scenario
+
+    s = load_scenario(None, paths=40, years=6, seed=3)
+    with Warehouse(demo_small.db, read_only=True) as wh:
+        base = base_from_warehouse(wh, region_codes=list(hist.regions), schemes=["resident"], tables=s.tables,
+                                   curve=s.expenditure_curve)
+    p = project(base, s)
+    u = base.units.reset_index(drop=True)
+    idx = np.flatnonzero(((u.scheme == "resident") & (u.fund == "pooled")).to_numpy())
+    assert inp.interest_rate == s.assumptions.interest_rate.value > 0
+    np.testing.assert_allclose(inp.income, p.contributions[:, idx, :], rtol=1e-12)
+    own = p.balance[:, idx, :]
+    alone = (own >= 0).all(axis=2)
+    assert alone.any()
+    np.testing.assert_allclose(res["county"].county["balance_end"][alone], own[alone], rtol=1e-9)
+    np.testing.assert_allclose(res["county"].county["interest"][alone], p.interest[:, idx, :][alone], rtol=1e-9)
+    assert cons.loc["county", "interest"] != pytest.approx(cons.loc["unified_vertical", "interest"])
+    same = cons.money_end_less_topups - cons.interest
+    np.testing.assert_allclose(same, same.iloc[0], rtol=1e-9)
     r = runner.invoke(pooling_app, ["compare", "--db", str(demo_small.db), "--from-projection", "default",
                                     "--paths", "30", "--horizon", "5"])
     assert r.exit_code == 0, r.output
     assert "30 paths from the projection (default)" in r.output and "Money conserved across modes: True" in r.output
+    assert "earned by each mode on its own balances" in " ".join(r.output.split()) and "interest" in r.output
 
 
 def flat(r) -> str:

@@ -162,6 +162,9 @@ def compare_cmd(
     every mode; it differs by the treasury top-ups each mode needs). A fund at the line to within half
     a fen is not below it.
     p_… = share of paths with a year below; share_years_… = share of years below.
+    With --from-projection the income is the projected contributions, and each mode's own funds (county
+    funds, the adjustment pot, the city fund) earn the scenario's interest rate on their balances
+    (``interest``; conservation: money_end = opening + income - expenditure + interest + top-ups).
     p_below_safety_line / share_years_below_safety_line (csv, json, xlsx) = the fund paying some county's
     claims (any_county_fund, or city_fund under unified)."""
     import pandas as pd
@@ -194,9 +197,10 @@ def compare_cmd(
             sheets["reconcile_ledger"] = reconcile_with_ledger(res, led)
         write_sheets(output, sheets, ("compare", "mode", "treasury_topups"))
         return
+    rate = f"; interest {inp.interest_rate:.2%} earned by each mode on its own balances" if inp.interest_rate else ""
     title = (f"Pooling modes — {scheme}/{fund}, {inp.years[0]}–{inp.years[-1]}, "
              f"{'historical ledger' if paths == 0 else f'{paths} paths'}"
-             f"{' from the projection (' + scenario + ')' if scenario else ''}; safety line {lines.label()}")
+             f"{' from the projection (' + scenario + ')' if scenario else ''}{rate}; safety line {lines.label()}")
     if fmt == "table":
         # the paying-fund figures repeat any_county_fund / city_fund under their old names: not for people
         people = summary.drop(columns=["p_below_safety_line", "share_years_below_safety_line"])

@@ -181,9 +181,11 @@ def monte_carlo_input(hist: PoolingInput, insured_last: np.ndarray, *, horizon: 
 
 
 def paths_input(df: pd.DataFrame, opening: dict[str, float], insured: dict[str, float] | None = None,
-                targets: Targets | None = None, names: dict[str, str] | None = None) -> PoolingInput:
+                targets: Targets | None = None, names: dict[str, str] | None = None,
+                interest_rate: float = 0.0) -> PoolingInput:
     """Paths given as a table with columns path, region_code, year, income_total, expenditure_total
-    (e.g. the projection module's Monte Carlo output); opening balances by region."""
+    (e.g. the projection module's Monte Carlo output); opening balances by region. `interest_rate`: the
+    rate the modes' funds earn on their balances, where income_total leaves interest out (0: it holds it)."""
     need = {"path", "region_code", "year", "income_total", "expenditure_total"}
     if missing := need - set(df.columns):
         raise PoolingDataError(f"paths table lacks columns {sorted(missing)}")
@@ -197,7 +199,8 @@ def paths_input(df: pd.DataFrame, opening: dict[str, float], insured: dict[str, 
     shape = (len(paths), len(codes), len(yrs))
     inp = PoolingInput(codes, yrs, d.income_total.to_numpy(float).reshape(shape),
                        d.expenditure_total.to_numpy(float).reshape(shape),
-                       np.array([opening[c] for c in codes], dtype=float), names=names or {})
+                       np.array([opening[c] for c in codes], dtype=float), names=names or {},
+                       interest_rate=interest_rate)
     ins = np.ones((len(codes), len(yrs))) if insured is None else np.repeat(
         np.array([insured[c] for c in codes], dtype=float)[:, None], len(yrs), axis=1)
     return with_targets(inp, targets, ins)
@@ -208,7 +211,12 @@ def projection_input(wh, hist: PoolingInput, *, scheme: str = "resident", fund: 
                      targets: Targets | None = None) -> PoolingInput:
     """The counties' Monte Carlo paths from the projection module (cohort model, the scenario's correlated
     shocks) instead of this module's own growth model: each path's projected income and expenditure of
-    the counties' `scheme` fund, from their balances at the end of the ledger's last year."""
+    the counties' `scheme` fund, from their balances at the end of the ledger's last year.
+
+    Income is the projected contributions only, and the scenario's interest rate goes with it: the
+    projection's own interest was earned on each county's stand-alone balance, which no pooled mode
+    holds (a city fund, a pot, a county topped up to 0), so each mode earns its interest on its own
+    balances (``mifund.pooling.engine``)."""
     from mifund.projection.base import base_from_warehouse
     from mifund.projection.engine import project
     from mifund.projection.scenario import load_scenario
@@ -230,9 +238,10 @@ def projection_input(wh, hist: PoolingInput, *, scheme: str = "resident", fund: 
         "path": np.repeat(np.arange(P), len(idx) * T),
         "region_code": np.tile(np.repeat(codes, T), P),
         "year": np.tile(np.asarray(p.years), P * len(idx)),
-        "income_total": p.income[:, idx, :].reshape(-1),
+        "income_total": p.contributions[:, idx, :].reshape(-1),  # no interest: each mode earns its own
         "expenditure_total": p.expenditure[:, idx, :].reshape(-1),
     })
     opening = dict(zip(codes, base.balance[idx], strict=True))
     insured = dict(zip(codes, p.insured[0, idx, 0], strict=True))
-    return paths_input(df, opening, insured, targets, names=hist.names)
+    return paths_input(df, opening, insured, targets, names=hist.names,
+                       interest_rate=s.assumptions.interest_rate.value)

@@ -22,7 +22,7 @@ Per county-year, all modes:
   adjustment pot's draw as far as D + K needed it, or the city fund), ``covered_county_treasury`` and
   ``covered_city_treasury`` (fiscal top-ups, 财政兜底); they sum to D + K.
 
-county / adjustment_fund: balance B(t) = B(t-1) + income - contribution - expenditure + draw; what B
+county / adjustment_fund: balance B(t) = B(t-1) + interest + income - contribution - expenditure + draw; what B
 cannot pay (U = max(0, -B)) is topped up: the county treasury pays min(U, R), the rest is split by
 ``fiscal_topup_split``. The adjustment pot gets contribution_rate x income from every county; a
 county's draw is draw_share x its eligible deficit (the objective part: D - R for trigger
@@ -30,15 +30,28 @@ current_deficit; U - R for balance_shortfall; for safety_line, what the balance 
 ``safety_line`` months of the year's expenditure, less R), at most cap; when the pot cannot pay every
 draw it pays them pro rata. A draw beyond D + K (safety_line trigger) tops up the county's balance.
 
-unified: one city fund F (the opening balances are transferred into it); F(t) = F(t-1) + sum(income -
+unified: one city fund F (the opening balances are transferred into it); F(t) = F(t-1) + interest + sum(income -
 expenditure) + top-ups. The county's responsible part R is paid into F by its treasury (always, or
 only as far as F would fall short: when_short, or never); what F still lacks is split by
 ``fiscal_topup_split``, the counties' part (and, for the claim accounts, the city's) allotted in
 proportion to the deficits not yet charged. ``balance_end`` is the county's claim on the city fund
-(opening balance + income - expenditure + top-ups paid for it): a memo figure; the claims sum to F.
+(opening balance + its share of F's interest + income - expenditure + top-ups paid for it): a memo
+figure; the claims sum to F.
+
+Interest (``interest_rate`` r > 0: paths from the projection, whose income is contributions only; 0 on the
+ledger, whose income already holds the interest it earned): every fund the mode keeps earns r x max(its
+balance at the start of the year, 0) in the year, as the projection's own funds do: each county fund
+(``interest``), the adjustment pot and the city fund (``pool_interest``). So a mode is credited with the
+interest on the balances it actually holds, not on the counties' stand-alone balances. Interest is not
+income for the deficit (D is the same in every mode) nor for the adjustment contribution; it adds to the
+balance that covers D + K (``covered_own_balance``), the pot's money for draws, and F before its shortfall
+is judged. Under unified the city fund's interest is allotted to the counties' claims in proportion to
+their positive claims at the start of the year (a county whose claim is negative earns none), so that the
+claims still sum to F.
 
 Money is conserved: for every path, sum of county balances (or F) + pot at the end = opening
-balances + income - expenditure + top-ups, in every mode (no administration costs are modelled).
+balances + income - expenditure + interest + top-ups, in every mode (no administration costs are
+modelled); the interest term differs between modes, the rest does not.
 """
 
 from __future__ import annotations
@@ -50,8 +63,8 @@ import numpy as np
 from mifund.pooling.params import Mode, value_at
 
 COUNTY_FIELDS = (
-    "income", "expenditure", "income_target", "expenditure_budget", "contribution", "paid_to_pool",
-    "received_from_pool", "deficit", "contribution_beyond_surplus", "deficit_collection", "deficit_spending", "deficit_other",
+    "income", "expenditure", "interest", "income_target", "expenditure_budget", "contribution",
+    "paid_to_pool", "received_from_pool", "deficit", "contribution_beyond_surplus", "deficit_collection", "deficit_spending", "deficit_other",
     "county_responsibility", "covered_own_balance", "covered_pool", "covered_county_treasury",
     "covered_city_treasury", "balance_end", "fund_months",
 )  # fmt: skip
@@ -69,6 +82,8 @@ class PoolingInput:
     weights: np.ndarray | None = None  # (N, T) fallback for allotting a shared top-up (e.g. insured)
     names: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what building the input left out, for people to read
+    # yearly rate on each fund's positive opening balance (see the module docstring); 0: income holds it
+    interest_rate: float = 0.0
 
     def arrays(self):
         n, t = len(self.regions), len(self.years)
@@ -106,6 +121,8 @@ class PoolingResult:
     county: dict[str, np.ndarray]  # name -> (P, N, T)
     pool_balance: np.ndarray  # (P, T): the adjustment pot, or the city fund (unified); 0 for county
     pool_months: np.ndarray  # (P, T): months of payment capacity of the city fund (unified) else NaN
+    pool_interest: np.ndarray | None = None  # (P, T): interest earned by the pot or the city fund; 0 for county
+    interest_rate: float = 0.0  # the input's
 
     @property
     def n_paths(self) -> int:
@@ -115,6 +132,14 @@ class PoolingResult:
         """(P,) treasury top-ups over the period."""
         c = self.county
         return (c["covered_county_treasury"] + c["covered_city_treasury"]).sum(axis=(1, 2))
+
+    def total_interest(self) -> np.ndarray:
+        """(P,) interest earned over the period by the funds this mode keeps (under unified the counties'
+        ``interest`` is the city fund's, allotted to their claims: counted once)."""
+        pool = np.zeros(self.n_paths) if self.pool_interest is None else self.pool_interest.sum(axis=1)
+        if self.mode.kind == "unified":
+            return pool
+        return self.county["interest"].sum(axis=(1, 2)) + pool
 
     def money_by_year(self) -> np.ndarray:
         """(P, T) all money in the funds at each year's end: county balances (claims in unified) + pot."""
@@ -170,7 +195,9 @@ def simulate(inp: PoolingInput, mode: Mode, name: str = "", *,
     out["income"], out["expenditure"] = inc, exp
     out["income_target"] = np.where(np.isfinite(tgt), tgt, np.nan)
     out["expenditure_budget"] = np.where(np.isfinite(bud), bud, np.nan)
+    ir = float(inp.interest_rate)
     pool = np.zeros((p, t_n))
+    pool_int = np.zeros((p, t_n))
     pool_months = np.full((p, t_n), np.nan)
     bal = b0.copy()
     fund = b0.sum(axis=1)  # unified: the city fund
@@ -179,14 +206,16 @@ def simulate(inp: PoolingInput, mode: Mode, name: str = "", *,
         shares, fc, fk = _shares(mode, year)
         i_t, e_t = inc[:, :, t], exp[:, :, t]
         if mode.kind in ("county", "adjustment_fund"):
+            int_t = ir * np.maximum(bal, 0.0)  # on the county fund's opening balance
             c_t = value_at(adj.contribution_rate, year) * np.maximum(i_t, 0.0) if adj else np.zeros_like(i_t)
             d = np.maximum(e_t - i_t, 0.0)
             need = np.maximum(e_t + c_t - i_t, 0.0)  # D + K
             d_col, d_sp, d_oth, resp = _split_deficit(d, gap_c[:, :, t], gap_s[:, :, t], shares)
             draw = np.zeros_like(d)
             if adj:
-                avail = pot + c_t.sum(axis=1)
-                after_own = bal + i_t - c_t - e_t
+                pool_int[:, t] = ir * np.maximum(pot, 0.0)
+                avail = pot + pool_int[:, t] + c_t.sum(axis=1)
+                after_own = bal + int_t + i_t - c_t - e_t
                 if adj.draw_trigger == "current_deficit":
                     eligible = d - resp
                 elif adj.draw_trigger == "balance_shortfall":
@@ -203,12 +232,13 @@ def simulate(inp: PoolingInput, mode: Mode, name: str = "", *,
                 scale = np.where(total > avail, avail / np.where(total > 0, total, 1), 1.0)
                 draw = req * scale[:, None]
                 pot = avail - draw.sum(axis=1)
-            b_t = bal + i_t - c_t - e_t + draw
+            b_t = bal + int_t + i_t - c_t - e_t + draw
             u = np.maximum(-b_t, 0.0)
             own_part = np.minimum(u, resp)
             county_tr = own_part + fk * (u - own_part)
             city_tr = fc * (u - own_part)
             bal = b_t + u
+            out["interest"][:, :, t] = int_t
             out["contribution"][:, :, t] = c_t
             out["paid_to_pool"][:, :, t] = c_t
             out["received_from_pool"][:, :, t] = draw
@@ -222,7 +252,9 @@ def simulate(inp: PoolingInput, mode: Mode, name: str = "", *,
         else:  # unified
             d = np.maximum(e_t - i_t, 0.0)
             d_col, d_sp, d_oth, resp = _split_deficit(d, gap_c[:, :, t], gap_s[:, :, t], shares)
-            f_t = fund + (i_t - e_t).sum(axis=1)
+            pool_int[:, t] = ir * np.maximum(fund, 0.0)
+            int_t = _allot(pool_int[:, t], np.maximum(bal, 0.0), weights[:, t])  # the claims' shares of it
+            f_t = fund + pool_int[:, t] + (i_t - e_t).sum(axis=1)
             charge = mode.deficit_sharing.responsibility_charge
             if charge == "always":
                 k_i = resp
@@ -238,7 +270,8 @@ def simulate(inp: PoolingInput, mode: Mode, name: str = "", *,
             county_tr = k_i + fk * u_i
             city_tr = fc * u_i
             fund = f_t + u
-            bal = bal + i_t - e_t + county_tr + city_tr
+            bal = bal + int_t + i_t - e_t + county_tr + city_tr
+            out["interest"][:, :, t] = int_t
             out["paid_to_pool"][:, :, t] = np.maximum(i_t - e_t, 0.0) + (b0 if t == 0 else 0.0)
             out["covered_pool"][:, :, t] = d - county_tr - city_tr
             out["received_from_pool"][:, :, t] = d - county_tr - city_tr
@@ -255,4 +288,5 @@ def simulate(inp: PoolingInput, mode: Mode, name: str = "", *,
         out["county_responsibility"][:, :, t] = resp
         out["covered_county_treasury"][:, :, t] = county_tr
         out["covered_city_treasury"][:, :, t] = city_tr
-    return PoolingResult(name, mode, list(inp.regions), list(inp.years), b0, out, pool, pool_months)
+    return PoolingResult(name, mode, list(inp.regions), list(inp.years), b0, out, pool, pool_months, pool_int,
+                         ir)

@@ -22,9 +22,11 @@ def _responsibility(d, income, target, expenditure, budget, shares):
 
 
 def simulate_reference(inp: PoolingInput, mode: Mode, safety_line=None) -> list[list[list[dict]]]:
-    """rows[path][county][year] = dict of the engine's county fields (only the money ones) + pool."""
+    """rows[path][county][year] = dict of the engine's county fields (only the money ones) + pool_balance and
+    pool_interest (the pot's or the city fund's)."""
     inc, exp, tgt, bud, b0, weights = inp.arrays()
     n_paths, n, n_years = inc.shape
+    rate = float(inp.interest_rate)
     result = []
     for p in range(n_paths):
         rows = [[{} for _ in range(n_years)] for _ in range(n)]
@@ -53,13 +55,16 @@ def simulate_reference(inp: PoolingInput, mode: Mode, safety_line=None) -> list[
                                  deficit_collection=col, deficit_spending=sp, deficit_other=oth,
                                  county_responsibility=resp))
             if mode.kind in ("county", "adjustment_fund"):
+                for i, r in enumerate(recs):  # each fund earns interest on what it holds at the start of the year
+                    r["interest"] = rate * max(bal[i], 0.0)
+                pot_interest = rate * max(pot, 0.0)
                 draws = [0.0] * n
                 if mode.kind == "adjustment_fund":
                     af = mode.adjustment_fund
-                    pot += sum(r["contribution"] for r in recs)
+                    pot += pot_interest + sum(r["contribution"] for r in recs)
                     requests = []
                     for i, r in enumerate(recs):
-                        after_own = bal[i] + r["income"] - r["contribution"] - r["expenditure"]
+                        after_own = bal[i] + r["interest"] + r["income"] - r["contribution"] - r["expenditure"]
                         if af.draw_trigger == "current_deficit":
                             eligible = r["deficit"] - r["county_responsibility"]
                         elif af.draw_trigger == "balance_shortfall":
@@ -81,7 +86,7 @@ def simulate_reference(inp: PoolingInput, mode: Mode, safety_line=None) -> list[
                     draws = [q * factor for q in requests]
                     pot -= sum(draws)
                 for i, r in enumerate(recs):
-                    b = bal[i] + r["income"] - r["contribution"] - r["expenditure"] + draws[i]
+                    b = bal[i] + r["interest"] + r["income"] - r["contribution"] - r["expenditure"] + draws[i]
                     uncovered = -b if b < 0 else 0.0
                     own = min(uncovered, r["county_responsibility"])
                     r["covered_county_treasury"] = own + fk * (uncovered - own)
@@ -94,8 +99,13 @@ def simulate_reference(inp: PoolingInput, mode: Mode, safety_line=None) -> list[
                     bal[i] = b + uncovered
                     r["balance_end"] = bal[i]
                     r["pool_balance"] = pot
+                    r["pool_interest"] = pot_interest if mode.kind == "adjustment_fund" else 0.0
             else:
-                fund_before = fund + sum(r["income"] - r["expenditure"] for r in recs)
+                fund_interest = rate * max(fund, 0.0)
+                positive = sum(max(b, 0.0) for b in bal)
+                for i, r in enumerate(recs):  # the city fund's interest, shared by the positive claims
+                    r["interest"] = fund_interest * max(bal[i], 0.0) / positive if positive > 0 else 0.0
+                fund_before = fund + fund_interest + sum(r["income"] - r["expenditure"] for r in recs)
                 charge = mode.deficit_sharing.responsibility_charge
                 resp_total = sum(r["county_responsibility"] for r in recs)
                 if charge == "always":
@@ -120,11 +130,12 @@ def simulate_reference(inp: PoolingInput, mode: Mode, safety_line=None) -> list[
                     r["received_from_pool"] = r["covered_pool"]
                     r["paid_to_pool"] = max(r["income"] - r["expenditure"], 0.0) + (float(b0[p, i]) if t == 0 else 0.0)
                     r["covered_own_balance"] = 0.0
-                    bal[i] += r["income"] - r["expenditure"] + r["covered_county_treasury"] + r["covered_city_treasury"]
+                    bal[i] += r["interest"] + r["income"] - r["expenditure"] + r["covered_county_treasury"] + r["covered_city_treasury"]
                     r["balance_end"] = bal[i]
                 fund = fund_after_charge + short
                 for r in recs:
                     r["pool_balance"] = fund
+                    r["pool_interest"] = fund_interest
             for i in range(n):
                 rows[i][t] = recs[i]
         result.append(rows)

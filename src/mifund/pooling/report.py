@@ -150,6 +150,8 @@ def mode_summary(res: PoolingResult, safety_line, confidence: float = 0.95, city
     with np.errstate(divide="ignore", invalid="ignore"):
         pool_months = np.where(exp_m_end > 0, res.pool_balance[:, -1] / exp_m_end, np.nan)
     q = round(confidence * 100)
+    if res.interest_rate:  # paths from the projection: the interest each mode's own funds earned
+        row["interest"] = res.total_interest().mean()
     return row | {
         f"reserve_city_q{q}": float(np.quantile(tot["covered_city_treasury"], confidence)),
         f"reserve_total_q{q}": float(np.quantile(topups, confidence)),
@@ -195,17 +197,20 @@ def compare(results: dict[str, PoolingResult], safety_line, confidence: float = 
 
 
 def conservation(inp: PoolingInput, results: dict[str, PoolingResult]) -> pd.DataFrame:
-    """Per mode (mean over paths): opening + income - expenditure + top-ups and the money at the end;
-    `difference` is zero when money is conserved (no administration costs)."""
+    """Per mode (mean over paths): opening + income - expenditure + interest + top-ups and the money at the
+    end; `difference` is zero when money is conserved (no administration costs). ``interest`` is what the
+    mode's own funds earned (zero on the ledger, whose income holds it): it differs between modes, as it
+    should, so ``money_end_less_topups`` - ``interest`` is the figure that is the same in every mode."""
     inc, exp, _, _, b0, _ = inp.arrays()
     base = b0.sum(axis=1) + inc.sum(axis=(1, 2)) - exp.sum(axis=(1, 2))
     rows = []
     for name, r in results.items():
-        topups = r.total_topups()
+        topups, interest = r.total_topups(), r.total_interest()
         rows.append({"mode": name, "opening": b0.sum(axis=1).mean(), "income": inc.sum(axis=(1, 2)).mean(),
-                     "expenditure": exp.sum(axis=(1, 2)).mean(), "treasury_topups": topups.mean(),
+                     "expenditure": exp.sum(axis=(1, 2)).mean(), "interest": interest.mean(),
+                     "treasury_topups": topups.mean(),
                      "money_end": r.money_end().mean(), "money_end_less_topups": (r.money_end() - topups).mean(),
-                     "difference": float(np.abs(r.money_end() - topups - base).max())})
+                     "difference": float(np.abs(r.money_end() - topups - interest - base).max())})
     return pd.DataFrame(rows)
 
 
@@ -250,7 +255,8 @@ def incentives(inp: PoolingInput, modes: ModeFile, only: list[str] | None = None
     targets_bud = np.repeat(np.where(np.isfinite(bud), bud, np.nan), k, axis=0)
     pin = PoolingInput(inp.regions, inp.years, inc_p, exp_p, np.repeat(b0, k, axis=0),
                        income_target=np.nan_to_num(targets_tgt, nan=-np.inf),
-                       expenditure_budget=np.nan_to_num(targets_bud, nan=np.inf), weights=w)
+                       expenditure_budget=np.nan_to_num(targets_bud, nan=np.inf), weights=w,
+                       interest_rate=inp.interest_rate)
     rows = []
     names = only or list(modes.modes)
     line = _line_for(modes, names, safety_line)
