@@ -46,9 +46,16 @@ def _hashes(d):
 
 
 def test_imports_cleanly_without_warnings(demo_dir, tmp_path):
+    """The only warnings are the planted duplicate enrolments (重复参保), which the importer names and
+    supervision works: each one's person a planted duplicate, and every planted duplicate named."""
     with Warehouse(tmp_path / "w.duckdb") as wh:
         rep = import_paths(wh, [demo_dir], actor="test", id_key=b"k" * 32)
-        assert [w for w in rep.warnings if w.severity == WARNING] == []
+        warned = [w for w in rep.warnings if w.severity == WARNING]
+        assert warned and all("duplicate enrolment" in w.reason for w in warned)
+        e = pd.read_parquet(demo_dir / "enrollment.parquet")
+        persons = {e.person_id.iloc[w.row - 1] for w in warned}  # a Parquet row is its 1-based record index
+        lab = pd.read_csv(demo_dir / "truth" / "labels.csv")
+        assert persons == set(lab.loc[lab.kind == "duplicate_enrolment", "person_id"])
         assert {f.table for f in rep.files} == {"regions", "population", "catalog", "providers", "fund_ledger",
                                                 "enrollment", "claims", "claim_lines"}
         assert wh.count("claims") > 50_000

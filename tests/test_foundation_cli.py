@@ -89,7 +89,7 @@ def test_filter_values_that_match_nothing_are_errors(short_city):
     assert {(r["scheme"], r["fund"]) for r in rows} == {("resident", "pooled")} and len(rows) == 2
     # a valid filter without rows says so, and does not send the user to import a ledger again
     r = run("indicators", "-y", "1999")
-    assert "No ledger rows match these filters" in r.output and "Import a fund_ledger" not in r.output
+    assert "No ledger rows for 1999 (the ledger's annual rows cover" in r.output and "Import a fund_ledger" not in r.output
     assert "No ledger rows for 1999" in run("warnings", "-y", "1999").output
 
 

@@ -74,7 +74,7 @@ CODES = {
     "not_authenticated": 401, "invalid_token": 401, "login_failed": 401,
     "forbidden": 403, "region_forbidden": 403, "csrf_failed": 403,
     "not_found": 404, "region_not_found": 404, "year_not_found": 404, "claim_not_found": 404, "case_not_found": 404, "run_not_found": 404,
-    "projection_not_found": 404,
+    "projection_not_found": 404, "token_not_found": 404,
     "method_not_allowed": 405, "upload_too_large": 413,
     "validation_error": 422, "import_failed": 422, "user_invalid": 422, "case_invalid": 422,
     "pooling_error": 422,
