@@ -8,19 +8,9 @@ import json
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from mifund.cli import app
+from test_cli import run
 from test_warnings_cli import ANNUAL_A, MONTHLY_B, load
-
-runner = CliRunner()
-
-
-def run(*args, ok=True):
-    r = runner.invoke(app, [str(a) for a in args])
-    if ok:
-        assert r.exit_code == 0, r.output
-    return r
 
 
 def test_region_by_code_or_name_in_indicators_and_warnings(env):
