@@ -20,19 +20,6 @@ def _prepared(svc: Services):
     return svc.cached("settlement_prepared", load)
 
 
-def _recomputed(con, prepared, params, row) -> dict[str, float]:
-    """The claim's amounts (yuan) settled now by the engine, from the claim's current data and the policies
-    in force: its person-year is settled whole, as a settlement run does (caps and deductibles run over
-    the year's earlier claims)."""
-    from mifund.settlement import AMOUNTS
-    from mifund.settlement.engine import settle_expr
-
-    py = prepared.filter((prepared.person_id == row["person_id"]) & (prepared.yr == int(row["yr"])))
-    e = settle_expr(py, params)
-    fen = con.to_pandas(e.filter(e.claim_id == row["claim_id"]).select(*AMOUNTS)).iloc[0]
-    return {k: int(fen[k]) / 100 for k in AMOUNTS}
-
-
 def _staleness(wh, claim_id: str, run_id: str | None, stored: dict, now: dict[str, float]) -> dict:
     """Whether the stored settlement still holds: the fields whose stored amount differs from `now` (to the
     fen), the run that stored it and when, and the latest import after that run that replaced the claim or
@@ -64,12 +51,12 @@ def explain(svc: Services, user: User, claim_id: str, lang: str = "en") -> dict:
     claim; lines in `lang`. The stored settlement is compared with the claim settled now (``_staleness``).
     NotFound for an unknown claim and for one of another region alike."""
     from mifund.settlement import SettlementError
-    from mifund.settlement.explain import explain_claim
+    from mifund.settlement.explain import AMOUNT_COLUMNS, explain_with_figures
 
     svc.require(user, "explain_claims")
     with svc.locked():
         try:
-            con, prepared, params = _prepared(svc)
+            con, prepared, _ = _prepared(svc)
         except SettlementError as e:
             raise WebError(f"the warehouse's claims cannot be settled: {e}", code="settlement_error") from None
         hit = con.to_pandas(prepared.filter(prepared.claim_id == claim_id)
@@ -79,8 +66,9 @@ def explain(svc: Services, user: User, claim_id: str, lang: str = "en") -> dict:
         if hit.empty or not svc.in_scope(user, hit.iloc[0]["region_code"]):
             raise NotFound(f"no claim {claim_id} in your regions", code="claim_not_found")
         row = hit.iloc[0]
-        lines = explain_claim(con, prepared, svc.policies(), claim_id, lang=lang)
-        now = _recomputed(con, prepared, params, row)
+        # the explanation settles the claim's person-year now: its figures are what the stored row is held to
+        lines, fen = explain_with_figures(con, prepared, svc.policies(), claim_id, lang=lang)
+        now = {k: fen[k] / 100 for k in AMOUNT_COLUMNS}
         s = svc.wh.table("settlement")
         stored = svc.wh.to_pandas(s.filter(s.claim_id == claim_id))
         settled, stale = None, {"stored_stale": False, "stored_differs": [], "stored_run_id": None,
